@@ -1,0 +1,437 @@
+//! Architecture: one concrete hybrid design, its canonical short form, its
+//! stable hash, and its file formats (TOML and JSON, both round-trip).
+//!
+//! Short form, one token per part, separated by spaces:
+//! `d128 S16 S16 S16 A4* S16 S16 S16 A4*`
+//! - `d128`: d_model (always first); `m2` after it when the MLP ratio is not 4;
+//!   `rope` when attention uses rotary position embedding.
+//! - `S16`: SSM layer with state dim 16; `S16e1` when expand is not 2.
+//! - `A4`: attention layer with 4 heads; `A4w64` for a sliding window of 64;
+//!   a trailing `*` marks the one weight set shared by all starred layers.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The MLP expansion of the reference model (`d -> 4d -> d`).
+pub const DEFAULT_MLP_RATIO: usize = 4;
+/// The SSM expansion of the reference model (inner width = 2 d).
+pub const DEFAULT_SSM_EXPAND: usize = 2;
+/// Mamba-2 head width of the reference model.
+pub const DEFAULT_SSM_HEAD_DIM: usize = 32;
+
+/// One residual block: this mixer, then the MLP (`x += mixer(norm(x)); x += mlp(norm(x))`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "mixer", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Layer {
+    /// Causal multi-head attention. `window == 0` is global; otherwise each token
+    /// sees itself and the `window - 1` tokens before it. With `shared`, every
+    /// shared attention layer of the stack uses one set of projection weights
+    /// (Zamba-style); norms and MLPs stay per layer.
+    Attention {
+        heads: usize,
+        #[serde(default)]
+        window: usize,
+        #[serde(default)]
+        shared: bool,
+    },
+    /// Mamba-2 selective state-space mixer with the chunked SSD scan.
+    Ssm {
+        state_dim: usize,
+        #[serde(default = "default_expand")]
+        expand: usize,
+    },
+}
+
+fn default_expand() -> usize {
+    DEFAULT_SSM_EXPAND
+}
+fn default_mlp_ratio() -> usize {
+    DEFAULT_MLP_RATIO
+}
+fn default_ssm_head_dim() -> usize {
+    DEFAULT_SSM_HEAD_DIM
+}
+
+impl Layer {
+    pub fn is_attention(&self) -> bool {
+        matches!(self, Layer::Attention { .. })
+    }
+}
+
+/// One concrete design. `vocab_size == 0` means "take it from the corpus".
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Architecture {
+    pub d_model: usize,
+    #[serde(default)]
+    pub vocab_size: usize,
+    #[serde(default = "default_mlp_ratio")]
+    pub mlp_ratio: usize,
+    #[serde(default = "default_ssm_head_dim")]
+    pub ssm_head_dim: usize,
+    /// Rotary position embedding in attention layers (off in the reference
+    /// model, which has no positional signal besides the SSM layers, as Jamba).
+    #[serde(default)]
+    pub rope: bool,
+    pub layers: Vec<Layer>,
+}
+
+/// What is wrong with an architecture or its text.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchError {
+    #[error("invalid architecture: {0}")]
+    Invalid(String),
+    #[error("cannot parse short form token `{token}`: {reason}")]
+    ShortForm { token: String, reason: String },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+}
+
+impl Architecture {
+    /// The peer's letter pattern (`SSSASS`): `A` attention with `heads`, `S` SSM
+    /// with `state_dim`, both at the reference defaults otherwise.
+    pub fn from_pattern(
+        pattern: &str,
+        d_model: usize,
+        heads: usize,
+        state_dim: usize,
+    ) -> Result<Self, ArchError> {
+        let layers = pattern
+            .chars()
+            .map(|c| match c.to_ascii_uppercase() {
+                'A' => Ok(Layer::Attention {
+                    heads,
+                    window: 0,
+                    shared: false,
+                }),
+                'S' => Ok(Layer::Ssm {
+                    state_dim,
+                    expand: DEFAULT_SSM_EXPAND,
+                }),
+                other => Err(ArchError::ShortForm {
+                    token: other.to_string(),
+                    reason: "pattern letters are A (attention) and S (SSM)".into(),
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let arch = Architecture {
+            d_model,
+            vocab_size: 0,
+            mlp_ratio: DEFAULT_MLP_RATIO,
+            ssm_head_dim: DEFAULT_SSM_HEAD_DIM,
+            rope: false,
+            layers,
+        };
+        arch.validate()?;
+        Ok(arch)
+    }
+
+    /// Checks the invariants the model builder relies on.
+    pub fn validate(&self) -> Result<(), ArchError> {
+        let bad = |m: String| Err(ArchError::Invalid(m));
+        if self.d_model == 0 {
+            return bad("d_model must be positive".into());
+        }
+        if self.layers.is_empty() {
+            return bad("an architecture needs at least one layer".into());
+        }
+        if self.mlp_ratio == 0 {
+            return bad("mlp_ratio must be positive".into());
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            match *layer {
+                Layer::Attention { heads, .. } => {
+                    if heads == 0 || self.d_model % heads != 0 {
+                        return bad(format!(
+                            "layer {i}: {heads} attention heads do not divide d_model {}",
+                            self.d_model
+                        ));
+                    }
+                    if self.rope && (self.d_model / heads) % 2 != 0 {
+                        return bad(format!(
+                            "layer {i}: RoPE needs an even head width, d_model {} / {heads} heads is odd",
+                            self.d_model
+                        ));
+                    }
+                }
+                Layer::Ssm { state_dim, expand } => {
+                    if state_dim == 0 || expand == 0 {
+                        return bad(format!("layer {i}: state_dim and expand must be positive"));
+                    }
+                    let inner = expand * self.d_model;
+                    if self.ssm_head_dim == 0 || inner % self.ssm_head_dim != 0 {
+                        return bad(format!(
+                            "layer {i}: SSM inner width {inner} (expand {expand} x d_model {}) \
+                             is not a multiple of ssm_head_dim {}",
+                            self.d_model, self.ssm_head_dim
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fraction of layers that are attention.
+    pub fn attention_ratio(&self) -> f64 {
+        let n = self.layers.iter().filter(|l| l.is_attention()).count();
+        n as f64 / self.layers.len().max(1) as f64
+    }
+
+    /// The canonical short form (see the module docs).
+    pub fn short_form(&self) -> String {
+        let mut out = format!("d{}", self.d_model);
+        if self.mlp_ratio != DEFAULT_MLP_RATIO {
+            out.push_str(&format!(" m{}", self.mlp_ratio));
+        }
+        if self.rope {
+            out.push_str(" rope");
+        }
+        for layer in &self.layers {
+            out.push(' ');
+            out.push_str(&layer_token(layer));
+        }
+        out
+    }
+
+    /// Parses the short form. `vocab_size` is left 0 (taken from the corpus).
+    pub fn parse_short_form(text: &str) -> Result<Self, ArchError> {
+        let mut tokens = text.split_whitespace();
+        let first = tokens.next().ok_or_else(|| ArchError::ShortForm {
+            token: String::new(),
+            reason: "empty architecture".into(),
+        })?;
+        let d_model = first
+            .strip_prefix('d')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| ArchError::ShortForm {
+                token: first.into(),
+                reason: "expected d_model first, like `d128`".into(),
+            })?;
+        let mut arch = Architecture {
+            d_model,
+            vocab_size: 0,
+            mlp_ratio: DEFAULT_MLP_RATIO,
+            ssm_head_dim: DEFAULT_SSM_HEAD_DIM,
+            rope: false,
+            layers: Vec::new(),
+        };
+        for token in tokens {
+            if token == "rope" {
+                arch.rope = true;
+                continue;
+            }
+            if let Some(m) = token.strip_prefix('m') {
+                arch.mlp_ratio = m.parse().map_err(|_| ArchError::ShortForm {
+                    token: token.into(),
+                    reason: "expected an MLP ratio like `m4`".into(),
+                })?;
+                continue;
+            }
+            arch.layers.push(parse_layer_token(token)?);
+        }
+        arch.validate()?;
+        Ok(arch)
+    }
+
+    /// Stable content hash: the first 16 hex digits of SHA-256 over the short
+    /// form and the vocabulary size. Equal designs hash equal across runs,
+    /// machines and versions of this crate (the short form is canonical).
+    pub fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.short_form().as_bytes());
+        h.update(format!(" v{} h{}", self.vocab_size, self.ssm_head_dim).as_bytes());
+        let digest = h.finalize();
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(&ArchFile {
+            architecture: self.clone(),
+        })
+        .expect("an architecture always serialises to TOML")
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("an architecture always serialises to JSON")
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let file: ArchFileAny = toml::from_str(text).map_err(|e| e.to_string())?;
+        let arch = file.architecture;
+        arch.validate().map_err(|e| e.to_string())?;
+        Ok(arch)
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        // Accept a bare architecture or a document with an `architecture` member
+        // (the shape `nas export` writes).
+        let inner = value.get("architecture").cloned().unwrap_or(value);
+        let arch: Architecture = serde_json::from_value(inner).map_err(|e| e.to_string())?;
+        arch.validate().map_err(|e| e.to_string())?;
+        Ok(arch)
+    }
+
+    /// Reads an architecture from a `.toml` or `.json` file (an exported trial
+    /// works too: its other tables are ignored), or, when `spec` is not a file,
+    /// parses it as a short form such as `"d128 S16 A4 S16"`.
+    pub fn load(spec: &str) -> Result<Self, ArchError> {
+        let path = Path::new(spec);
+        if !path.exists() {
+            if spec.trim_start().starts_with('d') && spec.contains(' ') {
+                return Self::parse_short_form(spec);
+            }
+            return Err(ArchError::Io {
+                path: spec.into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file (and not a short form like \"d128 S16 A4 S16\")",
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|source| ArchError::Io {
+            path: spec.into(),
+            source,
+        })?;
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            Self::from_json(&text)
+        } else {
+            Self::from_toml(&text)
+        };
+        parsed.map_err(|message| ArchError::Parse {
+            path: spec.into(),
+            message,
+        })
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.short_form())
+    }
+}
+
+fn layer_token(layer: &Layer) -> String {
+    match *layer {
+        Layer::Attention {
+            heads,
+            window,
+            shared,
+        } => {
+            let mut s = format!("A{heads}");
+            if window > 0 {
+                s.push_str(&format!("w{window}"));
+            }
+            if shared {
+                s.push('*');
+            }
+            s
+        }
+        Layer::Ssm { state_dim, expand } => {
+            if expand == DEFAULT_SSM_EXPAND {
+                format!("S{state_dim}")
+            } else {
+                format!("S{state_dim}e{expand}")
+            }
+        }
+    }
+}
+
+fn parse_layer_token(token: &str) -> Result<Layer, ArchError> {
+    let err = |reason: &str| ArchError::ShortForm {
+        token: token.into(),
+        reason: reason.into(),
+    };
+    let number = |s: &str| s.parse::<usize>().map_err(|_| err("expected a number"));
+    if let Some(rest) = token.strip_prefix('A') {
+        let (rest, shared) = match rest.strip_suffix('*') {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        let (heads, window) = match rest.split_once('w') {
+            Some((h, w)) => (number(h)?, number(w)?),
+            None => (number(rest)?, 0),
+        };
+        Ok(Layer::Attention {
+            heads,
+            window,
+            shared,
+        })
+    } else if let Some(rest) = token.strip_prefix('S') {
+        let (state_dim, expand) = match rest.split_once('e') {
+            Some((n, e)) => (number(n)?, number(e)?),
+            None => (number(rest)?, DEFAULT_SSM_EXPAND),
+        };
+        Ok(Layer::Ssm { state_dim, expand })
+    } else {
+        Err(err("layers start with A (attention) or S (SSM)"))
+    }
+}
+
+/// The on-disk shape of an architecture file: one `[architecture]` table.
+#[derive(Serialize)]
+struct ArchFile {
+    architecture: Architecture,
+}
+
+/// Reading accepts any other tables beside it (metrics, training settings).
+#[derive(Deserialize)]
+struct ArchFileAny {
+    architecture: Architecture,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zamba_like() -> Architecture {
+        Architecture::parse_short_form("d128 S16 S16 S16 A4* S16 S16 S16 A4*").unwrap()
+    }
+
+    #[test]
+    fn short_form_round_trips() {
+        for text in [
+            "d128 S16 S16 S16 A4* S16 S16 S16 A4*",
+            "d64 m2 rope S8e1 A2w32 A4w16* S32",
+        ] {
+            let arch = Architecture::parse_short_form(text).unwrap();
+            assert_eq!(arch.short_form(), text);
+        }
+    }
+
+    #[test]
+    fn toml_and_json_round_trip() {
+        let mut arch = zamba_like();
+        arch.vocab_size = 65;
+        assert_eq!(Architecture::from_toml(&arch.to_toml()).unwrap(), arch);
+        assert_eq!(Architecture::from_json(&arch.to_json()).unwrap(), arch);
+    }
+
+    #[test]
+    fn hash_is_stable_and_content_based() {
+        let a = zamba_like();
+        let b = zamba_like();
+        assert_eq!(a.hash(), b.hash());
+        assert_eq!(a.hash().len(), 16);
+        let c = Architecture::parse_short_form("d128 S16 S16 S16 A4 S16 S16 S16 A4*").unwrap();
+        assert_ne!(a.hash(), c.hash());
+    }
+
+    #[test]
+    fn invalid_designs_are_rejected() {
+        assert!(Architecture::parse_short_form("d100 A3").is_err());
+        assert!(Architecture::parse_short_form("d128").is_err());
+        assert!(Architecture::parse_short_form("d48 S16e1").is_err());
+        assert!(Architecture::parse_short_form("d128 X4").is_err());
+        assert!(Architecture::from_pattern("SAQ", 128, 4, 16).is_err());
+    }
+}

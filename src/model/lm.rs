@@ -1,0 +1,114 @@
+//! The hybrid language model: embedding, pre-norm residual blocks
+//! (`x += mixer(norm(x)); x += mlp(norm(x))`), final norm, linear head.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tch::{nn, Tensor};
+
+use super::attention::{Attention, AttentionWeights};
+use super::init::{LayerNorm, Linear, ParamInit};
+use super::mlp::Mlp;
+use super::ssm::Ssm;
+use crate::arch::{Architecture, Layer};
+use crate::cost::SsmDims;
+
+#[derive(Debug)]
+enum Mixer {
+    Attention(Attention),
+    Ssm(Ssm),
+}
+
+#[derive(Debug)]
+struct Block {
+    norm1: LayerNorm,
+    mixer: Mixer,
+    norm2: LayerNorm,
+    mlp: Mlp,
+}
+
+#[derive(Debug)]
+pub struct HybridLm {
+    /// `(V, d)`.
+    embed: Tensor,
+    blocks: Vec<Block>,
+    norm: LayerNorm,
+    /// `(V, d)`, no bias.
+    head: Linear,
+}
+
+impl HybridLm {
+    /// Builds the model's parameters in `vs`, drawing every initial value from
+    /// an RNG seeded with `seed` (reproducible whatever else runs in parallel).
+    /// `arch.vocab_size` must be set.
+    pub fn new(vs: &nn::Path, arch: &Architecture, seed: u64) -> Self {
+        assert!(arch.vocab_size > 0, "the vocabulary size must be known");
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut p = ParamInit::new(vs.clone(), &mut rng);
+        let (d, v) = (arch.d_model, arch.vocab_size);
+        let embed = p.normal("embed", &[v as i64, d as i64], 1.0);
+        // One weight set for every shared attention layer, created on first use.
+        let mut shared: Option<AttentionWeights> = None;
+        let mut blocks = Vec::with_capacity(arch.layers.len());
+        for (i, layer) in arch.layers.iter().enumerate() {
+            let mut bp = p.sub(&format!("block{i}"));
+            let norm1 = bp.layer_norm("norm1", d);
+            let mixer = match *layer {
+                Layer::Attention {
+                    heads,
+                    window,
+                    shared: is_shared,
+                } => {
+                    let weights = if is_shared {
+                        match &shared {
+                            Some(w) => w.share(),
+                            None => {
+                                let w = AttentionWeights::new(&mut bp.sub("shared_attn"), d);
+                                let handle = w.share();
+                                shared = Some(w);
+                                handle
+                            }
+                        }
+                    } else {
+                        AttentionWeights::new(&mut bp.sub("attn"), d)
+                    };
+                    Mixer::Attention(Attention::new(weights, heads, window, arch.rope))
+                }
+                Layer::Ssm { state_dim, expand } => {
+                    let dims = SsmDims::new(d, state_dim, expand, arch.ssm_head_dim);
+                    Mixer::Ssm(Ssm::new(&mut bp.sub("ssm"), d, dims))
+                }
+            };
+            let norm2 = bp.layer_norm("norm2", d);
+            let mlp = Mlp::new(&mut bp.sub("mlp"), d, arch.mlp_ratio);
+            blocks.push(Block {
+                norm1,
+                mixer,
+                norm2,
+                mlp,
+            });
+        }
+        let norm = p.layer_norm("norm", d);
+        let head = p.linear("head", d, v, false);
+        HybridLm {
+            embed,
+            blocks,
+            norm,
+            head,
+        }
+    }
+
+    /// Token ids `(B, T)` (int64) -> logits `(B, T, V)`.
+    pub fn forward(&self, idx: &Tensor) -> Tensor {
+        let mut x = Tensor::embedding(&self.embed, idx, -1, false, false); // (B, T, d)
+        for block in &self.blocks {
+            let h = block.norm1.forward(&x);
+            let mixed = match &block.mixer {
+                Mixer::Attention(a) => a.forward(&h),
+                Mixer::Ssm(s) => s.forward(&h),
+            };
+            x = x + mixed;
+            x = &x + block.mlp.forward(&block.norm2.forward(&x));
+        }
+        self.head.forward(&self.norm.forward(&x))
+    }
+}

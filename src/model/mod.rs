@@ -1,0 +1,9 @@
+//! The proxy model in tch: the reference hybrid LM of DESIGN.md.
+
+pub mod attention;
+pub mod init;
+pub mod lm;
+pub mod mlp;
+pub mod ssm;
+
+pub use lm::HybridLm;

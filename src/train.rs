@@ -1,0 +1,289 @@
+//! The proxy trainer: AdamW (decay on matrices only), linear warm-up then
+//! cosine decay, global-norm clipping at 1.0, fixed validation batches, and the
+//! learning curve. Mirrors the peer's `train` mode so the numbers compare.
+
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
+
+use crate::arch::Architecture;
+use crate::cost::Cost;
+use crate::data::{Batches, Corpus, DataError};
+use crate::model::init::{DECAYED, NOT_DECAYED};
+use crate::model::HybridLm;
+
+/// Seed of the fixed validation batches: every trial is scored on the same text.
+const EVAL_SEED: u64 = 1234;
+/// Batches are drawn from this stream, apart from the init stream of the seed.
+const BATCH_STREAM: u64 = 0x5eed_ba7c;
+
+/// Training settings of one proxy run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub steps: usize,
+    pub batch_size: usize,
+    pub seq_len: usize,
+    pub lr: f64,
+    #[serde(default = "default_weight_decay")]
+    pub weight_decay: f64,
+    /// Evaluate on the validation batches every this many steps (and at the end).
+    #[serde(default = "default_eval_interval")]
+    pub eval_interval: usize,
+    #[serde(default = "default_eval_batches")]
+    pub eval_batches: usize,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_weight_decay() -> f64 {
+    0.1
+}
+fn default_eval_interval() -> usize {
+    100
+}
+fn default_eval_batches() -> usize {
+    20
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            steps: 300,
+            batch_size: 32,
+            seq_len: 128,
+            lr: 3e-3,
+            weight_decay: default_weight_decay(),
+            eval_interval: default_eval_interval(),
+            eval_batches: default_eval_batches(),
+            seed: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Learning rate at `step`: linear warm-up over the first 5% of steps, then
+    /// cosine decay to zero (the peer's schedule).
+    pub fn lr_at(&self, step: usize) -> f64 {
+        let warm = (self.steps / 20).max(1);
+        if step < warm {
+            return self.lr * (step + 1) as f64 / warm as f64;
+        }
+        let progress = (step - warm) as f64 / (self.steps - warm).max(1) as f64;
+        self.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("loss became {loss} at step {step}: training diverged (try a lower learning rate)")]
+    NonFinite { step: usize, loss: f64 },
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("invalid training settings: {0}")]
+    Config(String),
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// One point of the learning curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub step: usize,
+    /// Mean training loss since the previous point.
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub elapsed_s: f64,
+}
+
+/// What a proxy run measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub val_loss: f64,
+    /// `exp(val_loss)`: perplexity per character.
+    pub val_ppl: f64,
+    pub curve: Vec<CurvePoint>,
+    pub train_seconds: f64,
+    pub tokens_per_s: f64,
+    /// Median milliseconds of one forward pass at batch 1, length `seq_len`.
+    pub latency_ms: f64,
+    /// Trainable parameters of the built model (shared weights once).
+    pub params: u64,
+    pub cost: Cost,
+}
+
+/// Progress of a run, handed to the caller after every step.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub step: usize,
+    pub steps: usize,
+    pub loss: f64,
+    pub tokens_per_s: f64,
+}
+
+/// A trained model and what was measured.
+pub struct Trained {
+    pub report: TrainReport,
+    pub vs: nn::VarStore,
+    pub model: HybridLm,
+}
+
+/// Mean cross-entropy of `(B, T, V)` logits against `(B, T)` targets.
+fn loss_of(model: &HybridLm, x: &Tensor, y: &Tensor) -> Tensor {
+    let logits = model.forward(x);
+    let v = logits.size()[2];
+    logits
+        .reshape([-1, v])
+        .cross_entropy_for_logits(&y.reshape([-1]))
+}
+
+/// Trains `arch` (its vocabulary set from the corpus) and measures it.
+pub fn train(
+    arch: &Architecture,
+    corpus: &Corpus,
+    cfg: &TrainConfig,
+    mut on_step: impl FnMut(Progress),
+) -> Result<Trained, TrainError> {
+    if cfg.steps == 0 || cfg.batch_size == 0 || cfg.seq_len == 0 || cfg.eval_batches == 0 {
+        return Err(TrainError::Config(
+            "steps, batch size, sequence length and eval batches must be positive".into(),
+        ));
+    }
+    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+        return Err(TrainError::Config(format!(
+            "learning rate must be positive, got {}",
+            cfg.lr
+        )));
+    }
+    corpus.check_seq_len(cfg.seq_len)?;
+    let mut arch = arch.clone();
+    arch.vocab_size = corpus.vocab_size();
+
+    let vs = nn::VarStore::new(tch::Device::Cpu);
+    let model = HybridLm::new(&vs.root(), &arch, cfg.seed);
+    let mut opt = nn::AdamW {
+        wd: cfg.weight_decay,
+        ..Default::default()
+    }
+    .build(&vs, cfg.lr)?;
+    opt.set_weight_decay_group(NOT_DECAYED, 0.0);
+    opt.set_weight_decay_group(DECAYED, cfg.weight_decay);
+
+    let train_data = Batches::new(&corpus.train);
+    let valid_data = Batches::new(&corpus.valid);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ BATCH_STREAM);
+    let mut eval_rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
+    let eval_set: Vec<(Tensor, Tensor)> = (0..cfg.eval_batches)
+        .map(|_| valid_data.sample(&mut eval_rng, cfg.batch_size, cfg.seq_len))
+        .collect();
+    let evaluate = |model: &HybridLm| -> f64 {
+        let _guard = tch::no_grad_guard();
+        let total: f64 = eval_set
+            .iter()
+            .map(|(x, y)| loss_of(model, x, y).double_value(&[]))
+            .sum();
+        total / eval_set.len() as f64
+    };
+
+    let tokens_per_step = (cfg.batch_size * cfg.seq_len) as f64;
+    let mut curve = Vec::new();
+    let mut window_loss = 0.0;
+    let mut window_steps = 0usize;
+    let mut train_time = 0.0;
+    let started = Instant::now();
+    for step in 0..cfg.steps {
+        let t0 = Instant::now();
+        opt.set_lr(cfg.lr_at(step));
+        let (x, y) = train_data.sample(&mut rng, cfg.batch_size, cfg.seq_len);
+        let loss = loss_of(&model, &x, &y);
+        opt.backward_step_clip_norm(&loss, 1.0);
+        let loss = loss.double_value(&[]);
+        train_time += t0.elapsed().as_secs_f64();
+        if !loss.is_finite() {
+            return Err(TrainError::NonFinite { step, loss });
+        }
+        window_loss += loss;
+        window_steps += 1;
+        on_step(Progress {
+            step: step + 1,
+            steps: cfg.steps,
+            loss,
+            tokens_per_s: tokens_per_step * (step + 1) as f64 / train_time,
+        });
+        let last = step + 1 == cfg.steps;
+        if last || (cfg.eval_interval > 0 && (step + 1) % cfg.eval_interval == 0) {
+            let val_loss = evaluate(&model);
+            if !val_loss.is_finite() {
+                return Err(TrainError::NonFinite {
+                    step,
+                    loss: val_loss,
+                });
+            }
+            curve.push(CurvePoint {
+                step: step + 1,
+                train_loss: window_loss / window_steps as f64,
+                val_loss,
+                elapsed_s: started.elapsed().as_secs_f64(),
+            });
+            window_loss = 0.0;
+            window_steps = 0;
+        }
+    }
+    let val_loss = curve.last().expect("the last step is evaluated").val_loss;
+    let latency_ms = measure_latency(&model, cfg.seq_len);
+    let params = vs
+        .trainable_variables()
+        .iter()
+        .map(|t| t.numel() as u64)
+        .sum();
+    let report = TrainReport {
+        val_loss,
+        val_ppl: val_loss.exp(),
+        curve,
+        train_seconds: train_time,
+        tokens_per_s: tokens_per_step * cfg.steps as f64 / train_time,
+        latency_ms,
+        params,
+        cost: Cost::of(&arch, cfg.seq_len),
+    };
+    Ok(Trained { report, vs, model })
+}
+
+/// Median wall time of a forward pass at batch 1, length `seq_len`, no grad.
+pub fn measure_latency(model: &HybridLm, seq_len: usize) -> f64 {
+    let _guard = tch::no_grad_guard();
+    let x = Tensor::zeros([1, seq_len as i64], (Kind::Int64, tch::Device::Cpu));
+    for _ in 0..2 {
+        let _ = model.forward(&x);
+    }
+    let mut times: Vec<f64> = (0..7)
+        .map(|_| {
+            let t0 = Instant::now();
+            let _ = model.forward(&x);
+            t0.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    times[times.len() / 2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_warms_up_then_decays_to_zero() {
+        let cfg = TrainConfig {
+            steps: 100,
+            lr: 1.0,
+            ..Default::default()
+        };
+        assert!((cfg.lr_at(0) - 0.2).abs() < 1e-12);
+        assert!((cfg.lr_at(4) - 1.0).abs() < 1e-12);
+        assert!(cfg.lr_at(50) < cfg.lr_at(10));
+        assert!(cfg.lr_at(99) < 0.01);
+    }
+}
