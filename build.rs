@@ -12,10 +12,14 @@ use std::path::PathBuf;
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
-        println!("cargo:warning=DEP_TCH_LIBTORCH_LIB not set: the binary will need LD_LIBRARY_PATH");
+        println!(
+            "cargo:warning=DEP_TCH_LIBTORCH_LIB not set: the binary will need LD_LIBRARY_PATH"
+        );
         return;
     };
-    let lib = PathBuf::from(&lib).canonicalize().unwrap_or_else(|_| PathBuf::from(&lib));
+    let lib = PathBuf::from(&lib)
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(&lib));
     println!("cargo:rustc-link-arg=-Wl,--disable-new-dtags");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
 }

@@ -44,7 +44,11 @@ pub fn speed(
     let mut opt = nn::AdamW::default().build(&vs, 1e-3)?;
     tch::manual_seed(0);
     // (B, T+1) random tokens; inputs are the first T, targets the last T.
-    let idx = Tensor::randint(BENCH_VOCAB as i64, [b as i64, t as i64 + 1], (Kind::Int64, tch::Device::Cpu));
+    let idx = Tensor::randint(
+        BENCH_VOCAB as i64,
+        [b as i64, t as i64 + 1],
+        (Kind::Int64, tch::Device::Cpu),
+    );
     let x = idx.narrow(1, 0, t as i64);
     let y = idx.narrow(1, 1, t as i64).reshape([-1]);
     let mut step = || {
@@ -60,7 +64,11 @@ pub fn speed(
         step();
     }
     let dt = t0.elapsed().as_secs_f64() / steps.max(1) as f64;
-    let params = vs.trainable_variables().iter().map(|v| v.numel() as u64).sum();
+    let params = vs
+        .trainable_variables()
+        .iter()
+        .map(|v| v.numel() as u64)
+        .sum();
     Ok(SpeedResult {
         implementation: "hybrid-nas-tch",
         arch: label.to_string(),

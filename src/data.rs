@@ -53,7 +53,10 @@ pub fn default_corpus_path() -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache.join("hybrid-nas").join("data").join("shakespeare.txt")
+    cache
+        .join("hybrid-nas")
+        .join("data")
+        .join("shakespeare.txt")
 }
 
 impl Corpus {
@@ -96,7 +99,11 @@ impl Corpus {
         chars.dedup();
         let ids: Vec<i64> = ids_of
             .iter()
-            .map(|c| chars.binary_search(c).expect("every char is in the vocabulary") as i64)
+            .map(|c| {
+                chars
+                    .binary_search(c)
+                    .expect("every char is in the vocabulary") as i64
+            })
             .collect();
         let split = ((1.0 - VALID_FRACTION) * ids.len() as f64) as usize;
         let valid = ids[split..].to_vec();
@@ -155,7 +162,10 @@ impl Batches {
         // (b, t+1) gather indices: start + 0..=t
         let idx = Tensor::from_slice(&starts).unsqueeze(1)
             + Tensor::arange(t + 1, (tch::Kind::Int64, tch::Device::Cpu)).unsqueeze(0);
-        let window = self.data.index_select(0, &idx.view([-1])).view([b as i64, t + 1]);
+        let window = self
+            .data
+            .index_select(0, &idx.view([-1]))
+            .view([b as i64, t + 1]);
         (window.narrow(1, 0, t), window.narrow(1, 1, t))
     }
 }

@@ -100,13 +100,25 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         c.flops_per_token / 1e6,
         cfg.seq_len
     );
-    println!("KV cache         {} bytes (bf16, T = {})", c.kv_cache_bytes, cfg.seq_len);
+    println!(
+        "KV cache         {} bytes (bf16, T = {})",
+        c.kv_cache_bytes, cfg.seq_len
+    );
     println!("SSM state        {} bytes (bf16)", c.ssm_state_bytes);
-    println!("train time       {:.1} s ({:.0} tokens/s)", report.train_seconds, report.tokens_per_s);
-    println!("latency          {:.2} ms / forward (batch 1, T = {})", report.latency_ms, cfg.seq_len);
+    println!(
+        "train time       {:.1} s ({:.0} tokens/s)",
+        report.train_seconds, report.tokens_per_s
+    );
+    println!(
+        "latency          {:.2} ms / forward (batch 1, T = {})",
+        report.latency_ms, cfg.seq_len
+    );
     println!("learning curve   step  train   val");
     for p in &report.curve {
-        println!("                 {:>4}  {:.4}  {:.4}", p.step, p.train_loss, p.val_loss);
+        println!(
+            "                 {:>4}  {:.4}  {:.4}",
+            p.step, p.train_loss, p.val_loss
+        );
     }
     println!("checkpoint       {}", checkpoint.display());
     Ok(())

@@ -91,8 +91,8 @@ fn window_mask(t: i64, window: i64, device: Device) -> Tensor {
 /// cos and sin tables `(T, hd/2)` for rotary embedding with base 10000.
 fn rope_tables(t: i64, hd: i64, device: Device) -> (Tensor, Tensor) {
     let half = hd / 2;
-    let inv_freq = (Tensor::arange(half, (Kind::Float, device)) * (-2.0 * 10000f64.ln() / hd as f64))
-        .exp();
+    let inv_freq =
+        (Tensor::arange(half, (Kind::Float, device)) * (-2.0 * 10000f64.ln() / hd as f64)).exp();
     let pos = Tensor::arange(t, (Kind::Float, device));
     let angles = pos.unsqueeze(1) * inv_freq.unsqueeze(0);
     (angles.cos(), angles.sin())

@@ -37,7 +37,11 @@ impl<'a, 'p> ParamInit<'a, 'p> {
     }
 
     fn store(&self, name: &str, dims: &[i64], values: Vec<f32>) -> Tensor {
-        let group = if dims.len() >= 2 { DECAYED } else { NOT_DECAYED };
+        let group = if dims.len() >= 2 {
+            DECAYED
+        } else {
+            NOT_DECAYED
+        };
         let init = Tensor::from_slice(&values).view(dims);
         self.path.set_group(group).var_copy(name, &init)
     }

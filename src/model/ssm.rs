@@ -215,8 +215,7 @@ pub fn sequential_scan(x: &Tensor, a: &Tensor, b: &Tensor, c: &Tensor) -> Tensor
         .zip(c.unbind(1).iter())
     {
         // xt (B, H, P), at (B, H), bt/ct (B, N)
-        state = &state * at.exp().view([bs, h, 1, 1])
-            + xt.unsqueeze(-1) * bt.view([bs, 1, 1, n]);
+        state = &state * at.exp().view([bs, h, 1, 1]) + xt.unsqueeze(-1) * bt.view([bs, 1, 1, n]);
         ys.push(state.matmul(&ct.view([bs, 1, n, 1])).squeeze_dim(-1)); // (B, H, P)
     }
     Tensor::stack(&ys, 1)

@@ -1,0 +1,117 @@
+//! `nas train` and `nas bench` through the command line.
+
+mod common;
+
+use common::{nas, stderr, stdout, write_corpus};
+
+#[test]
+fn train_writes_checkpoint_architecture_and_metrics_and_reloads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path(), 20_000);
+    let corpus = corpus.to_str().unwrap();
+    let args = [
+        "train",
+        "--arch",
+        "d32 S8 A4*",
+        "--corpus",
+        corpus,
+        "--steps",
+        "8",
+        "--batch",
+        "4",
+        "--seq-len",
+        "16",
+        "--eval-interval",
+        "4",
+        "--eval-batches",
+        "2",
+        "--out",
+        "run1",
+        "--json",
+    ];
+    let out = nas(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let metrics: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(metrics["arch"], "d32 S8 A4*");
+    assert_eq!(metrics["report"]["curve"].as_array().unwrap().len(), 2);
+    let run = dir.path().join("run1");
+    for file in ["model.safetensors", "arch.toml", "metrics.json"] {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    // The written architecture file trains again unchanged.
+    let out = nas(
+        dir.path(),
+        &[
+            "train",
+            "--arch",
+            "run1/arch.toml",
+            "--corpus",
+            corpus,
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--seq-len",
+            "8",
+            "--eval-batches",
+            "1",
+            "--out",
+            "run2",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("d32 S8 A4*"));
+}
+
+#[test]
+fn bad_inputs_exit_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.txt"), "").unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[architecture]\nd_model = 64\n",
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["train", "--corpus", "missing.txt"],
+            "missing.txt: file not found",
+        ),
+        (&["train", "--corpus", "empty.txt"], "empty"),
+        (
+            &["train", "--arch", "d64 A3"],
+            "3 attention heads do not divide d_model 64",
+        ),
+        (&["train", "--arch", "bad.toml"], "bad.toml"),
+    ];
+    for (args, expected) in cases {
+        let out = nas(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        !dir.path().join("runs").exists(),
+        "nothing is written on bad input"
+    );
+}
+
+#[test]
+fn bench_prints_the_peer_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nas(
+        dir.path(),
+        &[
+            "bench", "--arch", "SAS", "--d", "32", "--T", "16", "--B", "2", "--steps", "1",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    for key in ["params", "step_ms", "tokens_per_s", "arch", "d", "T", "B"] {
+        assert!(line.get(key).is_some(), "missing {key}");
+    }
+    assert!(line["tokens_per_s"].as_f64().unwrap() > 0.0);
+}

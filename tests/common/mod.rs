@@ -1,0 +1,60 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A small corpus with learnable structure: sentences from a tiny grammar,
+/// drawn by a fixed linear congruential sequence (no RNG crate needed).
+pub fn synthetic_text(chars: usize) -> String {
+    let subjects = ["the cat", "a dog", "my friend", "the king", "our queen"];
+    let verbs = ["sees", "likes", "finds", "calls", "follows"];
+    let objects = [
+        "the moon.",
+        "a bird.",
+        "the sea.",
+        "her crown.",
+        "his horse.",
+    ];
+    let mut state: u64 = 42;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % n
+    };
+    let mut text = String::new();
+    while text.len() < chars {
+        text.push_str(subjects[next(5)]);
+        text.push(' ');
+        text.push_str(verbs[next(5)]);
+        text.push(' ');
+        text.push_str(objects[next(5)]);
+        text.push('\n');
+    }
+    text
+}
+
+pub fn write_corpus(dir: &Path, chars: usize) -> PathBuf {
+    let path = dir.join("corpus.txt");
+    std::fs::write(&path, synthetic_text(chars)).unwrap();
+    path
+}
+
+/// Runs the built `nas` binary in `cwd` with 2 libtorch threads.
+pub fn nas(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nas"))
+        .current_dir(cwd)
+        .args(["--threads", "2"])
+        .args(args)
+        .output()
+        .expect("the nas binary runs")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
