@@ -149,13 +149,13 @@ impl Architecture {
         for (i, layer) in self.layers.iter().enumerate() {
             match *layer {
                 Layer::Attention { heads, .. } => {
-                    if heads == 0 || self.d_model % heads != 0 {
+                    if heads == 0 || !self.d_model.is_multiple_of(heads) {
                         return bad(format!(
                             "layer {i}: {heads} attention heads do not divide d_model {}",
                             self.d_model
                         ));
                     }
-                    if self.rope && (self.d_model / heads) % 2 != 0 {
+                    if self.rope && !(self.d_model / heads).is_multiple_of(2) {
                         return bad(format!(
                             "layer {i}: RoPE needs an even head width, d_model {} / {heads} heads is odd",
                             self.d_model
@@ -167,7 +167,7 @@ impl Architecture {
                         return bad(format!("layer {i}: state_dim and expand must be positive"));
                     }
                     let inner = expand * self.d_model;
-                    if self.ssm_head_dim == 0 || inner % self.ssm_head_dim != 0 {
+                    if self.ssm_head_dim == 0 || !inner.is_multiple_of(self.ssm_head_dim) {
                         return bad(format!(
                             "layer {i}: SSM inner width {inner} (expand {expand} x d_model {}) \
                              is not a multiple of ssm_head_dim {}",

@@ -106,7 +106,8 @@ impl HybridLm {
                 Mixer::Attention(a) => a.forward(&h),
                 Mixer::Ssm(s) => s.forward(&h),
             };
-            x = x + mixed;
+            // Not `+=`: that is in-place and would overwrite the input the norm saved for backward.
+            x = &x + mixed;
             x = &x + block.mlp.forward(&block.norm2.forward(&x));
         }
         self.head.forward(&self.norm.forward(&x))
