@@ -2,6 +2,7 @@
 //! cosine decay, global-norm clipping at 1.0, fixed validation batches, and the
 //! learning curve. Mirrors the peer's `train` mode so the numbers compare.
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 use rand::SeedableRng;
@@ -81,6 +82,8 @@ impl TrainConfig {
 pub enum TrainError {
     #[error("loss became {loss} at step {step}: training diverged (try a lower learning rate)")]
     NonFinite { step: usize, loss: f64 },
+    #[error("interrupted at step {step}")]
+    Interrupted { step: usize },
     #[error(transparent)]
     Data(#[from] DataError),
     #[error("invalid training settings: {0}")]
@@ -141,11 +144,13 @@ fn loss_of(model: &HybridLm, x: &Tensor, y: &Tensor) -> Tensor {
 }
 
 /// Trains `arch` (its vocabulary set from the corpus) and measures it.
+/// `on_step` sees every step; returning `ControlFlow::Break` stops the run with
+/// [`TrainError::Interrupted`] (Ctrl-C, a search that prunes).
 pub fn train(
     arch: &Architecture,
     corpus: &Corpus,
     cfg: &TrainConfig,
-    mut on_step: impl FnMut(Progress),
+    mut on_step: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained, TrainError> {
     if cfg.steps == 0 || cfg.batch_size == 0 || cfg.seq_len == 0 || cfg.eval_batches == 0 {
         return Err(TrainError::Config(
@@ -207,12 +212,15 @@ pub fn train(
         }
         window_loss += loss;
         window_steps += 1;
-        on_step(Progress {
+        let flow = on_step(Progress {
             step: step + 1,
             steps: cfg.steps,
             loss,
             tokens_per_s: tokens_per_step * (step + 1) as f64 / train_time,
         });
+        if flow.is_break() {
+            return Err(TrainError::Interrupted { step: step + 1 });
+        }
         let last = step + 1 == cfg.steps;
         if last || (cfg.eval_interval > 0 && (step + 1) % cfg.eval_interval == 0) {
             let val_loss = evaluate(&model);

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::ops::ControlFlow;
+
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::data::{Corpus, DataError};
 use hybrid_nas::train::{train, TrainConfig, TrainError};
@@ -29,7 +31,7 @@ fn loss_falls_on_a_small_corpus() {
     tch::set_num_threads(2);
     let corpus = corpus();
     let arch = Architecture::parse_short_form("d32 S8 A4 S8").unwrap();
-    let trained = train(&arch, &corpus, &small_config(0), |_| {}).unwrap();
+    let trained = train(&arch, &corpus, &small_config(0), |_| ControlFlow::Continue(())).unwrap();
     let report = &trained.report;
     let uniform = (corpus.vocab_size() as f64).ln();
     assert_eq!(report.curve.len(), 3);
@@ -55,7 +57,10 @@ fn same_seed_same_losses_other_seed_other_losses() {
             steps: 15,
             ..small_config(seed)
         };
-        let trained = train(&arch, &corpus, &cfg, |p| seen.push(p.loss)).unwrap();
+        let trained = train(&arch, &corpus, &cfg, |p| {
+            seen.push(p.loss);
+            ControlFlow::Continue(())
+        }).unwrap();
         (seen, trained.report.val_loss)
     };
     let (a, va) = losses(5);
@@ -75,7 +80,7 @@ fn diverging_training_stops_with_the_step() {
         weight_decay: 0.0,
         ..small_config(0)
     };
-    match train(&arch, &corpus(), &cfg, |_| {}) {
+    match train(&arch, &corpus(), &cfg, |_| ControlFlow::Continue(())) {
         Err(TrainError::NonFinite { step, .. }) => assert!(step < 60),
         Err(other) => panic!("unexpected error {other}"),
         Ok(t) => panic!("trained to {} with lr 1e12", t.report.val_loss),
@@ -104,7 +109,7 @@ fn bad_corpora_are_clear_errors() {
 
     let short = Corpus::from_text("to be or not to be", "short".into()).unwrap();
     let arch = Architecture::parse_short_form("d32 S8").unwrap();
-    let err = train(&arch, &short, &small_config(0), |_| {})
+    let err = train(&arch, &short, &small_config(0), |_| ControlFlow::Continue(()))
         .err()
         .unwrap();
     assert!(err.to_string().contains("too short"), "{err}");

@@ -1,6 +1,7 @@
 //! `nas train`: train one architecture, print its metrics and cost, and write
 //! the checkpoint (safetensors), the architecture and the metrics beside it.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -61,6 +62,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let trained = train::train(&arch, &corpus, &cfg, |p| {
         bar.set_position(p.step as u64);
         bar.set_message(format!("{:.4}  {:.0} tok/s", p.loss, p.tokens_per_s));
+        ControlFlow::Continue(())
     })?;
     bar.finish_and_clear();
     let report = &trained.report;
