@@ -10,6 +10,9 @@
 use std::path::PathBuf;
 
 fn main() {
+    // sqlx::migrate! embeds this folder; a new migration must rebuild the crate.
+    println!("cargo:rerun-if-changed=src/store/migrations");
+    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         println!(

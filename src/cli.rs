@@ -45,6 +45,177 @@ nas train --arch exported.toml --corpus my.txt --json"
 python3 ../shared/peers/pytorch_hybrid.py speed --arch SSSASS --d 128 --T 256 --B 16"
     )]
     Bench(BenchArgs),
+    /// Run (or continue) a search study: propose, train and store trials.
+    #[command(
+        after_help = "Examples:\n  nas run --space search_spaces/hybrid.toml\n  \
+nas run --space tiny --jobs 2\n  nas run --space hybrid --study jamba-like --trials 100   # continue to 100\n  \
+nas run --space tiny --evaluator analytic --trials 5000 --json\n\n\
+Running the same command again continues the study to its budget; trials a killed\n\
+run left behind are failed and their slots trained again. Several processes on one\n\
+--storage share the budget. Ctrl-C stops cleanly (exit 130)."
+    )]
+    Run(RunArgs),
+    /// List the studies in a store.
+    Studies(StoreArgs),
+    /// List the trials of a study.
+    Trials(TrialsArgs),
+    /// Write one trial's architecture, metrics and training settings to a file
+    /// that `nas train --arch FILE` accepts.
+    #[command(
+        after_help = "Examples:\n  nas export --study hybrid --best -o best.toml\n  \
+nas export --study hybrid --best --max-cost 2e6 -o small.toml\n  \
+nas export --study hybrid --trial 12 --format json -o t12.json"
+    )]
+    Export(ExportArgs),
+    /// The Pareto front of cost against perplexity: a table, and a plot with --plot.
+    #[command(
+        after_help = "Examples:\n  nas pareto --study hybrid\n  nas pareto --study hybrid --cost params --plot\n  \
+nas pareto --study random --study evolution --plot compare.svg\n\n\
+Hypervolume is the area between the front and a reference point (worst cost and\n\
+perplexity over all plotted trials, plus 10% of their range, unless --reference);\n\
+with several studies one reference serves all, so their hypervolumes compare."
+    )]
+    Pareto(ParetoArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostArg {
+    Flops,
+    Params,
+    #[value(name = "kv_cache", alias = "kv-cache")]
+    KvCache,
+    Latency,
+}
+
+#[derive(Args, Debug)]
+pub struct ParetoArgs {
+    /// Study to show; repeat to overlay several (compare strategies or seeds).
+    #[arg(long, required = true)]
+    pub study: Vec<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Cost axis (default: the first study's cost objective).
+    #[arg(long, value_enum)]
+    pub cost: Option<CostArg>,
+    /// Hypervolume reference point as COST,PPL.
+    #[arg(long, value_name = "COST,PPL")]
+    pub reference: Option<String>,
+    /// Draw the front: PNG, or SVG when FILE ends in .svg
+    /// (default: runs/<study>/pareto-<cost>.png).
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub plot: Option<Option<std::path::PathBuf>>,
+    /// Log-scale cost axis (default: when the costs span more than a decade).
+    #[arg(long, conflicts_with = "linear_x")]
+    pub log_x: bool,
+    /// Linear cost axis.
+    #[arg(long)]
+    pub linear_x: bool,
+    /// One JSON object per study instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Default database of studies.
+pub const DEFAULT_STORAGE: &str = "runs/nas.db";
+
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// SQLite database (a path or sqlite:// URL).
+    #[arg(long, default_value = DEFAULT_STORAGE)]
+    pub storage: String,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum EvaluatorKind {
+    /// Train each architecture as a proxy model (the real search).
+    Train,
+    /// Closed-form stand-in score (milliseconds a trial): for tests and benchmarks.
+    Analytic,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Search space: a TOML file, or a bundled space by name (hybrid, tiny).
+    #[arg(long, default_value = "hybrid")]
+    pub space: String,
+    /// Study name (default: the space's name). Continues the study if it exists.
+    #[arg(long)]
+    pub study: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Trial budget (default: the space's `trials`); raising it extends a study.
+    #[arg(long)]
+    pub trials: Option<usize>,
+    /// Trials trained at once in this process; the cores are split between them.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Strategy (default: the space's): random, evolution or darts.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    #[arg(long, value_enum, default_value_t = EvaluatorKind::Train)]
+    pub evaluator: EvaluatorKind,
+    /// Study seed (default: the space's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Continue a study even though its space file changed.
+    #[arg(long)]
+    pub force: bool,
+    /// Print one JSON line per finished trial instead of a progress bar.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum TrialSort {
+    Number,
+    Ppl,
+    Cost,
+}
+
+#[derive(Args, Debug)]
+pub struct TrialsArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only trials in this state (running, complete, pruned, failed).
+    #[arg(long)]
+    pub state: Option<String>,
+    #[arg(long, value_enum, default_value_t = TrialSort::Number)]
+    pub sort: TrialSort,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ExportFormat {
+    Toml,
+    Json,
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["trial", "best"])))]
+pub struct ExportArgs {
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The trial number to export.
+    #[arg(long)]
+    pub trial: Option<i64>,
+    /// The complete trial with the lowest validation perplexity.
+    #[arg(long)]
+    pub best: bool,
+    /// With --best: only trials whose cost (the study's cost objective) is at most this.
+    #[arg(long, requires = "best")]
+    pub max_cost: Option<f64>,
+    /// Default: from the file extension, else toml.
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// Output file.
+    #[arg(long, short)]
+    pub output: std::path::PathBuf,
 }
 
 #[derive(Args, Debug)]

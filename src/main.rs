@@ -6,6 +6,12 @@ mod cmd;
 use clap::Parser;
 
 fn main() {
+    // Die quietly on a closed pipe (`nas trials | head`), like other Unix tools,
+    // instead of panicking in println!.
+    // SAFETY: restoring a default signal disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -14,8 +20,12 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    if let Err(err) = cmd::run(args) {
-        eprintln!("error: {err:#}");
-        std::process::exit(cmd::exit_code(&err));
+    match cmd::run(args) {
+        Ok(0) => {}
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::exit(cmd::exit_code(&err));
+        }
     }
 }

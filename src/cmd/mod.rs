@@ -1,10 +1,17 @@
 //! One function per subcommand; errors become exit codes here.
 
 mod bench;
+mod export;
+mod pareto;
+mod run;
+mod studies;
 mod train;
 
 use hybrid_nas::arch::ArchError;
 use hybrid_nas::data::DataError;
+use hybrid_nas::evaluate::objective_value;
+use hybrid_nas::space::{Objective, SpaceError};
+use hybrid_nas::store::{StoreError, TrialRecord};
 use hybrid_nas::train::TrainError;
 
 use crate::cli::{Cli, Command};
@@ -12,26 +19,63 @@ use crate::cli::{Cli, Command};
 /// Exit code for bad input (a file, an argument): nothing was done.
 pub const EXIT_USAGE: i32 = 2;
 
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// A command-line argument that cannot be used as given.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs the command; `Ok` carries the exit status.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let threads = cli
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     tch::set_num_threads(threads as i32);
     match cli.command {
-        Command::Train(args) => train::run(args),
-        Command::Bench(args) => bench::run(args),
+        Command::Train(args) => train::run(args).map(|()| 0),
+        Command::Bench(args) => bench::run(args).map(|()| 0),
+        Command::Run(args) => run::run(args, threads),
+        Command::Studies(args) => studies::list_studies(args).map(|()| 0),
+        Command::Trials(args) => studies::list_trials(args).map(|()| 0),
+        Command::Export(args) => export::run(args).map(|()| 0),
+        Command::Pareto(args) => pareto::run(args).map(|()| 0),
     }
 }
 
 /// 2 for bad input the user can fix, 1 for everything else.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
-        if cause.is::<ArchError>() || cause.is::<DataError>() {
+        if cause.is::<ArchError>()
+            || cause.is::<DataError>()
+            || cause.is::<SpaceError>()
+            || cause.is::<UsageError>()
+        {
             return EXIT_USAGE;
         }
         if let Some(TrainError::Config(_) | TrainError::Data(_)) = cause.downcast_ref() {
             return EXIT_USAGE;
         }
+        if let Some(StoreError::SpaceMismatch { .. } | StoreError::NotFound(_)) =
+            cause.downcast_ref()
+        {
+            return EXIT_USAGE;
+        }
     }
     1
+}
+
+/// One trial as a JSON line (for `--json` outputs).
+pub fn trial_json(t: &TrialRecord, cost: Option<Objective>) -> String {
+    let mut v = serde_json::json!({
+        "number": t.number,
+        "state": t.state.to_string(),
+        "arch": t.arch_short,
+        "hash": t.arch_hash,
+        "metrics": t.metrics,
+        "error": t.error,
+        "worker": t.worker,
+    });
+    if let (Some(m), Some(c)) = (&t.metrics, cost) {
+        v["cost"] = serde_json::json!({ "objective": c.as_str(), "value": objective_value(m, c) });
+    }
+    v.to_string()
 }

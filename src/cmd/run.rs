@@ -1,0 +1,211 @@
+//! `nas run`: create or continue a study and drive it to its budget.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use hybrid_nas::data::Corpus;
+use hybrid_nas::evaluate::{AnalyticEvaluator, Evaluator, TrainEvaluator};
+use hybrid_nas::search::driver::{Driver, RunOptions};
+use hybrid_nas::search::make_strategy;
+use hybrid_nas::space::{SearchSpace, StrategyName};
+use hybrid_nas::store::{SqliteStore, Store, StoreError, StudySpec, TrialRecord, TrialState};
+
+use super::{trial_json, UsageError};
+use crate::cli::{EvaluatorKind, RunArgs};
+
+/// Vocabulary the analytic evaluator assumes (tinyshakespeare's 65 symbols).
+const ANALYTIC_VOCAB: usize = 65;
+/// Exit status after Ctrl-C, as shells report SIGINT.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
+    // Everything that can be wrong with the input is checked before the store
+    // is opened: a bad space or corpus leaves no study behind.
+    let (mut space, note) = SearchSpace::resolve(&args.space)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    if let Some(trials) = args.trials {
+        if trials == 0 {
+            return Err(UsageError("--trials must be at least 1".into()).into());
+        }
+        space.trials = trials;
+    }
+    if let Some(seed) = args.seed {
+        space.seed = seed;
+    }
+    if let Some(name) = &args.strategy {
+        space.strategy = name
+            .parse::<StrategyName>()
+            .map_err(|e| UsageError(format!("--strategy {name}: {e}")))?;
+    }
+    let strategy = make_strategy(space.strategy, &space).map_err(|e| UsageError(e.to_string()))?;
+    let evaluator: Box<dyn Evaluator> = match args.evaluator {
+        EvaluatorKind::Train => {
+            let corpus = Corpus::load(space.task.corpus.as_deref())?;
+            corpus.check_seq_len(space.task.seq_len)?;
+            Box::new(TrainEvaluator {
+                corpus,
+                config: space.training.clone(),
+            })
+        }
+        EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {
+            seq_len: space.task.seq_len,
+            vocab_size: ANALYTIC_VOCAB,
+        }),
+    };
+    let jobs = args.jobs.max(1);
+    // Split the cores between libtorch's threads and the workers; set before
+    // the worker pool starts so its threads inherit it.
+    tch::set_num_threads((threads / jobs).max(1) as i32);
+
+    let study_name = args.study.clone().unwrap_or_else(|| space.name.clone());
+    let store = SqliteStore::open(&args.store.storage)
+        .with_context(|| format!("opening the store {}", args.store.storage))?;
+    let spec = StudySpec {
+        name: study_name.clone(),
+        space_text: space.text.clone(),
+        space_hash: space.hash(),
+        objectives: space.objectives.iter().map(|o| o.as_str().to_string()).collect(),
+        strategy: space.strategy.as_str().to_string(),
+        seed: space.seed,
+        budget: space.trials,
+        code_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    let study = store.open_study(&spec, args.force).map_err(|e| match e {
+        StoreError::SpaceMismatch { .. } => anyhow::Error::from(UsageError(format!(
+            "study `{study_name}` was created with a different search space (the space file \
+             changed); pass --force to continue it with this space, or --study NEW_NAME to start another"
+        ))),
+        other => other.into(),
+    })?;
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        // Only the first Ctrl-C is graceful; a handler may already exist in tests.
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+            eprintln!("\ninterrupt: stopping after marking the running trials failed (Ctrl-C again to quit now)");
+        });
+    }
+
+    let before = store.trials(study.id)?;
+    let done_before = before
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .count();
+    let best_before = before
+        .iter()
+        .filter_map(|t| t.metrics.as_ref().map(|m| m.val_ppl))
+        .fold(f64::INFINITY, f64::min);
+    let bar = if args.json {
+        ProgressBar::hidden()
+    } else {
+        eprintln!(
+            "study `{}`: {} strategy, {} evaluator, {} of {} trials complete, {} job(s) x {} thread(s), store {}",
+            study.name,
+            study.strategy,
+            match args.evaluator {
+                EvaluatorKind::Train => "training",
+                EvaluatorKind::Analytic => "analytic",
+            },
+            done_before,
+            study.budget,
+            jobs,
+            (threads / jobs).max(1),
+            args.store.storage
+        );
+        ProgressBar::new(study.budget as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} trials  best ppl {msg}  [{elapsed_precise} < {eta_precise}]",
+        )
+        .expect("valid progress template"),
+    );
+    bar.set_position(done_before.min(study.budget) as u64);
+    let best = Mutex::new(best_before);
+    bar.set_message(format_best(best_before));
+    let cost_objective = space.objectives.get(1).copied();
+    let on_finished = |t: &TrialRecord| {
+        if args.json {
+            println!("{}", trial_json(t, cost_objective));
+            return;
+        }
+        if t.state == TrialState::Complete {
+            bar.inc(1);
+            if let Some(m) = &t.metrics {
+                let mut b = best.lock().unwrap();
+                *b = b.min(m.val_ppl);
+                bar.set_message(format_best(*b));
+            }
+        } else if let Some(err) = &t.error {
+            bar.println(format!("trial {} failed: {err}", t.number));
+        }
+    };
+    let driver = Driver {
+        store: &store,
+        study: &study,
+        evaluator: evaluator.as_ref(),
+        options: RunOptions {
+            jobs,
+            threads_per_job: Some((threads / jobs).max(1)),
+            ..Default::default()
+        },
+        interrupted: &interrupted,
+    };
+    let summary = driver.run(strategy, &on_finished)?;
+    bar.finish_and_clear();
+
+    let trials = store.trials(study.id)?;
+    let complete = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .count();
+    let best = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter_map(|t| t.metrics.as_ref().map(|m| (t, m.val_ppl)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if !args.json {
+        if summary.reaped > 0 {
+            eprintln!(
+                "{} trial(s) left running by a stopped process were marked failed and retried",
+                summary.reaped
+            );
+        }
+        eprintln!(
+            "study `{}`: {complete} of {} trials complete ({} finished here, {} failed here)",
+            study.name, study.budget, summary.complete, summary.failed
+        );
+        if summary.exhausted {
+            eprintln!("the space has no unexplored architecture left: the study stops short of its budget");
+        }
+        if let Some((t, ppl)) = best {
+            eprintln!("best: trial {} {} (val ppl {ppl:.3})", t.number, t.arch_short);
+            eprintln!(
+                "next: nas trials --study {0} --sort ppl | nas export --study {0} --best -o best.toml",
+                study.name
+            );
+        }
+    }
+    Ok(if summary.interrupted {
+        EXIT_INTERRUPTED
+    } else {
+        0
+    })
+}
+
+fn format_best(ppl: f64) -> String {
+    if ppl.is_finite() {
+        format!("{ppl:.3}")
+    } else {
+        "-".into()
+    }
+}

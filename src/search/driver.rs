@@ -1,0 +1,353 @@
+//! The study driver: K workers in one process (and any number of processes on
+//! one store) claim trials atomically, evaluate them, and record the outcome.
+//!
+//! Budget: a study wants `budget` trials that are complete or pruned. Running
+//! trials hold a slot; failed ones give it back. A trial left running by a
+//! dead process is failed on the next start (at once when its process was on
+//! this machine and is gone, otherwise when its heartbeat is older than
+//! `stale_after`), so its slot is trained again and none is lost.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::Strategy;
+use crate::evaluate::Evaluator;
+use crate::store::{Claim, NewTrial, Outcome, Store, StoreError, Study, TrialRecord, TrialState};
+use crate::train::TrainError;
+
+/// How a run behaves; the defaults suit both real training and the analytic
+/// evaluator.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Trials evaluated at once in this process.
+    pub jobs: usize,
+    /// A running trial whose heartbeat is older than this is taken as dead.
+    pub stale_after: Duration,
+    /// How often a training trial refreshes its heartbeat.
+    pub heartbeat_every: Duration,
+    /// Consecutive proposals of already-evaluated designs before the space is
+    /// declared exhausted.
+    pub max_duplicate_draws: usize,
+    /// How often the local copy of the history is re-read (other processes).
+    pub refresh_every: Duration,
+    /// libtorch threads of each worker (None: leave as set).
+    pub threads_per_job: Option<usize>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 1,
+            stale_after: Duration::from_secs(120),
+            heartbeat_every: Duration::from_secs(5),
+            max_duplicate_draws: 500,
+            refresh_every: Duration::from_secs(2),
+            threads_per_job: None,
+        }
+    }
+}
+
+/// What this process did.
+#[derive(Clone, Debug, Default)]
+pub struct RunSummary {
+    pub complete: usize,
+    pub failed: usize,
+    pub reaped: usize,
+    pub interrupted: bool,
+    /// The strategy kept proposing evaluated designs: the space is used up.
+    pub exhausted: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("worker pool: {0}")]
+    Pool(String),
+}
+
+/// Identity of this process's workers: `host:pid`.
+pub fn process_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Whether a worker id names a process on this machine that no longer runs.
+fn is_dead_local_worker(worker: &str, host: &str) -> bool {
+    let mut parts = worker.split(':');
+    let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    h == host
+        && pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        })
+}
+
+/// Fails the running trials whose worker is gone; returns how many.
+pub fn reap_dead(store: &dyn Store, study: &Study, stale_after: Duration) -> Result<usize, StoreError> {
+    let mut reaped = store.reap_stale(study.id, stale_after.as_secs_f64())?;
+    let me = process_id();
+    let host = me.split(':').next().unwrap_or_default().to_string();
+    for t in store.trials(study.id)? {
+        if t.state == TrialState::Running && is_dead_local_worker(&t.worker, &host) {
+            let error = format!("worker {} died (process gone)", t.worker);
+            if store.finish(t.id, &Outcome::Failed { error })? {
+                reaped += 1;
+            }
+        }
+    }
+    Ok(reaped)
+}
+
+/// The RNG of one proposal: a function of the study seed, how many trials have
+/// finished, and how many duplicates were drawn for this slot.
+fn proposal_rng(seed: u64, finished: usize, attempt: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(((finished as u64) << 20) | attempt as u64);
+    rng
+}
+
+struct Shared {
+    strategy: Box<dyn Strategy>,
+    history: Vec<TrialRecord>,
+    refreshed: Instant,
+}
+
+enum Next {
+    Trial(TrialRecord),
+    /// Budget used, but others still run trials that may fail and free slots.
+    Wait,
+    Done,
+    Exhausted,
+}
+
+pub struct Driver<'a> {
+    pub store: &'a dyn Store,
+    pub study: &'a Study,
+    pub evaluator: &'a dyn Evaluator,
+    pub options: RunOptions,
+    pub interrupted: &'a AtomicBool,
+}
+
+impl Driver<'_> {
+    /// Runs until the study's budget is met, the space is exhausted or the
+    /// run is interrupted. `on_finished` sees every trial this process ends.
+    pub fn run(
+        &self,
+        strategy: Box<dyn Strategy>,
+        on_finished: &(dyn Fn(&TrialRecord) + Sync),
+    ) -> Result<RunSummary, DriverError> {
+        let reaped = reap_dead(self.store, self.study, self.options.stale_after)?;
+        let shared = Mutex::new(Shared {
+            strategy,
+            history: self.store.trials(self.study.id)?,
+            refreshed: Instant::now(),
+        });
+        let summary = Mutex::new(RunSummary {
+            reaped,
+            ..Default::default()
+        });
+        let first_error: Mutex<Option<DriverError>> = Mutex::new(None);
+        let me = process_id();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.options.jobs.max(1))
+            .build()
+            .map_err(|e| DriverError::Pool(e.to_string()))?;
+        pool.scope(|scope| {
+            for k in 0..self.options.jobs.max(1) {
+                let worker = format!("{me}:{k}");
+                let (shared, summary, first_error) = (&shared, &summary, &first_error);
+                scope.spawn(move |_| {
+                    // OpenMP's thread count is per calling thread: set it in
+                    // each worker, not only in the thread that built the pool.
+                    if let Some(n) = self.options.threads_per_job {
+                        tch::set_num_threads(n as i32);
+                    }
+                    if let Err(e) = self.worker_loop(&worker, shared, summary, on_finished) {
+                        self.interrupted.store(true, Ordering::SeqCst);
+                        first_error.lock().unwrap().get_or_insert(e);
+                    }
+                });
+            }
+        });
+        if let Some(e) = first_error.into_inner().unwrap() {
+            return Err(e);
+        }
+        Ok(summary.into_inner().unwrap())
+    }
+
+    fn worker_loop(
+        &self,
+        worker: &str,
+        shared: &Mutex<Shared>,
+        summary: &Mutex<RunSummary>,
+        on_finished: &(dyn Fn(&TrialRecord) + Sync),
+    ) -> Result<(), DriverError> {
+        loop {
+            if self.interrupted.load(Ordering::SeqCst) {
+                summary.lock().unwrap().interrupted = true;
+                return Ok(());
+            }
+            let trial = match self.next_trial(worker, shared)? {
+                Next::Trial(t) => t,
+                Next::Wait => {
+                    std::thread::sleep(Duration::from_millis(500));
+                    let reaped = reap_dead(self.store, self.study, self.options.stale_after)?;
+                    summary.lock().unwrap().reaped += reaped;
+                    continue;
+                }
+                Next::Done => return Ok(()),
+                Next::Exhausted => {
+                    summary.lock().unwrap().exhausted = true;
+                    return Ok(());
+                }
+            };
+            let outcome = self.evaluate(&trial)?;
+            let interrupted = matches!(&outcome, Outcome::Failed { error } if error == "interrupted");
+            let finished = self.store.finish(trial.id, &outcome)?;
+            let mut record = trial;
+            match &outcome {
+                Outcome::Complete { metrics, .. } => {
+                    record.state = TrialState::Complete;
+                    record.metrics = Some(metrics.clone());
+                }
+                Outcome::Pruned { .. } => record.state = TrialState::Pruned,
+                Outcome::Failed { error } => {
+                    record.state = TrialState::Failed;
+                    record.error = Some(error.clone());
+                }
+            }
+            {
+                let mut s = shared.lock().unwrap();
+                if let Some(slot) = s.history.iter_mut().find(|t| t.id == record.id) {
+                    *slot = record.clone();
+                }
+            }
+            if finished {
+                let mut sum = summary.lock().unwrap();
+                match record.state {
+                    TrialState::Complete => sum.complete += 1,
+                    _ => sum.failed += 1,
+                }
+                drop(sum);
+                on_finished(&record);
+            }
+            if interrupted {
+                summary.lock().unwrap().interrupted = true;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Asks the strategy and claims the design; draws again on duplicates.
+    fn next_trial(&self, worker: &str, shared: &Mutex<Shared>) -> Result<Next, StoreError> {
+        let mut s = shared.lock().unwrap();
+        if s.refreshed.elapsed() >= self.options.refresh_every {
+            s.history = self.store.trials(self.study.id)?;
+            s.refreshed = Instant::now();
+        }
+        for attempt in 0..self.options.max_duplicate_draws {
+            let finished = s
+                .history
+                .iter()
+                .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned))
+                .count();
+            let mut rng = proposal_rng(self.study.seed, finished, attempt);
+            let Shared {
+                strategy, history, ..
+            } = &mut *s;
+            let proposal = strategy.ask(history, &mut rng);
+            let new = NewTrial {
+                arch_json: serde_json::to_string(&proposal.arch).expect("architectures serialise"),
+                arch_hash: proposal.arch.hash(),
+                arch_short: proposal.arch.short_form(),
+                seed: self.study.seed,
+                worker: worker.to_string(),
+                extra: proposal.extra,
+            };
+            match self.store.claim(self.study.id, &new)? {
+                Claim::Claimed(record) => {
+                    s.history.push(record.clone());
+                    return Ok(Next::Trial(record));
+                }
+                Claim::Duplicate { .. } => {
+                    // Another process may have finished trials we have not
+                    // seen; a fresh history lets history-driven strategies move on.
+                    if attempt % 16 == 15 {
+                        s.history = self.store.trials(self.study.id)?;
+                        s.refreshed = Instant::now();
+                    }
+                }
+                Claim::BudgetExhausted => {
+                    s.history = self.store.trials(self.study.id)?;
+                    s.refreshed = Instant::now();
+                    let others_running = s.history.iter().any(|t| t.state == TrialState::Running);
+                    return Ok(if others_running { Next::Wait } else { Next::Done });
+                }
+            }
+        }
+        Ok(Next::Exhausted)
+    }
+
+    /// Evaluates one claimed trial, heart-beating while it trains.
+    fn evaluate(&self, trial: &TrialRecord) -> Result<Outcome, DriverError> {
+        let arch = match serde_json::from_str(&trial.arch_json) {
+            Ok(a) => a,
+            Err(e) => {
+                return Ok(Outcome::Failed {
+                    error: format!("stored architecture unreadable: {e}"),
+                })
+            }
+        };
+        let mut last_beat = Instant::now();
+        let mut beat_error = None;
+        let mut on_step = |_| {
+            if self.interrupted.load(Ordering::SeqCst) {
+                return std::ops::ControlFlow::Break(());
+            }
+            if last_beat.elapsed() >= self.options.heartbeat_every {
+                last_beat = Instant::now();
+                if let Err(e) = self.store.heartbeat(trial.id) {
+                    beat_error = Some(e);
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        };
+        // A panic inside libtorch (say, out of memory in an op without a
+        // fallible wrapper) fails this trial, not the study.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.evaluator.evaluate(&arch, trial.seed, &mut on_step)
+        }));
+        if let Some(e) = beat_error {
+            tracing::warn!("heartbeat of trial {} failed: {e}", trial.number);
+        }
+        Ok(match result {
+            Ok(Ok(eval)) => Outcome::Complete {
+                metrics: eval.metrics,
+                curve: eval.curve,
+            },
+            Ok(Err(TrainError::Interrupted { .. })) => Outcome::Failed {
+                error: "interrupted".into(),
+            },
+            Ok(Err(e)) => Outcome::Failed {
+                error: e.to_string(),
+            },
+            Err(panic) => Outcome::Failed {
+                error: panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "evaluation panicked".into()),
+            },
+        })
+    }
+}

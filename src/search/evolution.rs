@@ -1,0 +1,148 @@
+//! Regularized (aging) evolution, Real et al. 2019, with NSGA-II selection for
+//! several objectives.
+//!
+//! The population is the most recent `population` complete trials of the
+//! study (by trial number), so the oldest member dies as each child
+//! completes, and the whole state is the stored history: a resumed study
+//! rebuilds it exactly. A parent is the winner of a tournament of
+//! `tournament` members drawn at random from the population, ranked by
+//! non-dominated front, then by crowding distance (larger wins); with one
+//! objective that is simply the lowest perplexity. The child is one mutation
+//! of the parent, mutated again (a bounded number of times) while it matches a
+//! design already evaluated. Until the population is full, proposals are
+//! random samples.
+
+use std::collections::HashSet;
+
+use rand::seq::index::sample;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+use super::{Proposal, Strategy};
+use crate::arch::Architecture;
+use crate::evaluate::objective_value;
+use crate::pareto::{crowding_distance, non_dominated_sort};
+use crate::space::{Objective, SearchSpace};
+use crate::store::{TrialRecord, TrialState};
+
+/// Re-mutations of a child that matches an evaluated design before giving up
+/// (the store then refuses it and the driver asks again).
+const MAX_REMUTATIONS: usize = 20;
+
+/// `[evolution]` settings of a space file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvolutionConfig {
+    #[serde(default = "default_population")]
+    pub population: usize,
+    #[serde(default = "default_tournament")]
+    pub tournament: usize,
+    /// Mutation weights are read by the space's `mutate`.
+    #[serde(default)]
+    pub mutation_weights: Option<toml::Value>,
+}
+
+fn default_population() -> usize {
+    20
+}
+fn default_tournament() -> usize {
+    5
+}
+
+impl Default for EvolutionConfig {
+    fn default() -> Self {
+        EvolutionConfig {
+            population: default_population(),
+            tournament: default_tournament(),
+            mutation_weights: None,
+        }
+    }
+}
+
+pub struct AgingEvolution {
+    space: SearchSpace,
+    objectives: Vec<Objective>,
+    config: EvolutionConfig,
+}
+
+impl AgingEvolution {
+    pub fn new(space: SearchSpace, config: EvolutionConfig) -> Self {
+        AgingEvolution {
+            objectives: space.objectives.clone(),
+            space,
+            config,
+        }
+    }
+
+    /// The tournament winner among `members` (indices into `values`).
+    fn tournament(&self, values: &[Vec<f64>], rng: &mut ChaCha8Rng) -> usize {
+        let size = self.config.tournament.clamp(1, values.len());
+        let members: Vec<usize> = sample(rng, values.len(), size).into_vec();
+        // Rank and crowding are computed within the population, as in NSGA-II.
+        let fronts = non_dominated_sort(values);
+        let mut rank = vec![usize::MAX; values.len()];
+        let mut crowd = vec![0.0; values.len()];
+        for (r, front) in fronts.iter().enumerate() {
+            for (&i, d) in front.iter().zip(crowding_distance(values, front)) {
+                rank[i] = r;
+                crowd[i] = d;
+            }
+        }
+        *members
+            .iter()
+            .min_by(|&&a, &&b| {
+                rank[a]
+                    .cmp(&rank[b])
+                    .then(crowd[b].total_cmp(&crowd[a]))
+                    .then(a.cmp(&b))
+            })
+            .expect("a tournament has members")
+    }
+}
+
+impl Strategy for AgingEvolution {
+    fn ask(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal {
+        let complete: Vec<&TrialRecord> = history
+            .iter()
+            .filter(|t| t.state == TrialState::Complete && t.metrics.is_some())
+            .collect();
+        let p = self.config.population.max(2);
+        if complete.len() < p {
+            return Proposal {
+                arch: self.space.sample(rng),
+                extra: Some(serde_json::json!({ "origin": "random" })),
+            };
+        }
+        let population = &complete[complete.len() - p..];
+        let values: Vec<Vec<f64>> = population
+            .iter()
+            .map(|t| {
+                let m = t.metrics.as_ref().expect("filtered on metrics");
+                self.objectives.iter().map(|&o| objective_value(m, o)).collect()
+            })
+            .collect();
+        let winner = population[self.tournament(&values, rng)];
+        let parent: Architecture =
+            serde_json::from_str(&winner.arch_json).expect("stored architectures parse");
+        let seen: HashSet<&str> = history
+            .iter()
+            .filter(|t| t.state != TrialState::Failed)
+            .map(|t| t.arch_hash.as_str())
+            .collect();
+        let mut child = self.space.mutate(&parent, rng);
+        for _ in 0..MAX_REMUTATIONS {
+            if !seen.contains(child.hash().as_str()) {
+                break;
+            }
+            // Mutate the parent afresh (or, half the time, the child further)
+            // so the search can step past a crowded neighbourhood.
+            let base = if rng.random_bool(0.5) { &child } else { &parent };
+            child = self.space.mutate(base, rng);
+        }
+        Proposal {
+            arch: child,
+            extra: Some(serde_json::json!({ "origin": "mutation", "parent": winner.number })),
+        }
+    }
+}

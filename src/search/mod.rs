@@ -1,0 +1,60 @@
+//! Search: strategies that propose architectures (ask/tell through the stored
+//! history) and the driver that claims, evaluates and records trials.
+
+pub mod driver;
+pub mod evolution;
+pub mod random;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::arch::Architecture;
+use crate::space::{SearchSpace, StrategyName};
+use crate::store::TrialRecord;
+
+/// One proposal: the design and what the strategy wants stored with it
+/// (a parent trial, DARTS' lambda, ...).
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub arch: Architecture,
+    pub extra: Option<serde_json::Value>,
+}
+
+/// Proposes architectures. A strategy keeps no state of its own that the
+/// store does not hold: `ask` sees the study's trials (all states, ordered by
+/// number) and an RNG the driver derives from the study seed and the number
+/// of finished trials, so a resumed study proposes what the uninterrupted one
+/// would have (with one job; several jobs interleave by timing).
+pub trait Strategy: Send {
+    fn ask(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("strategy `{0}` is not available yet; use `random` or `evolution`")]
+    Unavailable(String),
+    #[error("{origin}: [evolution]: {message}")]
+    Config { origin: String, message: String },
+}
+
+/// The strategy a space (or `--strategy`) names.
+pub fn make_strategy(
+    name: StrategyName,
+    space: &SearchSpace,
+) -> Result<Box<dyn Strategy>, SearchError> {
+    match name {
+        StrategyName::Random => Ok(Box::new(random::RandomSearch::new(space.clone()))),
+        StrategyName::Evolution => {
+            let config = match &space.evolution {
+                Some(table) => table.clone().try_into().map_err(|e: toml::de::Error| {
+                    SearchError::Config {
+                        origin: space.origin.clone(),
+                        message: e.message().to_string(),
+                    }
+                })?,
+                None => evolution::EvolutionConfig::default(),
+            };
+            Ok(Box::new(evolution::AgingEvolution::new(space.clone(), config)))
+        }
+        other => Err(SearchError::Unavailable(other.as_str().to_string())),
+    }
+}

@@ -1,0 +1,368 @@
+//! SearchSpace: the TOML file that says which architecture choices exist and
+//! their bounds, plus the task, the proxy-training budget, the objectives and the
+//! search strategy. This module parses and validates it ([`schema`]), and draws,
+//! checks and mutates architectures inside it ([`sample`]).
+//!
+//! The bundled files `search_spaces/hybrid.toml` and `search_spaces/tiny.toml`
+//! document the schema with comments; in short:
+//!
+//! ```toml
+//! name = "hybrid"
+//! objectives = ["val_ppl", "flops"]
+//!
+//! [model]
+//! depth = [4, 6, 8]
+//! d_model = [64, 128]
+//! mlp_ratio = [4]
+//!
+//! [attention]
+//! ratio = [0.0, 0.5]
+//! pattern = ["alternating", "uniform", "free"]
+//! every = [2, 4, 8]
+//! heads = [2, 4]
+//! window = [0, 32]
+//! shared = [false, true]
+//!
+//! [ssm]
+//! state_dim = [8, 16]
+//! expand = [1, 2]
+//!
+//! [task]
+//! seq_len = 128
+//!
+//! [training]
+//! steps = 300
+//! batch_size = 32
+//! lr = 3e-3
+//!
+//! [search]
+//! strategy = "random"
+//! trials = 50
+//! ```
+
+mod sample;
+mod schema;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+use crate::train::TrainConfig;
+
+pub use sample::{MutationOp, MutationWeights, Placement};
+
+/// The bundled spaces, by name. `hybrid` is the default.
+const BUNDLED: &[(&str, &str)] = &[
+    ("hybrid", include_str!("../../search_spaces/hybrid.toml")),
+    ("tiny", include_str!("../../search_spaces/tiny.toml")),
+];
+
+/// The name of the default bundled space.
+pub const DEFAULT_SPACE: &str = "hybrid";
+
+/// One search space, parsed and validated. Every choice list is non-empty and
+/// free of duplicates, and every combination of choices gives a valid model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SearchSpace {
+    /// `name` from the file, else the file stem of where it came from.
+    pub name: String,
+    /// The file's exact text: stored with a study, and what [`SearchSpace::hash`] covers.
+    pub text: String,
+    /// Where the text came from (a path, or `bundled:NAME`), for messages.
+    pub origin: String,
+    pub model: ModelChoices,
+    pub attention: AttentionChoices,
+    pub ssm: SsmChoices,
+    pub task: Task,
+    /// Proxy training of every trial; `seq_len` comes from `[task]`, `seed` is
+    /// set per trial by the search.
+    pub training: TrainConfig,
+    /// The first is always [`Objective::ValPpl`]; at least one cost follows.
+    pub objectives: Vec<Objective>,
+    pub strategy: StrategyName,
+    /// The trial budget of a study.
+    pub trials: usize,
+    pub seed: u64,
+    /// Mutation weights for evolution (from `[evolution] mutation_weights`).
+    pub mutation_weights: MutationWeights,
+    /// The `[evolution]` table as written, for the evolutionary strategy.
+    pub evolution: Option<toml::Value>,
+    /// The `[darts]` table as written, for the DARTS strategy.
+    pub darts: Option<toml::Value>,
+}
+
+/// `[model]`: choices that hold for the whole stack.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelChoices {
+    /// Layer counts, ascending.
+    pub depth: Vec<usize>,
+    pub d_model: Vec<usize>,
+    pub mlp_ratio: Vec<usize>,
+}
+
+/// `[attention]`: how many attention layers, where, and their settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttentionChoices {
+    /// Bounds on the fraction of layers that are attention, inclusive.
+    pub ratio_min: f64,
+    pub ratio_max: f64,
+    pub patterns: Vec<Pattern>,
+    /// `alternating`: attention at every k-th layer, k from this list (empty
+    /// when `alternating` is not a pattern).
+    pub every: Vec<usize>,
+    pub heads: Vec<usize>,
+    /// 0 = global attention; otherwise a sliding window of that many tokens.
+    pub window: Vec<usize>,
+    /// Whether all attention layers of a design share one weight set (Zamba).
+    pub shared: Vec<bool>,
+}
+
+/// `[ssm]`: settings of the Mamba-2 layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SsmChoices {
+    pub state_dim: Vec<usize>,
+    pub expand: Vec<usize>,
+}
+
+/// `[task]`: what the proxy models learn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    /// A UTF-8 text file, as written (relative paths are taken from the current
+    /// directory); `None` = the default corpus.
+    pub corpus: Option<PathBuf>,
+    pub seq_len: usize,
+}
+
+/// Where attention layers go in the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pattern {
+    /// Attention at every k-th layer (layers k-1, 2k-1, ...), k from `every`.
+    Alternating,
+    /// All attention layers at the bottom of the stack.
+    ClusteredFirst,
+    /// All attention layers at the top.
+    ClusteredLast,
+    /// One contiguous block in the middle.
+    ClusteredMiddle,
+    /// Spread evenly: the j-th of n at layer floor((2j + 1) depth / 2n).
+    Uniform,
+    /// Any positions.
+    Free,
+}
+
+impl Pattern {
+    pub const ALL: [Pattern; 6] = [
+        Pattern::Alternating,
+        Pattern::ClusteredFirst,
+        Pattern::ClusteredLast,
+        Pattern::ClusteredMiddle,
+        Pattern::Uniform,
+        Pattern::Free,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Pattern::Alternating => "alternating",
+            Pattern::ClusteredFirst => "clustered_first",
+            Pattern::ClusteredLast => "clustered_last",
+            Pattern::ClusteredMiddle => "clustered_middle",
+            Pattern::Uniform => "uniform",
+            Pattern::Free => "free",
+        }
+    }
+}
+
+/// What a study optimises: validation perplexity first, then costs (all minimised).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Objective {
+    ValPpl,
+    Flops,
+    Params,
+    KvCache,
+    Latency,
+}
+
+impl Objective {
+    pub const ALL: [Objective; 5] = [
+        Objective::ValPpl,
+        Objective::Flops,
+        Objective::Params,
+        Objective::KvCache,
+        Objective::Latency,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Objective::ValPpl => "val_ppl",
+            Objective::Flops => "flops",
+            Objective::Params => "params",
+            Objective::KvCache => "kv_cache",
+            Objective::Latency => "latency",
+        }
+    }
+}
+
+/// The search strategy named in `[search]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StrategyName {
+    Random,
+    Evolution,
+    Darts,
+}
+
+impl StrategyName {
+    pub const ALL: [StrategyName; 3] = [
+        StrategyName::Random,
+        StrategyName::Evolution,
+        StrategyName::Darts,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StrategyName::Random => "random",
+            StrategyName::Evolution => "evolution",
+            StrategyName::Darts => "darts",
+        }
+    }
+}
+
+/// A name that is not one of the known ones; says which are.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} `{name}` (expected one of {expected})")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub name: String,
+    pub expected: String,
+}
+
+/// Implements `Display` and `FromStr` through `as_str` and `ALL`.
+macro_rules! named {
+    ($ty:ty, $what:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl FromStr for $ty {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <$ty>::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownName {
+                        what: $what,
+                        name: s.to_string(),
+                        expected: <$ty>::ALL
+                            .iter()
+                            .map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
+            }
+        }
+    };
+}
+named!(Pattern, "pattern");
+named!(Objective, "objective");
+named!(StrategyName, "strategy");
+named!(MutationOp, "mutation");
+
+/// What is wrong with a search space or its file.
+#[derive(Debug, thiserror::Error)]
+pub enum SpaceError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} does not exist and is not a bundled search space (bundled: {bundled})")]
+    NotFound { path: String, bundled: String },
+    /// TOML syntax, a wrong type, an unknown or missing key: toml's own message.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Toml {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// Well-formed TOML whose values break a rule of the schema.
+    #[error("{origin}:{line}:{column}: `{key}`: {problem} (expected {expected})")]
+    Invalid {
+        origin: String,
+        line: usize,
+        column: usize,
+        key: String,
+        problem: String,
+        expected: String,
+    },
+}
+
+impl SearchSpace {
+    /// Parses and validates a space. `origin` names the text in messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, SpaceError> {
+        schema::parse(text, origin)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, SpaceError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpaceError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// `arg` as a path if it exists; otherwise a bundled space, named either
+    /// by `arg` itself or by its file stem (the docs say `spaces/hybrid.toml`).
+    /// The note, when there is one, is for stderr.
+    pub fn resolve(arg: &str) -> Result<(Self, Option<String>), SpaceError> {
+        let path = Path::new(arg);
+        if path.exists() {
+            return Ok((Self::load(path)?, None));
+        }
+        if let Some(space) = Self::load_bundled(arg) {
+            return Ok((space?, None));
+        }
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if let Some(space) = Self::load_bundled(stem) {
+            let note = format!("{arg} does not exist; using the bundled space `{stem}`");
+            return Ok((space?, Some(note)));
+        }
+        Err(SpaceError::NotFound {
+            path: arg.to_string(),
+            bundled: BUNDLED
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// The text of a bundled space.
+    pub fn bundled(name: &str) -> Option<&'static str> {
+        BUNDLED.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    }
+
+    /// Names of the bundled spaces, the default first.
+    pub fn bundled_names() -> impl Iterator<Item = &'static str> {
+        BUNDLED.iter().map(|(n, _)| *n)
+    }
+
+    fn load_bundled(name: &str) -> Option<Result<Self, SpaceError>> {
+        Self::bundled(name).map(|text| Self::parse(text, &format!("bundled:{name}")))
+    }
+
+    /// Stable identity of the space: the first 16 hex digits of SHA-256 over
+    /// the file's exact text.
+    pub fn hash(&self) -> String {
+        let digest = Sha256::digest(self.text.as_bytes());
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The metric names of the objectives, in order (`["val_ppl", "flops"]`).
+    pub fn objective_names(&self) -> Vec<&'static str> {
+        self.objectives.iter().map(|o| o.as_str()).collect()
+    }
+}

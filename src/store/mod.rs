@@ -1,0 +1,274 @@
+//! The trial store: every study and trial of a search, durable across runs.
+//!
+//! [`Store`] is the seam the search talks to; [`SqliteStore`] is the default
+//! backend. The trait is synchronous because the search runs on rayon worker
+//! threads; a backend that needs async I/O hides its own runtime.
+//!
+//! Several workers, threads or processes, may share one study. Two operations
+//! make that safe: [`Store::claim`] reserves a budget slot and a trial number
+//! atomically (and refuses an architecture already being evaluated), and
+//! [`Store::reap_stale`] hands back the slots of workers that died.
+
+mod sqlite;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::sqlite::SqliteStore;
+use crate::train::CurvePoint;
+
+/// Where a trial is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrialState {
+    Running,
+    Complete,
+    Pruned,
+    Failed,
+}
+
+impl TrialState {
+    /// The name stored in the database and shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrialState::Running => "running",
+            TrialState::Complete => "complete",
+            TrialState::Pruned => "pruned",
+            TrialState::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for TrialState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TrialState {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "running" => Ok(TrialState::Running),
+            "complete" => Ok(TrialState::Complete),
+            "pruned" => Ok(TrialState::Pruned),
+            "failed" => Ok(TrialState::Failed),
+            other => Err(StoreError::InvalidState(other.to_string())),
+        }
+    }
+}
+
+/// What a user asks for when starting or continuing a study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudySpec {
+    pub name: String,
+    /// The search space file as given, kept so a study can be inspected later.
+    pub space_text: String,
+    pub space_hash: String,
+    pub objectives: Vec<String>,
+    pub strategy: String,
+    pub seed: u64,
+    /// Trials to evaluate (running, complete and pruned ones count; failed ones do not).
+    pub budget: usize,
+    pub code_version: String,
+}
+
+/// A stored study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Study {
+    pub id: i64,
+    pub name: String,
+    pub space_text: String,
+    pub space_hash: String,
+    pub objectives: Vec<String>,
+    pub strategy: String,
+    pub seed: u64,
+    pub budget: usize,
+    pub code_version: String,
+    /// Unix seconds.
+    pub created: f64,
+}
+
+/// A study with its trial counts, for listings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudySummary {
+    pub study: Study,
+    pub running: usize,
+    pub complete: usize,
+    pub pruned: usize,
+    pub failed: usize,
+    /// Lowest validation perplexity among complete trials.
+    pub best_val_ppl: Option<f64>,
+}
+
+/// What a complete trial measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub val_loss: f64,
+    pub val_ppl: f64,
+    pub params: u64,
+    pub flops_per_token: f64,
+    pub kv_cache_bytes: u64,
+    pub ssm_state_bytes: u64,
+    pub latency_ms: f64,
+    pub train_seconds: f64,
+    pub tokens_per_s: f64,
+}
+
+/// A trial a worker wants to start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTrial {
+    pub arch_json: String,
+    /// Dedup key: a study evaluates each hash at most once (failures aside).
+    pub arch_hash: String,
+    pub arch_short: String,
+    pub seed: u64,
+    /// Who runs it (e.g. `host:pid:thread`), named when its heartbeat is lost.
+    pub worker: String,
+    /// Strategy information, e.g. the parent trial or a DARTS lambda.
+    pub extra: Option<serde_json::Value>,
+}
+
+/// The answer to [`Store::claim`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// One value per trial: its size does not matter, and an unboxed record keeps
+// matching on it simple.
+#[allow(clippy::large_enum_variant)]
+pub enum Claim {
+    /// The trial is reserved and running; the worker must `finish` it.
+    Claimed(TrialRecord),
+    /// The architecture is already running or evaluated as trial `number`.
+    Duplicate { number: i64 },
+    /// The study has as many live or finished trials as its budget allows.
+    BudgetExhausted,
+}
+
+/// How a trial ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    Complete {
+        metrics: Metrics,
+        curve: Vec<CurvePoint>,
+    },
+    Pruned {
+        reason: String,
+        curve: Vec<CurvePoint>,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// A stored trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    pub id: i64,
+    pub study_id: i64,
+    /// Per-study sequence number, from 0; never reused.
+    pub number: i64,
+    pub state: TrialState,
+    pub arch_json: String,
+    pub arch_hash: String,
+    pub arch_short: String,
+    pub seed: u64,
+    pub worker: String,
+    /// Present for complete trials only.
+    pub metrics: Option<Metrics>,
+    /// The failure message, or the reason a trial was pruned.
+    pub error: Option<String>,
+    pub extra: Option<serde_json::Value>,
+    /// Unix seconds.
+    pub started: f64,
+    pub finished: Option<f64>,
+    pub heartbeat: f64,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error(
+        "cannot bring the database schema up to date: {0} \
+         (if another version of nas wrote this database, use that version or another file)"
+    )]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "study '{study}' was created with a different search space; \
+         force it to replace the stored space, or use another study name"
+    )]
+    SpaceMismatch { study: String },
+    #[error("{0} not found in the database")]
+    NotFound(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the database runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("invalid database location '{0}': expected sqlite://PATH, sqlite:PATH or a file path")]
+    BadLocation(String),
+    #[error(
+        "unknown trial state '{0}' in the database (expected running, complete, pruned or failed)"
+    )]
+    InvalidState(String),
+    #[error("invalid JSON in the database ({what}): {source}")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Persistent storage of studies and trials, safe to share between threads
+/// (and, for backends that allow it, processes).
+pub trait Store: Send + Sync {
+    /// Create the study, or continue it. Continuing with a different
+    /// `space_hash` is [`StoreError::SpaceMismatch`] unless `force` (then the
+    /// stored space text and hash are replaced). Continuing sets the budget to
+    /// `spec.budget` (users extend a study by asking for more trials); the
+    /// other fields keep their stored values.
+    fn open_study(&self, spec: &StudySpec, force: bool) -> Result<Study, StoreError>;
+
+    fn find_study(&self, name: &str) -> Result<Option<Study>, StoreError>;
+
+    /// All studies, oldest first, with their trial counts.
+    fn list_studies(&self) -> Result<Vec<StudySummary>, StoreError>;
+
+    /// Atomically reserve a trial: [`Claim::BudgetExhausted`] when running +
+    /// complete + pruned trials reach the budget, else [`Claim::Duplicate`]
+    /// when a running, complete or pruned trial has the same `arch_hash`, else
+    /// insert a running trial numbered one past the study's highest number.
+    fn claim(&self, study_id: i64, trial: &NewTrial) -> Result<Claim, StoreError>;
+
+    /// Record that the worker of a running trial is alive.
+    fn heartbeat(&self, trial_id: i64) -> Result<(), StoreError>;
+
+    /// Record how a running trial ended, with its curve, in one transaction.
+    /// Returns `Ok(false)` and changes nothing if the trial was no longer
+    /// running (e.g. reaped after a lost heartbeat).
+    fn finish(&self, trial_id: i64, outcome: &Outcome) -> Result<bool, StoreError>;
+
+    /// Fail the study's running trials whose heartbeat is older than
+    /// `older_than_s` seconds, giving their budget slots back. Returns how many.
+    fn reap_stale(&self, study_id: i64, older_than_s: f64) -> Result<usize, StoreError>;
+
+    /// All trials of a study ordered by number.
+    fn trials(&self, study_id: i64) -> Result<Vec<TrialRecord>, StoreError>;
+
+    /// The learning curve of a trial, ordered by step.
+    fn curve(&self, trial_id: i64) -> Result<Vec<CurvePoint>, StoreError>;
+
+    /// Store opaque per-study strategy state (e.g. DARTS architecture weights).
+    fn save_state(&self, study_id: i64, key: &str, value: &[u8]) -> Result<(), StoreError>;
+
+    fn load_state(&self, study_id: i64, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Delete a study with its trials, curves and strategy state.
+    fn delete_study(&self, study_id: i64) -> Result<(), StoreError>;
+}

@@ -1,0 +1,742 @@
+//! SQLite backend of [`Store`], through sqlx.
+//!
+//! The database runs in WAL mode so that readers never block the one writer,
+//! with `synchronous = NORMAL` (a commit costs no fsync; a power cut may lose
+//! the last commits but never corrupts the file) and a long busy timeout so
+//! that concurrent writers, from this process or others, queue instead of
+//! failing. Every transaction that reads and then writes starts with
+//! `BEGIN IMMEDIATE`: a deferred one takes the write lock only at its first
+//! write, and SQLite answers "database is locked" at once, without waiting,
+//! when another writer committed in between.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{
+    Claim, Metrics, NewTrial, Outcome, Store, StoreError, Study, StudySpec, StudySummary,
+    TrialRecord, TrialState,
+};
+use crate::train::CurvePoint;
+
+static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations");
+
+/// How long a statement waits for another connection's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections per store. SQLite has one writer at a time; a few connections
+/// let readers (listings, `trials`) proceed while workers claim and finish.
+const MAX_CONNECTIONS: u32 = 8;
+/// Attempts at opening a new database while another process creates it too.
+const OPEN_ATTEMPTS: u32 = 20;
+/// Curve rows per INSERT, keeping under SQLite's 32766 bound parameters.
+const CURVE_ROWS_PER_INSERT: usize = 1000;
+
+const STUDY_COLUMNS: &str =
+    "id, name, space_text, space_hash, objectives, strategy, seed, budget, code_version, created";
+
+const TRIAL_COLUMNS: &str = "id, study_id, number, state, arch_json, arch_hash, arch_short, seed, \
+     worker, val_loss, val_ppl, params, flops_per_token, kv_cache_bytes, ssm_state_bytes, \
+     latency_ms, train_seconds, tokens_per_s, error, extra, started, finished, heartbeat";
+
+/// A [`Store`] on one SQLite file. Cheap to share behind an `Arc`; several
+/// instances (in one process or many) may use the same file at once.
+///
+/// Methods block on a private tokio runtime, so they must not be called from
+/// inside an async context.
+pub struct SqliteStore {
+    // Declared before `rt` so that the pool is dropped while the runtime that
+    // runs its background tasks still exists.
+    pool: SqlitePool,
+    rt: tokio::runtime::Runtime,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Open (creating if missing, with its parent directories) the database at
+    /// `sqlite://PATH`, `sqlite:PATH` or plain `PATH`, and bring its schema up
+    /// to date.
+    pub fn open(url_or_path: &str) -> Result<SqliteStore, StoreError> {
+        let path = parse_location(url_or_path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("nas-store")
+            .enable_all()
+            .build()
+            .map_err(StoreError::Runtime)?;
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = rt.block_on(connect_and_migrate(options))?;
+        Ok(SqliteStore { pool, rt, path })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// SQLite's own consistency check: `"ok"` when the file is sound,
+    /// otherwise the problems it found, one per line.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        self.run(async {
+            let rows = sqlx::query("PRAGMA integrity_check")
+                .fetch_all(&self.pool)
+                .await?;
+            let lines = rows
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(lines.join("\n"))
+        })
+    }
+
+    fn run<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    async fn study_by_name(
+        conn: &mut sqlx::SqliteConnection,
+        name: &str,
+    ) -> Result<Option<Study>, StoreError> {
+        let sql = format!("SELECT {STUDY_COLUMNS} FROM studies WHERE name = ?1");
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.as_ref().map(study_from_row).transpose()
+    }
+
+    async fn trial_exists(&self, trial_id: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM trials WHERE id = ?1")
+            .bind(trial_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the connections cleanly lets the last one checkpoint the WAL
+        // into the main file. Blocking is impossible inside an async context,
+        // where the connections are simply dropped instead.
+        if tokio::runtime::Handle::try_current().is_err() {
+            self.rt.block_on(self.pool.close());
+        }
+    }
+}
+
+/// Path of the database file named by a URL or a plain path. A URL's query
+/// (`?mode=rwc` and the like) is dropped: the store sets its own options.
+fn parse_location(url_or_path: &str) -> Result<PathBuf, StoreError> {
+    let raw = match url_or_path
+        .strip_prefix("sqlite://")
+        .or_else(|| url_or_path.strip_prefix("sqlite:"))
+    {
+        Some(url) => url.split_once('?').map_or(url, |(path, _)| path),
+        None => url_or_path,
+    };
+    // An in-memory database would be private to each pooled connection.
+    if raw.is_empty() || raw.starts_with(":memory:") || raw.contains("mode=memory") {
+        return Err(StoreError::BadLocation(url_or_path.to_string()));
+    }
+    Ok(PathBuf::from(raw))
+}
+
+/// Connect and migrate, retrying while another process is creating the same
+/// database: switching a new file to WAL needs an exclusive lock that the busy
+/// timeout does not wait for, and two migrators may race to apply the same
+/// migration (the loser's attempt rolls back and the next one finds it done).
+async fn connect_and_migrate(options: SqliteConnectOptions) -> Result<SqlitePool, StoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = async {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .min_connections(0)
+                .acquire_timeout(BUSY_TIMEOUT * 2)
+                // A local file connection does not go stale; pinging it on every
+                // acquire would add a round trip to the connection's thread.
+                .test_before_acquire(false)
+                .connect_with(options.clone())
+                .await?;
+            if let Err(e) = MIGRATOR.run(&pool).await {
+                pool.close().await;
+                return Err(StoreError::Migrate(e));
+            }
+            Ok(pool)
+        }
+        .await;
+        match result {
+            Ok(pool) => return Ok(pool),
+            Err(e) if attempt < OPEN_ATTEMPTS && is_open_race(&e) => {
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn is_open_race(e: &StoreError) -> bool {
+    match e {
+        StoreError::Sqlx(e) => is_busy(e),
+        StoreError::Migrate(MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _)) => {
+            // Busy, or the other migrator's tables/row already exist.
+            is_busy(e) || matches!(e, sqlx::Error::Database(_))
+        }
+        _ => false,
+    }
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED, including their extended codes.
+fn is_busy(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    db.code()
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// u64 values are stored as i64 of the same bits; these two are inverses.
+fn to_db(v: u64) -> i64 {
+    v as i64
+}
+
+fn from_db(v: i64) -> u64 {
+    v as u64
+}
+
+fn study_from_row(row: &SqliteRow) -> Result<Study, StoreError> {
+    let objectives: String = row.try_get("objectives")?;
+    Ok(Study {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        space_text: row.try_get("space_text")?,
+        space_hash: row.try_get("space_hash")?,
+        objectives: serde_json::from_str(&objectives).map_err(|source| StoreError::Json {
+            what: "study objectives",
+            source,
+        })?,
+        strategy: row.try_get("strategy")?,
+        seed: from_db(row.try_get("seed")?),
+        budget: row.try_get::<i64, _>("budget")?.max(0) as usize,
+        code_version: row.try_get("code_version")?,
+        created: row.try_get("created")?,
+    })
+}
+
+/// SQLite stores a NaN REAL as NULL; read it back as NaN.
+fn real(row: &SqliteRow, col: &str) -> Result<f64, sqlx::Error> {
+    Ok(row.try_get::<Option<f64>, _>(col)?.unwrap_or(f64::NAN))
+}
+
+fn trial_from_row(row: &SqliteRow) -> Result<TrialRecord, StoreError> {
+    let state: String = row.try_get("state")?;
+    // `params` is never NaN, so it alone says whether metrics were stored.
+    let metrics = match row.try_get::<Option<i64>, _>("params")? {
+        Some(params) => Some(Metrics {
+            val_loss: real(row, "val_loss")?,
+            val_ppl: real(row, "val_ppl")?,
+            params: from_db(params),
+            flops_per_token: real(row, "flops_per_token")?,
+            kv_cache_bytes: from_db(
+                row.try_get::<Option<i64>, _>("kv_cache_bytes")?
+                    .unwrap_or(0),
+            ),
+            ssm_state_bytes: from_db(
+                row.try_get::<Option<i64>, _>("ssm_state_bytes")?
+                    .unwrap_or(0),
+            ),
+            latency_ms: real(row, "latency_ms")?,
+            train_seconds: real(row, "train_seconds")?,
+            tokens_per_s: real(row, "tokens_per_s")?,
+        }),
+        None => None,
+    };
+    let extra = row
+        .try_get::<Option<String>, _>("extra")?
+        .map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|source| StoreError::Json {
+            what: "trial extra",
+            source,
+        })?;
+    Ok(TrialRecord {
+        id: row.try_get("id")?,
+        study_id: row.try_get("study_id")?,
+        number: row.try_get("number")?,
+        state: state.parse()?,
+        arch_json: row.try_get("arch_json")?,
+        arch_hash: row.try_get("arch_hash")?,
+        arch_short: row.try_get("arch_short")?,
+        seed: from_db(row.try_get("seed")?),
+        worker: row.try_get("worker")?,
+        metrics,
+        error: row.try_get("error")?,
+        extra,
+        started: row.try_get("started")?,
+        finished: row.try_get("finished")?,
+        heartbeat: row.try_get("heartbeat")?,
+    })
+}
+
+fn count(row: &SqliteRow, col: &str) -> Result<usize, sqlx::Error> {
+    Ok(row.try_get::<i64, _>(col)?.max(0) as usize)
+}
+
+impl Store for SqliteStore {
+    fn open_study(&self, spec: &StudySpec, force: bool) -> Result<Study, StoreError> {
+        self.run(async {
+            // IMMEDIATE: two processes opening the same new study must not both
+            // insert it.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let study = match Self::study_by_name(&mut tx, &spec.name).await? {
+                None => {
+                    let objectives = serde_json::to_string(&spec.objectives).map_err(|source| {
+                        StoreError::Json {
+                            what: "study objectives",
+                            source,
+                        }
+                    })?;
+                    let created = now();
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO studies (name, space_text, space_hash, objectives, strategy, \
+                         seed, budget, code_version, created) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                    )
+                    .bind(&spec.name)
+                    .bind(&spec.space_text)
+                    .bind(&spec.space_hash)
+                    .bind(objectives)
+                    .bind(&spec.strategy)
+                    .bind(to_db(spec.seed))
+                    .bind(spec.budget as i64)
+                    .bind(&spec.code_version)
+                    .bind(created)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Study {
+                        id,
+                        name: spec.name.clone(),
+                        space_text: spec.space_text.clone(),
+                        space_hash: spec.space_hash.clone(),
+                        objectives: spec.objectives.clone(),
+                        strategy: spec.strategy.clone(),
+                        seed: spec.seed,
+                        budget: spec.budget,
+                        code_version: spec.code_version.clone(),
+                        created,
+                    }
+                }
+                Some(mut study) => {
+                    if study.space_hash != spec.space_hash {
+                        if !force {
+                            return Err(StoreError::SpaceMismatch {
+                                study: spec.name.clone(),
+                            });
+                        }
+                        study.space_text = spec.space_text.clone();
+                        study.space_hash = spec.space_hash.clone();
+                    }
+                    study.budget = spec.budget;
+                    sqlx::query(
+                        "UPDATE studies SET space_text = ?2, space_hash = ?3, budget = ?4 \
+                         WHERE id = ?1",
+                    )
+                    .bind(study.id)
+                    .bind(&study.space_text)
+                    .bind(&study.space_hash)
+                    .bind(study.budget as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                    study
+                }
+            };
+            tx.commit().await?;
+            Ok(study)
+        })
+    }
+
+    fn find_study(&self, name: &str) -> Result<Option<Study>, StoreError> {
+        self.run(async {
+            let mut conn = self.pool.acquire().await?;
+            Self::study_by_name(&mut conn, name).await
+        })
+    }
+
+    fn list_studies(&self) -> Result<Vec<StudySummary>, StoreError> {
+        self.run(async {
+            let sql = format!(
+                "SELECT {cols}, \
+                   COALESCE(SUM(t.state = 'running'), 0) AS n_running, \
+                   COALESCE(SUM(t.state = 'complete'), 0) AS n_complete, \
+                   COALESCE(SUM(t.state = 'pruned'), 0) AS n_pruned, \
+                   COALESCE(SUM(t.state = 'failed'), 0) AS n_failed, \
+                   MIN(CASE WHEN t.state = 'complete' THEN t.val_ppl END) AS best_val_ppl \
+                 FROM studies s LEFT JOIN trials t ON t.study_id = s.id \
+                 GROUP BY s.id ORDER BY s.id",
+                cols = STUDY_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("s.{c} AS {c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(StudySummary {
+                        study: study_from_row(row)?,
+                        running: count(row, "n_running")?,
+                        complete: count(row, "n_complete")?,
+                        pruned: count(row, "n_pruned")?,
+                        failed: count(row, "n_failed")?,
+                        best_val_ppl: row.try_get("best_val_ppl")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn claim(&self, study_id: i64, trial: &NewTrial) -> Result<Claim, StoreError> {
+        self.run(async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            // One read for everything the decision needs, each part an index
+            // lookup so a claim costs the same at trial 10 and trial 100000.
+            // Trials are only ever inserted here, numbered max + 1 from 0, and
+            // never deleted one by one, so the study has `last + 1` trials and
+            // `last + 1 - failed` of them use the budget; counting the live
+            // ones directly would scan the whole study on every claim. Claims
+            // keep at most one live trial per hash, so the duplicate lookup
+            // needs no ORDER BY (which would make SQLite walk the study in
+            // number order instead of using the hash index).
+            let row = sqlx::query(
+                "SELECT s.budget AS budget, \
+                   (SELECT MAX(number) FROM trials WHERE study_id = s.id) AS last, \
+                   (SELECT COUNT(*) FROM trials WHERE study_id = s.id AND state = 'failed') \
+                     AS failed, \
+                   (SELECT number FROM trials \
+                     WHERE study_id = s.id AND arch_hash = ?2 AND state != 'failed' \
+                     LIMIT 1) AS duplicate \
+                 FROM studies s WHERE s.id = ?1",
+            )
+            .bind(study_id)
+            .bind(&trial.arch_hash)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("study with id {study_id}")))?;
+            let budget: i64 = row.try_get("budget")?;
+            let last: Option<i64> = row.try_get("last")?;
+            let failed: i64 = row.try_get("failed")?;
+            let duplicate: Option<i64> = row.try_get("duplicate")?;
+            let number = last.map_or(0, |n| n + 1);
+            if number - failed >= budget {
+                tx.rollback().await?;
+                return Ok(Claim::BudgetExhausted);
+            }
+            if let Some(number) = duplicate {
+                tx.rollback().await?;
+                return Ok(Claim::Duplicate { number });
+            }
+            let extra = trial
+                .extra
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|source| StoreError::Json {
+                    what: "trial extra",
+                    source,
+                })?;
+            let started = now();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO trials (study_id, number, state, arch_json, arch_hash, arch_short, \
+                 seed, worker, extra, started, heartbeat) \
+                 VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
+            )
+            .bind(study_id)
+            .bind(number)
+            .bind(&trial.arch_json)
+            .bind(&trial.arch_hash)
+            .bind(&trial.arch_short)
+            .bind(to_db(trial.seed))
+            .bind(&trial.worker)
+            .bind(extra)
+            .bind(started)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Claim::Claimed(TrialRecord {
+                id,
+                study_id,
+                number,
+                state: TrialState::Running,
+                arch_json: trial.arch_json.clone(),
+                arch_hash: trial.arch_hash.clone(),
+                arch_short: trial.arch_short.clone(),
+                seed: trial.seed,
+                worker: trial.worker.clone(),
+                metrics: None,
+                error: None,
+                extra: trial.extra.clone(),
+                started,
+                finished: None,
+                heartbeat: started,
+            }))
+        })
+    }
+
+    fn heartbeat(&self, trial_id: i64) -> Result<(), StoreError> {
+        self.run(async {
+            let done =
+                sqlx::query("UPDATE trials SET heartbeat = ?2 WHERE id = ?1 AND state = 'running'")
+                    .bind(trial_id)
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+            // A trial that stopped running (reaped) is no error here: the
+            // worker learns it from `finish`.
+            if done.rows_affected() == 0 && !self.trial_exists(trial_id).await? {
+                return Err(StoreError::NotFound(format!("trial with id {trial_id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn finish(&self, trial_id: i64, outcome: &Outcome) -> Result<bool, StoreError> {
+        let (state, metrics, error, curve) = match outcome {
+            Outcome::Complete { metrics, curve } => {
+                (TrialState::Complete, Some(metrics), None, &curve[..])
+            }
+            Outcome::Pruned { reason, curve } => {
+                (TrialState::Pruned, None, Some(reason.as_str()), &curve[..])
+            }
+            Outcome::Failed { error } => (TrialState::Failed, None, Some(error.as_str()), &[][..]),
+        };
+        let update = sqlx::query(
+            "UPDATE trials SET state = ?2, val_loss = ?3, val_ppl = ?4, params = ?5, \
+             flops_per_token = ?6, kv_cache_bytes = ?7, ssm_state_bytes = ?8, latency_ms = ?9, \
+             train_seconds = ?10, tokens_per_s = ?11, error = ?12, finished = ?13 \
+             WHERE id = ?1 AND state = 'running'",
+        )
+        .bind(trial_id)
+        .bind(state.as_str())
+        .bind(metrics.map(|m| m.val_loss))
+        .bind(metrics.map(|m| m.val_ppl))
+        .bind(metrics.map(|m| to_db(m.params)))
+        .bind(metrics.map(|m| m.flops_per_token))
+        .bind(metrics.map(|m| to_db(m.kv_cache_bytes)))
+        .bind(metrics.map(|m| to_db(m.ssm_state_bytes)))
+        .bind(metrics.map(|m| m.latency_ms))
+        .bind(metrics.map(|m| m.train_seconds))
+        .bind(metrics.map(|m| m.tokens_per_s))
+        .bind(error)
+        .bind(now());
+        self.run(async {
+            let changed = if curve.is_empty() {
+                // A single statement is atomic on its own.
+                update.execute(&self.pool).await?.rows_affected() > 0
+            } else {
+                let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let changed = update.execute(&mut *tx).await?.rows_affected() > 0;
+                if changed {
+                    for chunk in curve.chunks(CURVE_ROWS_PER_INSERT) {
+                        let mut insert = QueryBuilder::<Sqlite>::new(
+                            "INSERT INTO curves (trial_id, step, train_loss, val_loss, elapsed_s) ",
+                        );
+                        insert.push_values(chunk, |mut row, p| {
+                            row.push_bind(trial_id)
+                                .push_bind(p.step as i64)
+                                .push_bind(p.train_loss)
+                                .push_bind(p.val_loss)
+                                .push_bind(p.elapsed_s);
+                        });
+                        insert.build().execute(&mut *tx).await?;
+                    }
+                    tx.commit().await?;
+                }
+                changed
+            };
+            if !changed && !self.trial_exists(trial_id).await? {
+                return Err(StoreError::NotFound(format!("trial with id {trial_id}")));
+            }
+            Ok(changed)
+        })
+    }
+
+    fn reap_stale(&self, study_id: i64, older_than_s: f64) -> Result<usize, StoreError> {
+        self.run(async {
+            let now = now();
+            let done = sqlx::query(
+                "UPDATE trials SET state = 'failed', \
+                   error = 'heartbeat lost (worker ' || worker || ')', finished = ?2 \
+                 WHERE study_id = ?1 AND state = 'running' AND heartbeat < ?3",
+            )
+            .bind(study_id)
+            .bind(now)
+            .bind(now - older_than_s)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() as usize)
+        })
+    }
+
+    fn trials(&self, study_id: i64) -> Result<Vec<TrialRecord>, StoreError> {
+        self.run(async {
+            let sql =
+                format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number");
+            let rows = sqlx::query(&sql)
+                .bind(study_id)
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(trial_from_row).collect()
+        })
+    }
+
+    fn curve(&self, trial_id: i64) -> Result<Vec<CurvePoint>, StoreError> {
+        self.run(async {
+            let rows = sqlx::query(
+                "SELECT step, train_loss, val_loss, elapsed_s FROM curves \
+                 WHERE trial_id = ?1 ORDER BY step, rowid",
+            )
+            .bind(trial_id)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(CurvePoint {
+                        step: row.try_get::<i64, _>("step")?.max(0) as usize,
+                        train_loss: real(row, "train_loss")?,
+                        val_loss: real(row, "val_loss")?,
+                        elapsed_s: real(row, "elapsed_s")?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn save_state(&self, study_id: i64, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.run(async {
+            // Inserting through a SELECT on the study turns a missing study into
+            // "no row written" rather than a foreign-key error. (The WHERE also
+            // keeps SQLite from reading ON CONFLICT as a join constraint.)
+            let done = sqlx::query(
+                "INSERT INTO strategy_state (study_id, key, value) \
+                 SELECT id, ?2, ?3 FROM studies WHERE id = ?1 \
+                 ON CONFLICT (study_id, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(study_id)
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("study with id {study_id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn load_state(&self, study_id: i64, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(async {
+            let value = sqlx::query_scalar(
+                "SELECT value FROM strategy_state WHERE study_id = ?1 AND key = ?2",
+            )
+            .bind(study_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(value)
+        })
+    }
+
+    fn delete_study(&self, study_id: i64) -> Result<(), StoreError> {
+        self.run(async {
+            // Explicit deletes rather than relying on ON DELETE CASCADE, which
+            // SQLite honours only on connections with foreign keys enabled.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query(
+                "DELETE FROM curves WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
+            )
+            .bind(study_id)
+            .execute(&mut *tx)
+            .await?;
+            for sql in [
+                "DELETE FROM trials WHERE study_id = ?1",
+                "DELETE FROM strategy_state WHERE study_id = ?1",
+            ] {
+                sqlx::query(sql).bind(study_id).execute(&mut *tx).await?;
+            }
+            let done = sqlx::query("DELETE FROM studies WHERE id = ?1")
+                .bind(study_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("study with id {study_id}")));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        let p = |s| parse_location(s).unwrap();
+        assert_eq!(p("sqlite://runs/nas.db"), PathBuf::from("runs/nas.db"));
+        assert_eq!(p("sqlite:///tmp/x.db"), PathBuf::from("/tmp/x.db"));
+        assert_eq!(p("sqlite:runs/nas.db"), PathBuf::from("runs/nas.db"));
+        assert_eq!(p("runs/nas.db"), PathBuf::from("runs/nas.db"));
+        assert_eq!(p("sqlite://x.db?mode=rwc"), PathBuf::from("x.db"));
+        assert!(parse_location("sqlite::memory:").is_err());
+        assert!(parse_location("").is_err());
+    }
+
+    #[test]
+    fn u64_round_trip() {
+        for v in [0, 1, u64::MAX, i64::MAX as u64 + 1] {
+            assert_eq!(from_db(to_db(v)), v);
+        }
+    }
+
+    #[test]
+    fn state_names() {
+        for s in [
+            TrialState::Running,
+            TrialState::Complete,
+            TrialState::Pruned,
+            TrialState::Failed,
+        ] {
+            assert_eq!(s.to_string().parse::<TrialState>().unwrap(), s);
+        }
+        assert!("done".parse::<TrialState>().is_err());
+    }
+}

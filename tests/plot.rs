@@ -1,0 +1,256 @@
+//! Rendering Pareto figures: the PNG decodes at the right size, the SVG
+//! parses and carries the text and one marker per point.
+//!
+//! Set `NAS_PLOT_EXAMPLE_DIR` to keep the rendered files for a look.
+
+use std::path::{Path, PathBuf};
+
+use hybrid_nas::pareto::StudyFront;
+use hybrid_nas::plot::{draw, PlotError, PlotPoint, PlotSeries, PlotSpec, SIZE};
+
+/// Two studies, 15 trials: costs spanning two decades (so the cost axis goes
+/// log), labels shaped like architecture short forms.
+fn synthetic() -> (Vec<PlotSeries>, (f64, f64)) {
+    let random = [
+        ("d64 S16 S16", 2.1e5, 71.0),
+        ("d64 A4 S16", 4.0e5, 58.5),
+        ("d64 S16 A4 S16", 9.5e5, 49.0),
+        ("d96 A4 A4", 1.6e6, 55.0),
+        ("d128 S16 A4 S16 S16", 3.2e6, 41.5),
+        ("d128 A4 A4 A4 A4", 6.0e6, 47.0),
+        ("d128 S16 S16 S16 A4* S16 S16 S16 A4*", 1.3e7, 37.0),
+        ("d192 A8 A8 A8", 2.4e7, 44.0),
+    ];
+    let evolution = [
+        ("d64 S16 A4", 3.0e5, 62.0),
+        ("d96 S16 A4 S16", 7.5e5, 50.5),
+        ("d96 S16 S16 A4 S16", 1.2e6, 45.0),
+        ("d128 S16 A4 S16 A4", 2.6e6, 39.0),
+        ("d128 S16 S16 A4 S16 S16", 4.1e6, 40.5),
+        ("d160 S16 A4 S16 A4 S16", 8.8e6, 35.2),
+        ("d192 S32 A8 S32 A8 S32 A8", 2.0e7, 33.8),
+    ];
+    let all: Vec<(f64, f64)> = random
+        .iter()
+        .chain(&evolution)
+        .map(|&(_, c, p)| (c, p))
+        .collect();
+    // One reference for both studies, so their hypervolumes compare.
+    let reference = hybrid_nas::pareto::default_reference(&all);
+    let series = [("random", &random[..]), ("evolution", &evolution[..])]
+        .into_iter()
+        .map(|(study, trials)| {
+            let rows: Vec<(usize, f64, f64)> = trials
+                .iter()
+                .enumerate()
+                .map(|(i, &(_, c, p))| (i, p, c))
+                .collect();
+            let front = StudyFront::compute(&rows, Some(reference));
+            PlotSeries {
+                study: study.to_string(),
+                hypervolume: front.hypervolume,
+                points: trials
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(label, cost, ppl))| PlotPoint {
+                        cost,
+                        ppl,
+                        label: label.to_string(),
+                        on_front: front.contains(&i),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    (series, reference)
+}
+
+fn spec(reference: Option<(f64, f64)>) -> PlotSpec {
+    PlotSpec {
+        title: "Hybrid attention/SSM search: cost vs. quality".to_string(),
+        x_label: "FLOPs per token (forward)".to_string(),
+        y_label: "validation perplexity".to_string(),
+        log_x: None,
+        reference,
+    }
+}
+
+fn out_dir() -> (Option<tempfile::TempDir>, PathBuf) {
+    match std::env::var_os("NAS_PLOT_EXAMPLE_DIR") {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).unwrap();
+            (None, PathBuf::from(dir))
+        }
+        None => {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().to_path_buf();
+            (Some(tmp), path)
+        }
+    }
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    // Not blank: a white figure with some dark ink (text, axes).
+    let dark = buf[..info.buffer_size()]
+        .chunks(3)
+        .filter(|px| px.iter().all(|&c| c < 80))
+        .count();
+    assert!(
+        dark > 5_000,
+        "only {dark} dark pixels: text or axes missing?"
+    );
+    (info.width, info.height)
+}
+
+#[test]
+fn png_renders_and_decodes() {
+    let (series, reference) = synthetic();
+    let (_keep, dir) = out_dir();
+    for (name, r) in [("pareto.png", None), ("pareto_ref.png", Some(reference))] {
+        let path = dir.join(name);
+        draw(&path, &series, &spec(r)).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(png_size(&path), SIZE);
+    }
+    // Any extension other than .svg is a PNG too.
+    let odd = dir.join("pareto.figure");
+    draw(&odd, &series, &spec(None)).unwrap();
+    assert_eq!(png_size(&odd), SIZE);
+}
+
+#[test]
+fn svg_has_text_and_one_marker_per_point() {
+    let (series, reference) = synthetic();
+    let (_keep, dir) = out_dir();
+    for r in [None, Some(reference)] {
+        let path = dir.join(if r.is_some() {
+            "pareto_ref.svg"
+        } else {
+            "pareto.svg"
+        });
+        draw(&path, &series, &spec(r)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let doc = roxmltree::Document::parse(&text).expect("SVG is well-formed XML");
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+
+        let texts: Vec<String> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            // plotters writes each text on its own line inside the element.
+            .map(|n| n.text().unwrap_or_default().trim().to_string())
+            .collect();
+        for wanted in [
+            "FLOPs per token (forward)",
+            "validation perplexity",
+            "Hybrid attention/SSM search: cost vs. quality",
+        ] {
+            assert!(texts.iter().any(|t| t == wanted), "missing text {wanted:?}");
+        }
+        for s in &series {
+            let entry = format!("{} (HV ", s.study);
+            assert!(
+                texts
+                    .iter()
+                    .any(|t| t.starts_with(&entry) && t.ends_with(')')),
+                "legend entry for {} missing in {texts:?}",
+                s.study
+            );
+        }
+        if r.is_some() {
+            assert!(texts.iter().any(|t| t.starts_with("HV reference point")));
+        }
+        // Log axis: round SI tick labels, no raw floats.
+        assert!(texts.iter().any(|t| t == "1M"), "log ticks: {texts:?}");
+        assert!(!texts.iter().any(|t| t.contains("000000")));
+
+        let circles: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .collect();
+        let points: usize = series.iter().map(|s| s.points.len()).sum();
+        assert_eq!(points, 15);
+        assert_eq!(circles.len(), points, "one circle per point, nothing else");
+        let filled = circles
+            .iter()
+            .filter(|c| c.attribute("fill") != Some("none"))
+            .count();
+        let on_front = series
+            .iter()
+            .flat_map(|s| &s.points)
+            .filter(|p| p.on_front)
+            .count();
+        assert_eq!(filled, on_front, "front points are the filled markers");
+
+        // Some front labels were placed.
+        let labels = texts.iter().filter(|t| t.starts_with('d')).count();
+        assert!(labels >= on_front / 2, "only {labels} of {on_front} labels");
+    }
+}
+
+#[test]
+fn non_finite_points_are_skipped_and_empty_input_is_an_error() {
+    let (mut series, _) = synthetic();
+    series[0].points.push(PlotPoint {
+        cost: f64::NAN,
+        ppl: 30.0,
+        label: "d64 broken".into(),
+        on_front: false,
+    });
+    let (_keep, dir) = out_dir();
+    let path = dir.join("nan.svg");
+    draw(&path, &series, &spec(None)).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.matches("<circle").count(), 15);
+
+    let empty = vec![PlotSeries {
+        study: "none".into(),
+        points: vec![],
+        hypervolume: 0.0,
+    }];
+    assert!(matches!(
+        draw(&dir.join("empty.png"), &empty, &spec(None)),
+        Err(PlotError::NoData)
+    ));
+    let mut forced = spec(None);
+    forced.log_x = Some(true);
+    let zero = vec![PlotSeries {
+        study: "zero".into(),
+        points: vec![PlotPoint {
+            cost: 0.0,
+            ppl: 10.0,
+            label: "x".into(),
+            on_front: true,
+        }],
+        hypervolume: 0.0,
+    }];
+    assert!(matches!(
+        draw(&dir.join("zero.png"), &zero, &forced),
+        Err(PlotError::NonPositiveLogCost(_))
+    ));
+}
+
+#[test]
+fn linear_axis_and_single_point() {
+    let (_keep, dir) = out_dir();
+    let one = vec![PlotSeries {
+        study: "single".into(),
+        points: vec![PlotPoint {
+            cost: 1.5e6,
+            ppl: 42.0,
+            label: "d64 S16".into(),
+            on_front: true,
+        }],
+        hypervolume: 0.0,
+    }];
+    let path = dir.join("single.svg");
+    draw(&path, &one, &spec(None)).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    roxmltree::Document::parse(&text).unwrap();
+    assert_eq!(text.matches("<circle").count(), 1);
+    draw(&dir.join("single.png"), &one, &spec(None)).unwrap();
+}

@@ -1,0 +1,659 @@
+//! The trial store through its public API, on temporary SQLite files.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hybrid_nas::store::{
+    Claim, Metrics, NewTrial, Outcome, SqliteStore, Store, StoreError, StudySpec, TrialRecord,
+    TrialState,
+};
+use hybrid_nas::train::CurvePoint;
+
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nas.db").display().to_string();
+    (dir, path)
+}
+
+fn spec(name: &str, budget: usize, space_hash: &str) -> StudySpec {
+    StudySpec {
+        name: name.to_string(),
+        space_text: format!("# space {space_hash}\n"),
+        space_hash: space_hash.to_string(),
+        objectives: vec!["val_ppl".into(), "flops_per_token".into()],
+        strategy: "random".into(),
+        seed: 7,
+        budget,
+        code_version: "test".into(),
+    }
+}
+
+fn trial(hash: &str) -> NewTrial {
+    NewTrial {
+        arch_json: format!("{{\"hash\":\"{hash}\"}}"),
+        arch_hash: hash.to_string(),
+        arch_short: format!("d64 {hash}"),
+        seed: 1,
+        worker: "test:0".into(),
+        extra: None,
+    }
+}
+
+fn metrics(ppl: f64) -> Metrics {
+    Metrics {
+        val_loss: ppl.ln(),
+        val_ppl: ppl,
+        params: 123_456,
+        flops_per_token: 2.5e6,
+        kv_cache_bytes: 4096,
+        ssm_state_bytes: 2048,
+        latency_ms: 1.25,
+        train_seconds: 3.5,
+        tokens_per_s: 10_000.0,
+    }
+}
+
+fn complete(ppl: f64) -> Outcome {
+    Outcome::Complete {
+        metrics: metrics(ppl),
+        curve: vec![],
+    }
+}
+
+fn curve(n: usize) -> Vec<CurvePoint> {
+    (0..n)
+        .map(|i| CurvePoint {
+            step: (i + 1) * 10,
+            train_loss: 5.0 - i as f64 * 0.1,
+            val_loss: 5.1 - i as f64 * 0.1,
+            elapsed_s: i as f64 * 0.5,
+        })
+        .collect()
+}
+
+fn claimed(c: Claim) -> TrialRecord {
+    match c {
+        Claim::Claimed(t) => t,
+        other => panic!("expected a claimed trial, got {other:?}"),
+    }
+}
+
+#[test]
+fn open_study_creates_and_continues() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.find_study("s").unwrap(), None);
+
+    let created = store.open_study(&spec("s", 10, "h1"), false).unwrap();
+    assert_eq!(created.name, "s");
+    assert_eq!(created.budget, 10);
+    assert_eq!(created.objectives, vec!["val_ppl", "flops_per_token"]);
+    assert!(created.created > 1.6e9);
+    assert_eq!(store.find_study("s").unwrap().as_ref(), Some(&created));
+
+    // Continuing takes the new budget and keeps everything else.
+    let mut more = spec("s", 25, "h1");
+    more.strategy = "evolution".into();
+    more.seed = 99;
+    let continued = store.open_study(&more, false).unwrap();
+    assert_eq!(continued.id, created.id);
+    assert_eq!(continued.budget, 25);
+    assert_eq!(continued.strategy, "random");
+    assert_eq!(continued.seed, 7);
+    assert_eq!(continued.created, created.created);
+    assert_eq!(store.find_study("s").unwrap().unwrap(), continued);
+
+    // A different space is refused unless forced.
+    let err = store.open_study(&spec("s", 30, "h2"), false).unwrap_err();
+    assert!(matches!(err, StoreError::SpaceMismatch { ref study } if study == "s"));
+    assert!(err.to_string().contains("different search space"));
+    assert_eq!(store.find_study("s").unwrap().unwrap().budget, 25);
+
+    let forced = store.open_study(&spec("s", 30, "h2"), true).unwrap();
+    assert_eq!(forced.id, created.id);
+    assert_eq!(forced.space_hash, "h2");
+    assert_eq!(forced.space_text, "# space h2\n");
+    assert_eq!(forced.budget, 30);
+    assert_eq!(store.find_study("s").unwrap().unwrap(), forced);
+
+    // Reopening the file sees the same study.
+    drop(store);
+    let store = SqliteStore::open(&format!("sqlite://{path}")).unwrap();
+    assert_eq!(store.find_study("s").unwrap().unwrap(), forced);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn open_accepts_urls_and_creates_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a/b/nas.db");
+    let store = SqliteStore::open(&format!("sqlite:{}", nested.display())).unwrap();
+    assert!(nested.exists());
+    assert_eq!(store.path(), nested.as_path());
+    // The search holds the store as a trait object.
+    let store: Box<dyn Store> = Box::new(store);
+    assert!(store.list_studies().unwrap().is_empty());
+    assert!(matches!(
+        SqliteStore::open("sqlite::memory:"),
+        Err(StoreError::BadLocation(_))
+    ));
+}
+
+#[test]
+fn claim_respects_budget_duplicates_and_numbering() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let study = store.open_study(&spec("s", 3, "h"), false).unwrap();
+
+    let a = claimed(store.claim(study.id, &trial("a")).unwrap());
+    assert_eq!(a.number, 0);
+    assert_eq!(a.state, TrialState::Running);
+    assert_eq!(a.started, a.heartbeat);
+    // Running and complete hashes are duplicates.
+    assert_eq!(
+        store.claim(study.id, &trial("a")).unwrap(),
+        Claim::Duplicate { number: 0 }
+    );
+    assert!(store.finish(a.id, &complete(20.0)).unwrap());
+    assert_eq!(
+        store.claim(study.id, &trial("a")).unwrap(),
+        Claim::Duplicate { number: 0 }
+    );
+
+    // A failed trial gives its slot and its hash back but keeps its number.
+    let b = claimed(store.claim(study.id, &trial("b")).unwrap());
+    assert_eq!(b.number, 1);
+    let failed = Outcome::Failed {
+        error: "out of memory".into(),
+    };
+    assert!(store.finish(b.id, &failed).unwrap());
+    let b2 = claimed(store.claim(study.id, &trial("b")).unwrap());
+    assert_eq!(b2.number, 2);
+
+    let c = claimed(store.claim(study.id, &trial("c")).unwrap());
+    assert_eq!(c.number, 3);
+    // a (complete) + b2 + c (running) fill the budget of 3.
+    assert_eq!(
+        store.claim(study.id, &trial("d")).unwrap(),
+        Claim::BudgetExhausted
+    );
+    // A pruned trial still counts against the budget.
+    let pruned = Outcome::Pruned {
+        reason: "worse than median".into(),
+        curve: curve(2),
+    };
+    assert!(store.finish(c.id, &pruned).unwrap());
+    assert_eq!(
+        store.claim(study.id, &trial("d")).unwrap(),
+        Claim::BudgetExhausted
+    );
+    assert_eq!(
+        store.claim(study.id, &trial("c")).unwrap(),
+        Claim::BudgetExhausted,
+        "the budget is checked before duplicates"
+    );
+
+    // Extending the budget lets the study go on, numbers continuing.
+    store.open_study(&spec("s", 4, "h"), false).unwrap();
+    assert_eq!(
+        store.claim(study.id, &trial("c")).unwrap(),
+        Claim::Duplicate { number: 3 }
+    );
+    let d = claimed(store.claim(study.id, &trial("d")).unwrap());
+    assert_eq!(d.number, 4);
+
+    let trials = store.trials(study.id).unwrap();
+    let numbers: Vec<i64> = trials.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, vec![0, 1, 2, 3, 4]);
+    let states: Vec<TrialState> = trials.iter().map(|t| t.state).collect();
+    assert_eq!(
+        states,
+        vec![
+            TrialState::Complete,
+            TrialState::Failed,
+            TrialState::Running,
+            TrialState::Pruned,
+            TrialState::Running
+        ]
+    );
+    assert_eq!(trials[1].error.as_deref(), Some("out of memory"));
+    assert_eq!(trials[3].error.as_deref(), Some("worse than median"));
+    assert_eq!(trials[3].metrics, None);
+    assert_eq!(store.curve(c.id).unwrap(), curve(2));
+
+    // Another study numbers from 0 and may hold the same hashes.
+    let other = store.open_study(&spec("t", 2, "h"), false).unwrap();
+    assert_eq!(
+        claimed(store.claim(other.id, &trial("a")).unwrap()).number,
+        0
+    );
+
+    assert!(matches!(
+        store.claim(9999, &trial("x")),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn finish_stores_metrics_and_curve() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let study = store.open_study(&spec("s", 10, "h"), false).unwrap();
+    let mut new = trial("a");
+    new.seed = u64::MAX;
+    new.extra = Some(serde_json::json!({"parent": 3, "lambda": 0.5}));
+    let t = claimed(store.claim(study.id, &new).unwrap());
+    assert_eq!(t.seed, u64::MAX);
+    store.heartbeat(t.id).unwrap();
+
+    let mut m = metrics(42.0);
+    m.params = u64::MAX;
+    let points = curve(1500); // more than one INSERT's worth of rows
+    let outcome = Outcome::Complete {
+        metrics: m.clone(),
+        curve: points.clone(),
+    };
+    assert!(store.finish(t.id, &outcome).unwrap());
+
+    let stored = &store.trials(study.id).unwrap()[0];
+    assert_eq!(stored.state, TrialState::Complete);
+    assert_eq!(stored.metrics.as_ref(), Some(&m));
+    assert_eq!(stored.seed, u64::MAX);
+    assert_eq!(stored.extra, new.extra);
+    assert_eq!(stored.error, None);
+    let finished = stored.finished.expect("finished time");
+    assert!(finished >= stored.started);
+    assert!(stored.heartbeat >= stored.started);
+    assert_eq!(store.curve(t.id).unwrap(), points);
+
+    // A finished trial cannot be finished again.
+    assert!(!store.finish(t.id, &complete(1.0)).unwrap());
+    assert_eq!(
+        store.trials(study.id).unwrap()[0].metrics.as_ref(),
+        Some(&m)
+    );
+
+    // NaN (a diverged run) survives the round trip as NaN.
+    let u = claimed(store.claim(study.id, &trial("nan")).unwrap());
+    let mut diverged = metrics(f64::NAN);
+    diverged.val_loss = f64::NAN;
+    let outcome = Outcome::Complete {
+        metrics: diverged,
+        curve: vec![CurvePoint {
+            step: 1,
+            train_loss: f64::NAN,
+            val_loss: f64::INFINITY,
+            elapsed_s: 0.1,
+        }],
+    };
+    assert!(store.finish(u.id, &outcome).unwrap());
+    let stored = store.trials(study.id).unwrap()[1].metrics.clone().unwrap();
+    assert!(stored.val_ppl.is_nan() && stored.val_loss.is_nan());
+    assert_eq!(stored.params, 123_456);
+    let c = store.curve(u.id).unwrap();
+    assert!(c[0].train_loss.is_nan());
+    assert_eq!(c[0].val_loss, f64::INFINITY);
+
+    let summary = &store.list_studies().unwrap()[0];
+    assert_eq!(summary.complete, 2);
+    assert_eq!(summary.best_val_ppl, Some(42.0));
+
+    assert!(matches!(
+        store.finish(9999, &complete(1.0)),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.heartbeat(9999),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[test]
+fn reap_stale_fails_only_stale_running_trials() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let study = store.open_study(&spec("s", 3, "h"), false).unwrap();
+    let other = store.open_study(&spec("other", 3, "h"), false).unwrap();
+
+    let mut old = trial("old");
+    old.worker = "host:12:3".into();
+    let stale = claimed(store.claim(study.id, &old).unwrap());
+    let done = claimed(store.claim(study.id, &trial("done")).unwrap());
+    assert!(store.finish(done.id, &complete(10.0)).unwrap());
+    let elsewhere = claimed(store.claim(other.id, &trial("x")).unwrap());
+    thread::sleep(Duration::from_millis(600));
+    let fresh = claimed(store.claim(study.id, &trial("fresh")).unwrap());
+    assert_eq!(
+        store.claim(study.id, &trial("more")).unwrap(),
+        Claim::BudgetExhausted
+    );
+
+    assert_eq!(store.reap_stale(study.id, 0.3).unwrap(), 1);
+    assert_eq!(store.reap_stale(study.id, 0.3).unwrap(), 0);
+    let trials = store.trials(study.id).unwrap();
+    assert_eq!(trials[0].state, TrialState::Failed);
+    assert_eq!(
+        trials[0].error.as_deref(),
+        Some("heartbeat lost (worker host:12:3)")
+    );
+    assert!(trials[0].finished.is_some());
+    assert_eq!(trials[1].state, TrialState::Complete);
+    assert_eq!(trials[2].state, TrialState::Running);
+    assert_eq!(
+        store.trials(other.id).unwrap()[0].state,
+        TrialState::Running
+    );
+
+    // The reaped worker's late result is refused and changes nothing.
+    let late = Outcome::Complete {
+        metrics: metrics(5.0),
+        curve: curve(3),
+    };
+    assert!(!store.finish(stale.id, &late).unwrap());
+    assert_eq!(store.trials(study.id).unwrap()[0], trials[0]);
+    assert!(store.curve(stale.id).unwrap().is_empty());
+    store.heartbeat(stale.id).unwrap(); // no error, and no revival
+    assert_eq!(store.trials(study.id).unwrap()[0].state, TrialState::Failed);
+
+    // The slot is free again, and the same architecture may be retried.
+    let retry = claimed(store.claim(study.id, &old).unwrap());
+    assert_eq!(retry.number, 3);
+    assert!(store.finish(fresh.id, &complete(9.0)).unwrap());
+    assert!(store.finish(elsewhere.id, &complete(9.0)).unwrap());
+
+    let summaries = store.list_studies().unwrap();
+    assert_eq!(summaries.len(), 2);
+    let s = &summaries[0];
+    assert_eq!(s.study.name, "s");
+    assert_eq!((s.running, s.complete, s.pruned, s.failed), (1, 2, 0, 1));
+    assert_eq!(s.best_val_ppl, Some(9.0));
+}
+
+#[test]
+fn concurrent_stores_share_one_budget() {
+    const BUDGET: usize = 200;
+    let (_dir, path) = temp_db();
+    // Two stores with their own pools on one file, as two processes would.
+    let stores: Vec<Arc<SqliteStore>> = (0..2)
+        .map(|_| Arc::new(SqliteStore::open(&path).unwrap()))
+        .collect();
+    let study = stores[0]
+        .open_study(&spec("race", BUDGET, "h"), false)
+        .unwrap();
+    let again = stores[1]
+        .open_study(&spec("race", BUDGET, "h"), false)
+        .unwrap();
+    assert_eq!(again.id, study.id);
+
+    let mut handles = Vec::new();
+    for (s, store) in stores.iter().enumerate() {
+        for w in 0..4 {
+            let store = Arc::clone(store);
+            handles.push(thread::spawn(move || -> Result<usize, StoreError> {
+                let mut done = 0;
+                for i in 0.. {
+                    let mut t = trial(&format!("s{s}w{w}i{i}"));
+                    t.worker = format!("store{s}:worker{w}");
+                    match store.claim(study.id, &t)? {
+                        Claim::Claimed(rec) => {
+                            store.heartbeat(rec.id)?;
+                            // Every third trial also writes a curve, which
+                            // takes the transactional path of `finish`.
+                            let outcome = if i % 3 == 0 {
+                                Outcome::Complete {
+                                    metrics: metrics(10.0 + i as f64),
+                                    curve: curve(4),
+                                }
+                            } else {
+                                complete(10.0 + i as f64)
+                            };
+                            assert!(store.finish(rec.id, &outcome)?);
+                            done += 1;
+                        }
+                        Claim::Duplicate { number } => panic!("unexpected duplicate {number}"),
+                        Claim::BudgetExhausted => break,
+                    }
+                }
+                Ok(done)
+            }));
+        }
+    }
+    let total: usize = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().expect("no store error under concurrency"))
+        .sum();
+    assert_eq!(total, BUDGET);
+
+    let trials = stores[1].trials(study.id).unwrap();
+    assert_eq!(trials.len(), BUDGET);
+    assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+    let numbers: Vec<i64> = trials.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, (0..BUDGET as i64).collect::<Vec<_>>());
+    let hashes: HashSet<&str> = trials.iter().map(|t| t.arch_hash.as_str()).collect();
+    assert_eq!(hashes.len(), BUDGET);
+    for store in &stores {
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+    }
+}
+
+#[test]
+fn concurrent_opens_of_a_new_database() {
+    let (_dir, path) = temp_db();
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let path = path.clone();
+            thread::spawn(move || {
+                let store = SqliteStore::open(&path)?;
+                let study = store.open_study(&spec("s", 100, "h"), false)?;
+                store.claim(study.id, &trial(&format!("t{i}")))
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(matches!(h.join().unwrap().unwrap(), Claim::Claimed(_)));
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let studies = store.list_studies().unwrap();
+    assert_eq!(studies.len(), 1);
+    assert_eq!(studies[0].running, 6);
+}
+
+/// Set in child processes of `separate_processes_share_one_budget`.
+const CHILD_DB: &str = "NAS_STORE_TEST_CHILD_DB";
+
+/// Claim and complete trials until the budget is spent; returns how many.
+fn claim_until_exhausted(store: &SqliteStore, study_id: i64, tag: &str) -> usize {
+    let mut done = 0;
+    for i in 0.. {
+        match store
+            .claim(study_id, &trial(&format!("{tag}-{i}")))
+            .unwrap()
+        {
+            Claim::Claimed(t) => {
+                assert!(store.finish(t.id, &complete(10.0)).unwrap());
+                done += 1;
+            }
+            Claim::Duplicate { number } => panic!("unexpected duplicate {number}"),
+            Claim::BudgetExhausted => return done,
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn separate_processes_share_one_budget() {
+    const BUDGET: usize = 150;
+    if let Ok(path) = std::env::var(CHILD_DB) {
+        // Child: open the (possibly not yet created) database at the same time
+        // as its siblings, then claim with two threads.
+        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        let study = store
+            .open_study(&spec("procs", BUDGET, "h"), false)
+            .unwrap();
+        let pid = std::process::id();
+        let handles: Vec<_> = (0..2)
+            .map(|w| {
+                let store = Arc::clone(&store);
+                thread::spawn(move || {
+                    claim_until_exhausted(&store, study.id, &format!("{pid}-{w}"))
+                })
+            })
+            .collect();
+        let done: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        println!("child {pid} completed {done}");
+        return;
+    }
+    let (_dir, path) = temp_db();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "separate_processes_share_one_budget",
+                    "--nocapture",
+                ])
+                .env(CHILD_DB, &path)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "child failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("child "))
+            .for_each(|l| println!("{l}"));
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let study = store.find_study("procs").unwrap().unwrap();
+    let trials = store.trials(study.id).unwrap();
+    assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+    let numbers: Vec<i64> = trials.iter().map(|t| t.number).collect();
+    assert_eq!(numbers, (0..BUDGET as i64).collect::<Vec<_>>());
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn strategy_state_and_delete_study() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let keep = store.open_study(&spec("keep", 5, "h"), false).unwrap();
+    let gone = store.open_study(&spec("gone", 5, "h"), false).unwrap();
+
+    assert_eq!(store.load_state(gone.id, "alphas").unwrap(), None);
+    store.save_state(gone.id, "alphas", &[1, 2, 3]).unwrap();
+    assert_eq!(
+        store.load_state(gone.id, "alphas").unwrap(),
+        Some(vec![1, 2, 3])
+    );
+    store.save_state(gone.id, "alphas", &[9; 1000]).unwrap();
+    assert_eq!(
+        store.load_state(gone.id, "alphas").unwrap(),
+        Some(vec![9; 1000])
+    );
+    store.save_state(gone.id, "empty", &[]).unwrap();
+    assert_eq!(store.load_state(gone.id, "empty").unwrap(), Some(vec![]));
+    assert_eq!(store.load_state(keep.id, "alphas").unwrap(), None);
+    store.save_state(keep.id, "alphas", &[7]).unwrap();
+    assert!(matches!(
+        store.save_state(9999, "alphas", &[1]),
+        Err(StoreError::NotFound(_))
+    ));
+
+    let mut ids = Vec::new();
+    for study in [&keep, &gone] {
+        let t = claimed(store.claim(study.id, &trial("a")).unwrap());
+        let outcome = Outcome::Complete {
+            metrics: metrics(3.0),
+            curve: curve(5),
+        };
+        assert!(store.finish(t.id, &outcome).unwrap());
+        ids.push(t.id);
+    }
+
+    store.delete_study(gone.id).unwrap();
+    assert_eq!(store.find_study("gone").unwrap(), None);
+    assert!(store.trials(gone.id).unwrap().is_empty());
+    assert!(store.curve(ids[1]).unwrap().is_empty());
+    assert_eq!(store.load_state(gone.id, "alphas").unwrap(), None);
+    assert!(matches!(
+        store.delete_study(gone.id),
+        Err(StoreError::NotFound(_))
+    ));
+
+    // The other study is untouched.
+    assert_eq!(store.trials(keep.id).unwrap().len(), 1);
+    assert_eq!(store.curve(ids[0]).unwrap().len(), 5);
+    assert_eq!(store.load_state(keep.id, "alphas").unwrap(), Some(vec![7]));
+    assert_eq!(store.list_studies().unwrap().len(), 1);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+/// Orchestration overhead: claim + finish (empty curve) in one process.
+/// Run by hand: `cargo test --test store -- --ignored --nocapture bench`
+/// (`NAS_BENCH_TRIALS` sets the number of trials per run).
+#[test]
+#[ignore]
+fn bench_claim_finish_throughput() {
+    let n: usize = std::env::var("NAS_BENCH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let (_dir, path) = temp_db();
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let study = store.open_study(&spec("bench", n, "h"), false).unwrap();
+    let hashes: Vec<String> = (0..n).map(|i| format!("{i:016x}")).collect();
+
+    let start = Instant::now();
+    for h in &hashes {
+        let t = claimed(store.claim(study.id, &trial(h)).unwrap());
+        assert!(store.finish(t.id, &complete(10.0)).unwrap());
+    }
+    let s = start.elapsed().as_secs_f64();
+    println!(
+        "1 thread: {n} trials in {s:.2} s = {:.0} trials/s",
+        n as f64 / s
+    );
+
+    for threads in [2, 4, 8] {
+        let study = store
+            .open_study(&spec(&format!("bench{threads}"), n, "h"), false)
+            .unwrap();
+        let start = Instant::now();
+        let handles: Vec<_> = (0..threads)
+            .map(|w| {
+                let store = Arc::clone(&store);
+                thread::spawn(move || {
+                    for i in 0.. {
+                        let t = trial(&format!("{w}-{i}"));
+                        match store.claim(study.id, &t).unwrap() {
+                            Claim::Claimed(t) => {
+                                assert!(store.finish(t.id, &complete(10.0)).unwrap())
+                            }
+                            _ => break,
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().for_each(|h| h.join().unwrap());
+        let s = start.elapsed().as_secs_f64();
+        println!(
+            "{threads} threads: {n} trials in {s:.2} s = {:.0} trials/s",
+            n as f64 / s
+        );
+    }
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}

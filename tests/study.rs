@@ -1,0 +1,272 @@
+//! Search studies end to end through the CLI: a real study on the tiny space,
+//! resume after SIGKILL, two processes on one study, bad spaces, export.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{nas, stderr, stdout, write_corpus};
+use hybrid_nas::store::{SqliteStore, Store, TrialState};
+
+fn spawn_nas(cwd: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_nas"))
+        .current_dir(cwd)
+        .args(["--threads", "1"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the nas binary starts")
+}
+
+fn trials_of(db: &Path, study: &str) -> Vec<hybrid_nas::store::TrialRecord> {
+    let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
+    let study = store.find_study(study).unwrap().expect("study exists");
+    store.trials(study.id).unwrap()
+}
+
+fn count(trials: &[hybrid_nas::store::TrialRecord], state: TrialState) -> usize {
+    trials.iter().filter(|t| t.state == state).count()
+}
+
+fn assert_numbers_unique(trials: &[hybrid_nas::store::TrialRecord]) {
+    let mut numbers: Vec<i64> = trials.iter().map(|t| t.number).collect();
+    numbers.sort_unstable();
+    let before = numbers.len();
+    numbers.dedup();
+    assert_eq!(before, numbers.len(), "duplicate trial numbers");
+}
+
+#[test]
+fn tiny_space_real_study_trains_and_exports_a_trainable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path(), 30_000);
+    // The tiny space with this test's corpus and a 3-trial budget.
+    let text = hybrid_nas::space::SearchSpace::bundled("tiny").unwrap();
+    let space = dir.path().join("tiny.toml");
+    std::fs::write(&space, with_corpus(text, &corpus)).unwrap();
+    let out = nas(
+        dir.path(),
+        &["run", "--space", "tiny.toml", "--trials", "3", "--study", "t"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trials = trials_of(&dir.path().join("runs/nas.db"), "t");
+    assert_eq!(count(&trials, TrialState::Complete), 3, "{}", stderr(&out));
+    for t in &trials {
+        let m = t.metrics.as_ref().unwrap();
+        assert!(m.val_ppl.is_finite() && m.val_ppl > 1.0);
+        assert!(m.train_seconds > 0.0 && m.latency_ms > 0.0);
+    }
+    let store = SqliteStore::open(dir.path().join("runs/nas.db").to_str().unwrap()).unwrap();
+    assert!(!store.curve(trials[0].id).unwrap().is_empty(), "learning curve stored");
+
+    let out = nas(dir.path(), &["export", "--study", "t", "--best", "-o", "best.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let corpus = corpus.to_str().unwrap();
+    let out = nas(
+        dir.path(),
+        &[
+            "train", "--arch", "best.toml", "--corpus", corpus, "--steps", "2", "--batch", "2",
+            "--seq-len", "16", "--eval-batches", "1",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let best = trials
+        .iter()
+        .min_by(|a, b| {
+            let (a, b) = (a.metrics.as_ref().unwrap(), b.metrics.as_ref().unwrap());
+            a.val_ppl.total_cmp(&b.val_ppl)
+        })
+        .unwrap();
+    assert!(stdout(&out).contains(&best.arch_short));
+}
+
+/// Points the space's `[task]` at a corpus file.
+fn with_corpus(space: &str, corpus: &Path) -> String {
+    let line = format!("corpus = \"{}\"", corpus.display());
+    let mut out = String::new();
+    let mut in_task = false;
+    for l in space.lines() {
+        if l.trim_start().starts_with("corpus") && in_task {
+            continue;
+        }
+        out.push_str(l);
+        out.push('\n');
+        if l.trim() == "[task]" {
+            in_task = true;
+            out.push_str(&line);
+            out.push('\n');
+        } else if l.trim_start().starts_with('[') {
+            in_task = false;
+        }
+    }
+    out
+}
+
+#[test]
+fn sigkill_at_random_moments_then_resume_loses_no_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = 1500;
+    let args = [
+        "run", "--space", "hybrid", "--evaluator", "analytic", "--study", "k", "--trials",
+        "1500", "--json",
+    ];
+    // A fixed sequence of kill delays (ms) so the test is repeatable.
+    let mut delay = 37u64;
+    let mut killed = 0;
+    for _ in 0..10 {
+        let mut child = spawn_nas(dir.path(), &args);
+        std::thread::sleep(Duration::from_millis(60 + delay % 400));
+        delay = delay * 7919 % 10007;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    let out = nas(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = dir.path().join("runs/nas.db");
+    let trials = trials_of(&db, "k");
+    assert_eq!(count(&trials, TrialState::Complete), budget);
+    assert_eq!(count(&trials, TrialState::Running), 0);
+    assert_numbers_unique(&trials);
+    // Every failed trial is one a killed process left behind.
+    for t in trials.iter().filter(|t| t.state == TrialState::Failed) {
+        assert!(t.error.as_deref().unwrap_or("").contains("died"), "{:?}", t.error);
+    }
+    assert!(killed >= 5, "only {killed} of 10 runs were killed mid-study");
+    let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn two_processes_share_one_study_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "run", "--space", "hybrid", "--evaluator", "analytic", "--study", "c", "--trials", "800",
+        "--json",
+    ];
+    // Create the study first so both processes continue the same one.
+    let out = nas(dir.path(), &[&args[..7], &["--trials", "1"]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = spawn_nas(dir.path(), &args);
+    let b = spawn_nas(dir.path(), &args);
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(!err.contains("locked"), "{err}");
+    }
+    let trials = trials_of(&dir.path().join("runs/nas.db"), "c");
+    assert_eq!(count(&trials, TrialState::Complete), 800);
+    assert_eq!(trials.len(), 800, "no failed or extra trials");
+    assert_numbers_unique(&trials);
+    let workers: std::collections::HashSet<_> = trials
+        .iter()
+        .map(|t| t.worker.rsplit_once(':').unwrap().0.to_string())
+        .collect();
+    assert!(workers.len() >= 2, "both processes worked: {workers:?}");
+}
+
+#[test]
+fn malformed_spaces_exit_2_and_leave_no_study() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad_spaces");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        let dir = tempfile::tempdir().unwrap();
+        let out = nas(
+            dir.path(),
+            &["run", "--space", path.to_str().unwrap(), "--evaluator", "analytic"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}: {}", path.display(), stderr(&out));
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(stderr(&out).contains(name), "{name}: {}", stderr(&out));
+        assert!(!dir.path().join("runs").exists(), "{name}: a store was created");
+        seen += 1;
+    }
+    assert!(seen >= 10, "only {seen} malformed spaces");
+}
+
+#[test]
+fn continuing_with_a_changed_space_needs_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = hybrid_nas::space::SearchSpace::bundled("tiny").unwrap();
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let args = ["run", "--space", "s.toml", "--evaluator", "analytic", "--study", "x", "--trials", "2"];
+    assert!(nas(dir.path(), &args).status.success());
+    std::fs::write(dir.path().join("s.toml"), format!("{text}\n# changed\n")).unwrap();
+    let out = nas(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+    let forced = [&args[..8], &["3", "--force"]].concat();
+    let out = nas(dir.path(), &forced);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        count(&trials_of(&dir.path().join("runs/nas.db"), "x"), TrialState::Complete),
+        3
+    );
+}
+
+#[test]
+fn bundled_space_resolves_from_the_documented_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nas(
+        dir.path(),
+        &["run", "--space", "spaces/tiny.toml", "--evaluator", "analytic", "--trials", "2"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bundled"), "{}", stderr(&out));
+    let out = nas(dir.path(), &["trials", "--study", "tiny", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 2);
+    let out = nas(dir.path(), &["studies"]);
+    assert!(stdout(&out).contains("tiny"), "{}", stdout(&out));
+}
+
+#[test]
+fn interrupt_marks_the_running_trial_failed_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path(), 30_000);
+    let text = hybrid_nas::space::SearchSpace::bundled("tiny").unwrap();
+    std::fs::write(dir.path().join("tiny.toml"), with_corpus(text, &corpus)).unwrap();
+    // Many steps so the first trial is still training when the signal comes.
+    let child = Command::new(env!("CARGO_BIN_EXE_nas"))
+        .current_dir(dir.path())
+        .args(["--threads", "1", "run", "--space", "tiny.toml", "--study", "i", "--trials", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let db = dir.path().join("runs/nas.db");
+    // Wait until the first trial is claimed, then interrupt.
+    let started = std::time::Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        if db.exists() {
+            if let Ok(store) = SqliteStore::open(db.to_str().unwrap()) {
+                if let Ok(Some(s)) = store.find_study("i") {
+                    if !store.trials(s.id).unwrap().is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no trial started");
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let trials = trials_of(&db, "i");
+    assert_eq!(count(&trials, TrialState::Running), 0);
+    let failed: Vec<_> = trials.iter().filter(|t| t.state == TrialState::Failed).collect();
+    assert_eq!(failed.len(), 1, "{trials:?}");
+    assert_eq!(failed[0].error.as_deref(), Some("interrupted"));
+}
