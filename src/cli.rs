@@ -76,6 +76,38 @@ perplexity over all plotted trials, plus 10% of their range, unless --reference)
 with several studies one reference serves all, so their hypervolumes compare."
     )]
     Pareto(ParetoArgs),
+    /// Evaluate one architecture against a space's objectives and print one
+    /// JSON line; with --study, record it as a trial of that study. This is the
+    /// ask-and-tell door for external optimisers (Optuna, scripts).
+    #[command(
+        after_help = "Examples:\n  nas eval --space hybrid --arch \"d64 S16 A4 S16 S16\" --evaluator analytic\n  \
+nas eval --space hybrid --arch \"d64 S16 A4 S16 S16\" --study external --trials 200\n\n\
+Exit status 2 (with {\"in_space\": false, ...} on stdout) when the design is outside the space."
+    )]
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Search space: its objectives, task and training settings apply.
+    #[arg(long, default_value = "hybrid")]
+    pub space: String,
+    /// Architecture: a short form such as "d64 S16 A4 S16", or a .toml/.json file.
+    #[arg(long)]
+    pub arch: String,
+    #[arg(long, value_enum, default_value_t = EvaluatorKind::Train)]
+    pub evaluator: EvaluatorKind,
+    /// Record the evaluation as a trial of this study (created if needed).
+    #[arg(long)]
+    pub study: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Budget of the study when it is created (default: the space's).
+    #[arg(long, requires = "study")]
+    pub trials: Option<usize>,
+    /// Training seed (default: the space's).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

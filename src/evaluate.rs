@@ -77,10 +77,13 @@ impl Evaluator for TrainEvaluator {
 }
 
 /// A closed-form stand-in for training. Not a model of reality, but shaped
-/// like one so that searches over it have a real trade-off: loss falls with
-/// parameters as a power law, a little attention helps and pure SSM or pure
-/// attention stacks pay, larger SSM states help, windows and weight sharing
-/// cost a little quality; plus a small deterministic term per (design, seed).
+/// like one so that searches over it face a real trade-off and real structure:
+/// loss falls with parameters as a power law; a little attention helps and
+/// pure SSM or pure attention stacks pay; and each layer has a best setting
+/// that depends on its depth in the stack (SSM state growing with depth,
+/// expand 1 low and 2 high, attention near 60% of the depth with head width
+/// 16, windows only in the lower half). Finding all of those at once is what a
+/// search must do; a small deterministic term per (design, seed) breaks ties.
 pub struct AnalyticEvaluator {
     pub seq_len: usize,
     pub vocab_size: usize,
@@ -94,25 +97,37 @@ impl AnalyticEvaluator {
         let n = arch.layers.len() as f64;
         let ratio = arch.attention_ratio();
         let mut loss = 1.2 + 2.5 * (cost.params as f64 / 1e5).powf(-0.35);
-        // Attention share: best near 1/6, worse at both ends.
         loss += 0.8 * (ratio - 1.0 / 6.0).powi(2);
         if ratio == 0.0 {
             loss += 0.08;
         }
-        for layer in &arch.layers {
-            match *layer {
-                Layer::Ssm { state_dim, .. } => {
-                    loss += 0.02 / n * (64.0 / state_dim as f64).ln().max(0.0);
+        for (i, layer) in arch.layers.iter().enumerate() {
+            // Relative depth of the layer, 0 (first) to 1 (last).
+            let p = if n > 1.0 { i as f64 / (n - 1.0) } else { 0.5 };
+            let term = match *layer {
+                Layer::Ssm { state_dim, expand } => {
+                    let target = 8.0 * 4f64.powf(p);
+                    let state = 0.25 * (state_dim as f64 / target).log2().abs() / 2.0;
+                    let wanted_expand = if p < 0.5 { 1 } else { 2 };
+                    state + if expand == wanted_expand { 0.0 } else { 0.1 }
                 }
-                Layer::Attention { window, shared, .. } => {
-                    if window > 0 {
-                        loss += 0.03 / n;
-                    }
-                    if shared {
-                        loss += 0.01 / n;
-                    }
+                Layer::Attention {
+                    heads,
+                    window,
+                    shared,
+                } => {
+                    let head_dim = arch.d_model as f64 / heads as f64;
+                    let width = 0.15 * (head_dim / 16.0).log2().abs() / 2.0;
+                    let place = 0.3 * (p - 0.6).abs();
+                    let win = match (window > 0, p < 0.5) {
+                        (true, false) => 0.15,
+                        (false, true) => 0.1,
+                        _ => 0.0,
+                    };
+                    width + place + win + if shared { 0.01 } else { 0.0 }
                 }
-            }
+            };
+            loss += term / n;
         }
         let key = u64::from_str_radix(&arch.hash(), 16).expect("hash is hex");
         let mut rng = ChaCha8Rng::seed_from_u64(key ^ seed);

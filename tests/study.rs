@@ -49,7 +49,15 @@ fn tiny_space_real_study_trains_and_exports_a_trainable_file() {
     std::fs::write(&space, with_corpus(text, &corpus)).unwrap();
     let out = nas(
         dir.path(),
-        &["run", "--space", "tiny.toml", "--trials", "3", "--study", "t"],
+        &[
+            "run",
+            "--space",
+            "tiny.toml",
+            "--trials",
+            "3",
+            "--study",
+            "t",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let trials = trials_of(&dir.path().join("runs/nas.db"), "t");
@@ -60,16 +68,33 @@ fn tiny_space_real_study_trains_and_exports_a_trainable_file() {
         assert!(m.train_seconds > 0.0 && m.latency_ms > 0.0);
     }
     let store = SqliteStore::open(dir.path().join("runs/nas.db").to_str().unwrap()).unwrap();
-    assert!(!store.curve(trials[0].id).unwrap().is_empty(), "learning curve stored");
+    assert!(
+        !store.curve(trials[0].id).unwrap().is_empty(),
+        "learning curve stored"
+    );
 
-    let out = nas(dir.path(), &["export", "--study", "t", "--best", "-o", "best.toml"]);
+    let out = nas(
+        dir.path(),
+        &["export", "--study", "t", "--best", "-o", "best.toml"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let corpus = corpus.to_str().unwrap();
     let out = nas(
         dir.path(),
         &[
-            "train", "--arch", "best.toml", "--corpus", corpus, "--steps", "2", "--batch", "2",
-            "--seq-len", "16", "--eval-batches", "1",
+            "train",
+            "--arch",
+            "best.toml",
+            "--corpus",
+            corpus,
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--seq-len",
+            "16",
+            "--eval-batches",
+            "1",
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -110,8 +135,16 @@ fn sigkill_at_random_moments_then_resume_loses_no_trial() {
     let dir = tempfile::tempdir().unwrap();
     let budget = 1500;
     let args = [
-        "run", "--space", "hybrid", "--evaluator", "analytic", "--study", "k", "--trials",
-        "1500", "--json",
+        "run",
+        "--space",
+        "hybrid",
+        "--evaluator",
+        "analytic",
+        "--study",
+        "k",
+        "--trials",
+        "1500",
+        "--json",
     ];
     // A fixed sequence of kill delays (ms) so the test is repeatable.
     let mut delay = 37u64;
@@ -135,9 +168,16 @@ fn sigkill_at_random_moments_then_resume_loses_no_trial() {
     assert_numbers_unique(&trials);
     // Every failed trial is one a killed process left behind.
     for t in trials.iter().filter(|t| t.state == TrialState::Failed) {
-        assert!(t.error.as_deref().unwrap_or("").contains("died"), "{:?}", t.error);
+        assert!(
+            t.error.as_deref().unwrap_or("").contains("died"),
+            "{:?}",
+            t.error
+        );
     }
-    assert!(killed >= 5, "only {killed} of 10 runs were killed mid-study");
+    assert!(
+        killed >= 5,
+        "only {killed} of 10 runs were killed mid-study"
+    );
     let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
@@ -146,7 +186,15 @@ fn sigkill_at_random_moments_then_resume_loses_no_trial() {
 fn two_processes_share_one_study_budget() {
     let dir = tempfile::tempdir().unwrap();
     let args = [
-        "run", "--space", "hybrid", "--evaluator", "analytic", "--study", "c", "--trials", "800",
+        "run",
+        "--space",
+        "hybrid",
+        "--evaluator",
+        "analytic",
+        "--study",
+        "c",
+        "--trials",
+        "800",
         "--json",
     ];
     // Create the study first so both processes continue the same one.
@@ -180,12 +228,27 @@ fn malformed_spaces_exit_2_and_leave_no_study() {
         let dir = tempfile::tempdir().unwrap();
         let out = nas(
             dir.path(),
-            &["run", "--space", path.to_str().unwrap(), "--evaluator", "analytic"],
+            &[
+                "run",
+                "--space",
+                path.to_str().unwrap(),
+                "--evaluator",
+                "analytic",
+            ],
         );
-        assert_eq!(out.status.code(), Some(2), "{}: {}", path.display(), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            path.display(),
+            stderr(&out)
+        );
         let name = path.file_name().unwrap().to_str().unwrap();
         assert!(stderr(&out).contains(name), "{name}: {}", stderr(&out));
-        assert!(!dir.path().join("runs").exists(), "{name}: a store was created");
+        assert!(
+            !dir.path().join("runs").exists(),
+            "{name}: a store was created"
+        );
         seen += 1;
     }
     assert!(seen >= 10, "only {seen} malformed spaces");
@@ -196,7 +259,17 @@ fn continuing_with_a_changed_space_needs_force() {
     let dir = tempfile::tempdir().unwrap();
     let text = hybrid_nas::space::SearchSpace::bundled("tiny").unwrap();
     std::fs::write(dir.path().join("s.toml"), text).unwrap();
-    let args = ["run", "--space", "s.toml", "--evaluator", "analytic", "--study", "x", "--trials", "2"];
+    let args = [
+        "run",
+        "--space",
+        "s.toml",
+        "--evaluator",
+        "analytic",
+        "--study",
+        "x",
+        "--trials",
+        "2",
+    ];
     assert!(nas(dir.path(), &args).status.success());
     std::fs::write(dir.path().join("s.toml"), format!("{text}\n# changed\n")).unwrap();
     let out = nas(dir.path(), &args);
@@ -206,7 +279,10 @@ fn continuing_with_a_changed_space_needs_force() {
     let out = nas(dir.path(), &forced);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
-        count(&trials_of(&dir.path().join("runs/nas.db"), "x"), TrialState::Complete),
+        count(
+            &trials_of(&dir.path().join("runs/nas.db"), "x"),
+            TrialState::Complete
+        ),
         3
     );
 }
@@ -216,7 +292,15 @@ fn bundled_space_resolves_from_the_documented_path() {
     let dir = tempfile::tempdir().unwrap();
     let out = nas(
         dir.path(),
-        &["run", "--space", "spaces/tiny.toml", "--evaluator", "analytic", "--trials", "2"],
+        &[
+            "run",
+            "--space",
+            "spaces/tiny.toml",
+            "--evaluator",
+            "analytic",
+            "--trials",
+            "2",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("bundled"), "{}", stderr(&out));
@@ -236,7 +320,17 @@ fn interrupt_marks_the_running_trial_failed_and_nothing_else() {
     // Many steps so the first trial is still training when the signal comes.
     let child = Command::new(env!("CARGO_BIN_EXE_nas"))
         .current_dir(dir.path())
-        .args(["--threads", "1", "run", "--space", "tiny.toml", "--study", "i", "--trials", "2"])
+        .args([
+            "--threads",
+            "1",
+            "run",
+            "--space",
+            "tiny.toml",
+            "--study",
+            "i",
+            "--trials",
+            "2",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -255,7 +349,10 @@ fn interrupt_marks_the_running_trial_failed_and_nothing_else() {
                 }
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "no trial started");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no trial started"
+        );
     }
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -263,10 +360,18 @@ fn interrupt_marks_the_running_trial_failed_and_nothing_else() {
         .unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let trials = trials_of(&db, "i");
     assert_eq!(count(&trials, TrialState::Running), 0);
-    let failed: Vec<_> = trials.iter().filter(|t| t.state == TrialState::Failed).collect();
+    let failed: Vec<_> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Failed)
+        .collect();
     assert_eq!(failed.len(), 1, "{trials:?}");
     assert_eq!(failed[0].error.as_deref(), Some("interrupted"));
 }

@@ -31,7 +31,10 @@ fn loss_falls_on_a_small_corpus() {
     tch::set_num_threads(2);
     let corpus = corpus();
     let arch = Architecture::parse_short_form("d32 S8 A4 S8").unwrap();
-    let trained = train(&arch, &corpus, &small_config(0), |_| ControlFlow::Continue(())).unwrap();
+    let trained = train(&arch, &corpus, &small_config(0), |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     let report = &trained.report;
     let uniform = (corpus.vocab_size() as f64).ln();
     assert_eq!(report.curve.len(), 3);
@@ -60,7 +63,8 @@ fn same_seed_same_losses_other_seed_other_losses() {
         let trained = train(&arch, &corpus, &cfg, |p| {
             seen.push(p.loss);
             ControlFlow::Continue(())
-        }).unwrap();
+        })
+        .unwrap();
         (seen, trained.report.val_loss)
     };
     let (a, va) = losses(5);
@@ -109,8 +113,10 @@ fn bad_corpora_are_clear_errors() {
 
     let short = Corpus::from_text("to be or not to be", "short".into()).unwrap();
     let arch = Architecture::parse_short_form("d32 S8").unwrap();
-    let err = train(&arch, &short, &small_config(0), |_| ControlFlow::Continue(()))
-        .err()
-        .unwrap();
+    let err = train(&arch, &short, &small_config(0), |_| {
+        ControlFlow::Continue(())
+    })
+    .err()
+    .unwrap();
     assert!(err.to_string().contains("too short"), "{err}");
 }

@@ -89,12 +89,12 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             short_form: trial.arch_short.clone(),
         },
     };
-    let format = args.format.unwrap_or_else(|| {
-        match args.output.extension().and_then(|e| e.to_str()) {
-            Some("json") => ExportFormat::Json,
-            _ => ExportFormat::Toml,
-        }
-    });
+    let format =
+        args.format
+            .unwrap_or_else(|| match args.output.extension().and_then(|e| e.to_str()) {
+                Some("json") => ExportFormat::Json,
+                _ => ExportFormat::Toml,
+            });
     let text = match format {
         ExportFormat::Toml => toml::to_string(&doc)?,
         ExportFormat::Json => serde_json::to_string_pretty(&doc)?,

@@ -1,6 +1,7 @@
 //! One function per subcommand; errors become exit codes here.
 
 mod bench;
+mod eval;
 mod export;
 mod pareto;
 mod run;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Trials(args) => studies::list_trials(args).map(|()| 0),
         Command::Export(args) => export::run(args).map(|()| 0),
         Command::Pareto(args) => pareto::run(args).map(|()| 0),
+        Command::Eval(args) => eval::run(args),
     }
 }
 

@@ -42,7 +42,11 @@ fn axis_title(cost: Objective, seq_len: Option<usize>) -> String {
 }
 
 fn parse_reference(text: &str) -> Result<(f64, f64), UsageError> {
-    let err = || UsageError(format!("--reference {text}: expected COST,PPL such as 2e6,8.5"));
+    let err = || {
+        UsageError(format!(
+            "--reference {text}: expected COST,PPL such as 2e6,8.5"
+        ))
+    };
     let (c, p) = text.split_once(',').ok_or_else(err)?;
     let (c, p): (f64, f64) = (
         c.trim().parse().map_err(|_| err())?,
@@ -68,7 +72,14 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
         let seq_len = SearchSpace::parse(&study.space_text, name)
             .ok()
             .map(|s| s.task.seq_len);
-        studies.push((study, Gathered { name: name.clone(), trials, seq_len }));
+        studies.push((
+            study,
+            Gathered {
+                name: name.clone(),
+                trials,
+                seq_len,
+            },
+        ));
     }
     let cost = match args.cost {
         Some(c) => objective_of(c),
@@ -128,7 +139,11 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
 
     for (g, front) in studies.iter().zip(&fronts) {
         let rows = front.members.iter().map(|m| {
-            let t = g.trials.iter().find(|t| t.number == m.id).expect("front ids are trials");
+            let t = g
+                .trials
+                .iter()
+                .find(|t| t.number == m.id)
+                .expect("front ids are trials");
             let ratio = serde_json::from_str::<Architecture>(&t.arch_json)
                 .map(|a| a.attention_ratio())
                 .unwrap_or(f64::NAN);

@@ -69,7 +69,11 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         name: study_name.clone(),
         space_text: space.text.clone(),
         space_hash: space.hash(),
-        objectives: space.objectives.iter().map(|o| o.as_str().to_string()).collect(),
+        objectives: space
+            .objectives
+            .iter()
+            .map(|o| o.as_str().to_string())
+            .collect(),
         strategy: space.strategy.as_str().to_string(),
         seed: space.seed,
         budget: space.trials,
@@ -188,7 +192,10 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
             eprintln!("the space has no unexplored architecture left: the study stops short of its budget");
         }
         if let Some((t, ppl)) = best {
-            eprintln!("best: trial {} {} (val ppl {ppl:.3})", t.number, t.arch_short);
+            eprintln!(
+                "best: trial {} {} (val ppl {ppl:.3})",
+                t.number, t.arch_short
+            );
             eprintln!(
                 "next: nas trials --study {0} --sort ppl | nas export --study {0} --best -o best.toml",
                 study.name

@@ -69,8 +69,7 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
             s.running,
             s.failed,
             s.study.budget,
-            s.best_val_ppl
-                .map_or("-".into(), |p| format!("{p:.3}")),
+            s.best_val_ppl.map_or("-".into(), |p| format!("{p:.3}")),
             s.study.objectives.join(", ")
         );
     }
@@ -84,8 +83,11 @@ pub fn list_trials(args: TrialsArgs) -> anyhow::Result<()> {
         .state
         .as_deref()
         .map(|s| {
-            s.parse::<TrialState>()
-                .map_err(|_| UsageError(format!("--state {s}: expected running, complete, pruned or failed")))
+            s.parse::<TrialState>().map_err(|_| {
+                UsageError(format!(
+                    "--state {s}: expected running, complete, pruned or failed"
+                ))
+            })
         })
         .transpose()?;
     let cost = cost_objective(&study);
@@ -95,10 +97,12 @@ pub fn list_trials(args: TrialsArgs) -> anyhow::Result<()> {
         .filter(|t| state.is_none_or(|s| t.state == s))
         .collect();
     let key = |t: &hybrid_nas::store::TrialRecord, by_cost: bool| {
-        t.metrics.as_ref().map_or(f64::INFINITY, |m| match (by_cost, cost) {
-            (true, Some(c)) => objective_value(m, c),
-            _ => m.val_ppl,
-        })
+        t.metrics
+            .as_ref()
+            .map_or(f64::INFINITY, |m| match (by_cost, cost) {
+                (true, Some(c)) => objective_value(m, c),
+                _ => m.val_ppl,
+            })
     };
     match args.sort {
         TrialSort::Number => {}

@@ -93,7 +93,11 @@ fn is_dead_local_worker(worker: &str, host: &str) -> bool {
 }
 
 /// Fails the running trials whose worker is gone; returns how many.
-pub fn reap_dead(store: &dyn Store, study: &Study, stale_after: Duration) -> Result<usize, StoreError> {
+pub fn reap_dead(
+    store: &dyn Store,
+    study: &Study,
+    stale_after: Duration,
+) -> Result<usize, StoreError> {
     let mut reaped = store.reap_stale(study.id, stale_after.as_secs_f64())?;
     let me = process_id();
     let host = me.split(':').next().unwrap_or_default().to_string();
@@ -123,7 +127,7 @@ struct Shared {
 }
 
 enum Next {
-    Trial(TrialRecord),
+    Trial(Box<TrialRecord>),
     /// Budget used, but others still run trials that may fail and free slots.
     Wait,
     Done,
@@ -198,7 +202,7 @@ impl Driver<'_> {
                 return Ok(());
             }
             let trial = match self.next_trial(worker, shared)? {
-                Next::Trial(t) => t,
+                Next::Trial(t) => *t,
                 Next::Wait => {
                     std::thread::sleep(Duration::from_millis(500));
                     let reaped = reap_dead(self.store, self.study, self.options.stale_after)?;
@@ -212,7 +216,8 @@ impl Driver<'_> {
                 }
             };
             let outcome = self.evaluate(&trial)?;
-            let interrupted = matches!(&outcome, Outcome::Failed { error } if error == "interrupted");
+            let interrupted =
+                matches!(&outcome, Outcome::Failed { error } if error == "interrupted");
             let finished = self.store.finish(trial.id, &outcome)?;
             let mut record = trial;
             match &outcome {
@@ -277,7 +282,7 @@ impl Driver<'_> {
             match self.store.claim(self.study.id, &new)? {
                 Claim::Claimed(record) => {
                     s.history.push(record.clone());
-                    return Ok(Next::Trial(record));
+                    return Ok(Next::Trial(Box::new(record)));
                 }
                 Claim::Duplicate { .. } => {
                     // Another process may have finished trials we have not
@@ -291,7 +296,11 @@ impl Driver<'_> {
                     s.history = self.store.trials(self.study.id)?;
                     s.refreshed = Instant::now();
                     let others_running = s.history.iter().any(|t| t.state == TrialState::Running);
-                    return Ok(if others_running { Next::Wait } else { Next::Done });
+                    return Ok(if others_running {
+                        Next::Wait
+                    } else {
+                        Next::Done
+                    });
                 }
             }
         }

@@ -119,7 +119,10 @@ impl Strategy for AgingEvolution {
             .iter()
             .map(|t| {
                 let m = t.metrics.as_ref().expect("filtered on metrics");
-                self.objectives.iter().map(|&o| objective_value(m, o)).collect()
+                self.objectives
+                    .iter()
+                    .map(|&o| objective_value(m, o))
+                    .collect()
             })
             .collect();
         let winner = population[self.tournament(&values, rng)];
@@ -137,7 +140,11 @@ impl Strategy for AgingEvolution {
             }
             // Mutate the parent afresh (or, half the time, the child further)
             // so the search can step past a crowded neighbourhood.
-            let base = if rng.random_bool(0.5) { &child } else { &parent };
+            let base = if rng.random_bool(0.5) {
+                &child
+            } else {
+                &parent
+            };
             child = self.space.mutate(base, rng);
         }
         Proposal {

@@ -44,16 +44,20 @@ pub fn make_strategy(
     match name {
         StrategyName::Random => Ok(Box::new(random::RandomSearch::new(space.clone()))),
         StrategyName::Evolution => {
-            let config = match &space.evolution {
-                Some(table) => table.clone().try_into().map_err(|e: toml::de::Error| {
-                    SearchError::Config {
-                        origin: space.origin.clone(),
-                        message: e.message().to_string(),
-                    }
-                })?,
-                None => evolution::EvolutionConfig::default(),
-            };
-            Ok(Box::new(evolution::AgingEvolution::new(space.clone(), config)))
+            let config =
+                match &space.evolution {
+                    Some(table) => table.clone().try_into().map_err(|e: toml::de::Error| {
+                        SearchError::Config {
+                            origin: space.origin.clone(),
+                            message: e.message().to_string(),
+                        }
+                    })?,
+                    None => evolution::EvolutionConfig::default(),
+                };
+            Ok(Box::new(evolution::AgingEvolution::new(
+                space.clone(),
+                config,
+            )))
         }
         other => Err(SearchError::Unavailable(other.as_str().to_string())),
     }

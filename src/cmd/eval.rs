@@ -1,0 +1,158 @@
+//! `nas eval`: one architecture, evaluated (and optionally recorded) against a
+//! space's objectives.
+
+use std::ops::ControlFlow;
+
+use hybrid_nas::arch::Architecture;
+use hybrid_nas::data::Corpus;
+use hybrid_nas::evaluate::{
+    objective_value, AnalyticEvaluator, Evaluation, Evaluator, TrainEvaluator,
+};
+use hybrid_nas::search::driver::process_id;
+use hybrid_nas::space::SearchSpace;
+use hybrid_nas::store::{Claim, NewTrial, Outcome, SqliteStore, Store, StudySpec, TrialState};
+
+use super::UsageError;
+use crate::cli::{EvalArgs, EvaluatorKind};
+
+/// Vocabulary the analytic evaluator assumes (as `nas run` does).
+const ANALYTIC_VOCAB: usize = 65;
+
+pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
+    let (mut space, note) = SearchSpace::resolve(&args.space)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    if let Some(seed) = args.seed {
+        space.seed = seed;
+    }
+    if let Some(trials) = args.trials {
+        space.trials = trials.max(1);
+    }
+    let arch = Architecture::load(&args.arch)?;
+    if let Err(reason) = space.check(&arch) {
+        println!(
+            "{}",
+            serde_json::json!({ "in_space": false, "arch": arch.short_form(), "reason": reason })
+        );
+        return Ok(super::EXIT_USAGE);
+    }
+    let evaluator: Box<dyn Evaluator> = match args.evaluator {
+        EvaluatorKind::Train => Box::new(TrainEvaluator {
+            corpus: Corpus::load(space.task.corpus.as_deref())?,
+            config: space.training.clone(),
+        }),
+        EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {
+            seq_len: space.task.seq_len,
+            vocab_size: ANALYTIC_VOCAB,
+        }),
+    };
+
+    let mut recorded = None;
+    let evaluation = match &args.study {
+        None => evaluate(evaluator.as_ref(), &arch, space.seed)?,
+        Some(name) => {
+            let store = SqliteStore::open(&args.store.storage)?;
+            let study = store.open_study(
+                &StudySpec {
+                    name: name.clone(),
+                    space_text: space.text.clone(),
+                    space_hash: space.hash(),
+                    objectives: space
+                        .objectives
+                        .iter()
+                        .map(|o| o.as_str().to_string())
+                        .collect(),
+                    strategy: "external".into(),
+                    seed: space.seed,
+                    budget: space.trials,
+                    code_version: env!("CARGO_PKG_VERSION").to_string(),
+                },
+                false,
+            )?;
+            let new = NewTrial {
+                arch_json: serde_json::to_string(&arch)?,
+                arch_hash: arch.hash(),
+                arch_short: arch.short_form(),
+                seed: study.seed,
+                worker: format!("{}:eval", process_id()),
+                extra: Some(serde_json::json!({ "origin": "external" })),
+            };
+            match store.claim(study.id, &new)? {
+                Claim::Claimed(trial) => {
+                    recorded = Some(trial.number);
+                    match evaluate(evaluator.as_ref(), &arch, study.seed) {
+                        Ok(e) => {
+                            store.finish(
+                                trial.id,
+                                &Outcome::Complete {
+                                    metrics: e.metrics.clone(),
+                                    curve: e.curve.clone(),
+                                },
+                            )?;
+                            e
+                        }
+                        Err(e) => {
+                            store.finish(
+                                trial.id,
+                                &Outcome::Failed {
+                                    error: e.to_string(),
+                                },
+                            )?;
+                            return Err(e);
+                        }
+                    }
+                }
+                Claim::Duplicate { number } => {
+                    // Already evaluated in this study: answer from the store.
+                    let trial = store
+                        .trials(study.id)?
+                        .into_iter()
+                        .find(|t| t.number == number && t.state == TrialState::Complete)
+                        .ok_or_else(|| {
+                            UsageError(format!(
+                                "trial {number} of `{name}` evaluates this design right now"
+                            ))
+                        })?;
+                    recorded = Some(number);
+                    Evaluation {
+                        metrics: trial.metrics.expect("complete trials have metrics"),
+                        curve: Vec::new(),
+                    }
+                }
+                Claim::BudgetExhausted => {
+                    return Err(UsageError(format!(
+                        "study `{name}` has used its budget of {} trials",
+                        study.budget
+                    ))
+                    .into())
+                }
+            }
+        }
+    };
+    let objectives: Vec<f64> = space
+        .objectives
+        .iter()
+        .map(|&o| objective_value(&evaluation.metrics, o))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "in_space": true,
+            "arch": arch.short_form(),
+            "objectives": space.objectives.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+            "values": objectives,
+            "metrics": evaluation.metrics,
+            "trial": recorded,
+        })
+    );
+    Ok(0)
+}
+
+fn evaluate(
+    evaluator: &dyn Evaluator,
+    arch: &Architecture,
+    seed: u64,
+) -> anyhow::Result<Evaluation> {
+    Ok(evaluator.evaluate(arch, seed, &mut |_| ControlFlow::Continue(()))?)
+}

@@ -1,0 +1,585 @@
+//! SearchSpace: the bundled files, resolution of names and paths, sampling and
+//! mutation inside the space, and the messages for malformed files.
+
+use std::path::Path;
+
+use hybrid_nas::arch::{Architecture, Layer};
+use hybrid_nas::space::{Objective, Pattern, SearchSpace, SpaceError, StrategyName};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn bundled(name: &str) -> SearchSpace {
+    SearchSpace::parse(SearchSpace::bundled(name).unwrap(), name).unwrap()
+}
+
+/// `text` with each `(from, to)` replaced once; panics when `from` is absent,
+/// so a changed bundled file cannot silently weaken a test.
+fn edit(text: &str, edits: &[(&str, &str)]) -> String {
+    let mut out = text.to_string();
+    for (from, to) in edits {
+        assert!(out.contains(from), "`{from}` not in the text");
+        out = out.replacen(from, to, 1);
+    }
+    out
+}
+
+#[test]
+fn bundled_spaces_parse() {
+    let hybrid = bundled("hybrid");
+    assert_eq!(hybrid.name, "hybrid");
+    assert_eq!(hybrid.objectives, [Objective::ValPpl, Objective::Flops]);
+    assert_eq!(hybrid.strategy, StrategyName::Random);
+    assert_eq!(hybrid.trials, 50);
+    assert_eq!(hybrid.task.seq_len, 128);
+    assert_eq!(hybrid.task.corpus, None);
+    assert_eq!(hybrid.training.seq_len, 128);
+    assert_eq!(hybrid.training.steps, 300);
+    assert_eq!(hybrid.training.batch_size, 32);
+    assert_eq!(hybrid.training.lr, 3e-3);
+    assert_eq!(hybrid.model.d_model, [64, 96, 128]);
+    assert_eq!(hybrid.attention.patterns.len(), Pattern::ALL.len());
+    assert!(hybrid.attention.every.contains(&8), "Jamba's 1:7");
+    assert_eq!(hybrid.attention.shared, [false, true]);
+
+    let tiny = bundled("tiny");
+    assert_eq!(tiny.name, "tiny");
+    assert_eq!(tiny.training.seq_len, 64);
+    assert_eq!(tiny.training.eval_batches, 4);
+    assert!((8..=10).contains(&tiny.trials));
+    assert!(tiny.model.depth.iter().all(|&d| d <= 3));
+
+    let names: Vec<_> = SearchSpace::bundled_names().collect();
+    assert_eq!(names, ["hybrid", "tiny"]);
+    assert!(SearchSpace::bundled("nope").is_none());
+}
+
+#[test]
+fn resolve_prefers_files_then_bundled_names() {
+    let (space, note) = SearchSpace::resolve("spaces/hybrid.toml").unwrap();
+    assert_eq!(space.text, SearchSpace::bundled("hybrid").unwrap());
+    assert_eq!(
+        note.as_deref(),
+        Some("spaces/hybrid.toml does not exist; using the bundled space `hybrid`")
+    );
+
+    let (space, note) = SearchSpace::resolve("tiny").unwrap();
+    assert_eq!(space.name, "tiny");
+    assert_eq!(note, None);
+
+    let err = SearchSpace::resolve("nowhere/custom.toml").unwrap_err();
+    assert!(matches!(err, SpaceError::NotFound { .. }));
+    let message = err.to_string();
+    assert!(message.contains("nowhere/custom.toml"), "{message}");
+    assert!(message.contains("hybrid, tiny"), "{message}");
+
+    // An existing file wins over the bundled name, and names the space by its stem.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.toml");
+    let text = edit(
+        SearchSpace::bundled("tiny").unwrap(),
+        &[("name = \"tiny\"\n", ""), ("trials = 10", "trials = 3")],
+    );
+    std::fs::write(&path, &text).unwrap();
+    let (space, note) = SearchSpace::resolve(path.to_str().unwrap()).unwrap();
+    assert_eq!((space.trials, note), (3, None));
+    assert_eq!(space.name, "tiny");
+    assert_eq!(space.text, text);
+}
+
+#[test]
+fn hash_covers_the_exact_text() {
+    let a = bundled("hybrid");
+    assert_eq!(a.hash(), bundled("hybrid").hash());
+    assert_eq!(a.hash().len(), 16);
+    assert!(a.hash().chars().all(|c| c.is_ascii_hexdigit()));
+    let text = format!("{}\n# a comment\n", a.text);
+    assert_ne!(SearchSpace::parse(&text, "h").unwrap().hash(), a.hash());
+}
+
+#[test]
+fn names_round_trip() {
+    for o in Objective::ALL {
+        assert_eq!(o.as_str().parse::<Objective>().unwrap(), o);
+    }
+    for s in StrategyName::ALL {
+        assert_eq!(s.as_str().parse::<StrategyName>().unwrap(), s);
+    }
+    assert_eq!("kv_cache".parse::<Objective>().unwrap(), Objective::KvCache);
+    let err = "memory".parse::<Objective>().unwrap_err().to_string();
+    assert!(err.contains("memory") && err.contains("val_ppl"), "{err}");
+}
+
+#[test]
+fn optional_tables_are_kept() {
+    let text = format!(
+        "{}\n[evolution]\npopulation = 16\ntournament = 4\nmutation_weights = {{ flip = 2.0, move = 0.0 }}\n\n[darts]\nepochs = 3\n",
+        SearchSpace::bundled("tiny").unwrap()
+    );
+    let space = SearchSpace::parse(&text, "t.toml").unwrap();
+    let evolution = space.evolution.as_ref().unwrap();
+    assert_eq!(
+        evolution.get("population").and_then(|v| v.as_integer()),
+        Some(16)
+    );
+    assert_eq!(
+        space
+            .darts
+            .as_ref()
+            .unwrap()
+            .get("epochs")
+            .and_then(|v| v.as_integer()),
+        Some(3)
+    );
+    use hybrid_nas::space::MutationOp;
+    assert_eq!(space.mutation_weights.get(MutationOp::Flip), 2.0);
+    assert_eq!(space.mutation_weights.get(MutationOp::Move), 0.0);
+    assert_eq!(space.mutation_weights.get(MutationOp::Depth), 1.0);
+}
+
+/// Spaces that exercise every pattern alone and the corner cases of sharing and
+/// exact ratios, besides the bundled ones.
+fn spaces() -> Vec<SearchSpace> {
+    let hybrid = SearchSpace::bundled("hybrid").unwrap();
+    let variants: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "jamba",
+            &[
+                ("depth = [4, 5, 6, 7, 8]", "depth = [8, 12, 16]"),
+                ("ratio = [0.1, 0.5]", "ratio = [0.1, 0.3]"),
+                ("pattern = [\"alternating\", \"clustered_first\", \"clustered_last\", \"clustered_middle\", \"uniform\", \"free\"]", "pattern = [\"alternating\"]"),
+                ("every = [2, 4, 8]", "every = [4, 8]"),
+            ],
+        ),
+        (
+            "zamba",
+            &[
+                ("ratio = [0.1, 0.5]", "ratio = [0.2, 0.4]"),
+                ("pattern = [\"alternating\", \"clustered_first\", \"clustered_last\", \"clustered_middle\", \"uniform\", \"free\"]", "pattern = [\"uniform\"]"),
+                ("every = [2, 4, 8]\n", ""),
+                ("shared = [false, true]", "shared = [true]"),
+            ],
+        ),
+        (
+            "clustered",
+            &[
+                ("depth = [4, 5, 6, 7, 8]", "depth = [4, 6, 8]"),
+                ("ratio = [0.1, 0.5]", "ratio = [0.25, 0.5]"),
+                ("pattern = [\"alternating\", \"clustered_first\", \"clustered_last\", \"clustered_middle\", \"uniform\", \"free\"]", "pattern = [\"clustered_first\", \"clustered_last\", \"clustered_middle\"]"),
+                ("every = [2, 4, 8]\n", ""),
+            ],
+        ),
+        (
+            "half",
+            &[
+                ("depth = [4, 5, 6, 7, 8]", "depth = [2, 4, 6]"),
+                ("ratio = [0.1, 0.5]", "ratio = [0.5, 0.5]"),
+                ("pattern = [\"alternating\", \"clustered_first\", \"clustered_last\", \"clustered_middle\", \"uniform\", \"free\"]", "pattern = [\"free\"]"),
+                ("every = [2, 4, 8]\n", ""),
+            ],
+        ),
+        (
+            "all_attention",
+            &[
+                ("ratio = [0.1, 0.5]", "ratio = [1.0, 1.0]"),
+                ("pattern = [\"alternating\", \"clustered_first\", \"clustered_last\", \"clustered_middle\", \"uniform\", \"free\"]", "pattern = [\"uniform\", \"alternating\"]"),
+                ("every = [2, 4, 8]", "every = [1]"),
+            ],
+        ),
+    ];
+    let mut out = vec![bundled("hybrid"), bundled("tiny")];
+    for (name, edits) in variants {
+        let text =
+            edit(hybrid, edits).replacen("name = \"hybrid\"", &format!("name = \"{name}\""), 1);
+        out.push(SearchSpace::parse(&text, name).unwrap_or_else(|e| panic!("{e}")));
+    }
+    out
+}
+
+/// Whether the attention positions of `arch` follow `pattern`, written out
+/// independently of the library's placement code.
+fn follows(arch: &Architecture, pattern: Pattern, every: &[usize]) -> bool {
+    let d = arch.layers.len();
+    let at: Vec<usize> = (0..d).filter(|&i| arch.layers[i].is_attention()).collect();
+    let n = at.len();
+    let run = |start: usize| (start..start + n).collect::<Vec<_>>();
+    match pattern {
+        Pattern::Free => true,
+        Pattern::Alternating => every
+            .iter()
+            .any(|k| at == (0..d).filter(|i| (i + 1) % k == 0).collect::<Vec<_>>()),
+        Pattern::ClusteredFirst => at == run(0),
+        Pattern::ClusteredLast => at == run(d - n),
+        Pattern::ClusteredMiddle => at == run((d - n) / 2),
+        Pattern::Uniform => {
+            // Evenly spread: the j-th sits in the j-th of n equal slices, at its centre.
+            at.iter().enumerate().all(|(j, &i)| {
+                let centre = (2 * j + 1) as f64 * d as f64 / (2 * n) as f64;
+                i == centre.floor() as usize
+            })
+        }
+    }
+}
+
+/// The space's rules, checked without `SearchSpace::check`.
+fn assert_in_space(space: &SearchSpace, arch: &Architecture) {
+    arch.validate().unwrap();
+    let ctx = format!("{}: {arch}", space.name);
+    assert_eq!(arch.vocab_size, 0, "{ctx}");
+    assert!(space.model.depth.contains(&arch.layers.len()), "{ctx}");
+    assert!(space.model.d_model.contains(&arch.d_model), "{ctx}");
+    assert!(space.model.mlp_ratio.contains(&arch.mlp_ratio), "{ctx}");
+    let ratio = arch.attention_ratio();
+    assert!(
+        ratio >= space.attention.ratio_min - 1e-9 && ratio <= space.attention.ratio_max + 1e-9,
+        "{ctx}: ratio {ratio}"
+    );
+    assert!(
+        space
+            .attention
+            .patterns
+            .iter()
+            .any(|&p| follows(arch, p, &space.attention.every)),
+        "{ctx}: follows none of {:?}",
+        space.attention.patterns
+    );
+    let attention: Vec<&Layer> = arch.layers.iter().filter(|l| l.is_attention()).collect();
+    let shared: Vec<bool> = attention
+        .iter()
+        .map(|l| matches!(l, Layer::Attention { shared: true, .. }))
+        .collect();
+    if shared.contains(&true) {
+        assert!(shared.iter().all(|&s| s), "{ctx}: partly shared");
+        assert!(
+            attention.iter().all(|l| *l == attention[0]),
+            "{ctx}: shared layers differ"
+        );
+        assert!(space.attention.shared.contains(&true), "{ctx}");
+    }
+    for layer in &arch.layers {
+        match *layer {
+            Layer::Attention { heads, window, .. } => {
+                assert!(space.attention.heads.contains(&heads), "{ctx}");
+                assert!(space.attention.window.contains(&window), "{ctx}");
+            }
+            Layer::Ssm { state_dim, expand } => {
+                assert!(space.ssm.state_dim.contains(&state_dim), "{ctx}");
+                assert!(space.ssm.expand.contains(&expand), "{ctx}");
+            }
+        }
+    }
+    space.check(arch).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+}
+
+#[test]
+fn samples_and_mutations_stay_in_the_space() {
+    for space in spaces() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let (mut changed, mut local, mut patterns, mut counts) = (0, 0, Vec::new(), Vec::new());
+        const N: usize = 2000;
+        for _ in 0..N {
+            let arch = space.sample(&mut rng);
+            assert_in_space(&space, &arch);
+            let n = arch.layers.iter().filter(|l| l.is_attention()).count();
+            if !counts.contains(&n) {
+                counts.push(n);
+            }
+            for &p in &space.attention.patterns {
+                if p != Pattern::Free
+                    && n > 0
+                    && n < arch.layers.len()
+                    && follows(&arch, p, &space.attention.every)
+                    && !patterns.contains(&p)
+                {
+                    patterns.push(p);
+                }
+            }
+            let child = space.mutate(&arch, &mut rng);
+            assert_in_space(&space, &child);
+            changed += usize::from(child != arch);
+            // A mutation is a small step: a fresh sample would rarely keep both.
+            local += usize::from(
+                child.d_model == arch.d_model && child.layers.len() == arch.layers.len(),
+            );
+        }
+        let name = &space.name;
+        assert!(
+            changed >= N * 95 / 100,
+            "{name}: only {changed} of {N} mutations changed the design"
+        );
+        assert!(
+            local >= N / 2,
+            "{name}: only {local} of {N} mutations kept depth and width"
+        );
+        // Every listed fixed pattern shows up (with at least one attention and one SSM layer).
+        let fixed = space
+            .attention
+            .patterns
+            .iter()
+            .filter(|&&p| p != Pattern::Free)
+            .count();
+        assert!(
+            patterns.len() == fixed || name == "all_attention",
+            "{name}: saw only {patterns:?}"
+        );
+        assert!(
+            counts.len() > 1 || name == "all_attention",
+            "{name}: attention counts {counts:?}"
+        );
+    }
+}
+
+#[test]
+fn sampling_is_deterministic_per_seed() {
+    let space = bundled("hybrid");
+    let draw = |seed| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..20)
+            .map(|_| space.sample(&mut rng).short_form())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(draw(1), draw(1));
+    assert_ne!(draw(1), draw(2));
+}
+
+#[test]
+fn mutation_weights_select_the_kind() {
+    let zeros = "flip = 0.0, heads = 0.0, window = 0.0, state_dim = 0.0, expand = 0.0, shared = 0.0, move = 0.0, depth = 0.0, mlp_ratio = 0.0";
+    let text = format!(
+        "{}\n[evolution]\nmutation_weights = {{ {zeros}, d_model = 1.0 }}\n",
+        SearchSpace::bundled("hybrid").unwrap()
+    );
+    let space = SearchSpace::parse(&text, "w.toml").unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for _ in 0..200 {
+        let arch = space.sample(&mut rng);
+        let child = space.mutate(&arch, &mut rng);
+        assert_ne!(child.d_model, arch.d_model);
+        assert_eq!(child.layers, arch.layers);
+    }
+}
+
+#[test]
+fn mutation_leaves_a_design_outside_the_space_for_one_inside() {
+    let space = bundled("tiny");
+    let outside = Architecture::parse_short_form("d128 S16 S16 S16 S16 S16 A4").unwrap();
+    assert!(space.check(&outside).is_err());
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    assert_in_space(&space, &space.mutate(&outside, &mut rng));
+}
+
+#[test]
+fn check_says_why_a_design_is_outside() {
+    let space = bundled("hybrid");
+    let why = |short: &str| {
+        space
+            .check(&Architecture::parse_short_form(short).unwrap())
+            .unwrap_err()
+    };
+    assert!(space
+        .check(&Architecture::parse_short_form("d64 S16 S16 S16 A4").unwrap())
+        .is_ok());
+    assert!(why("d64 S16 S16 A4").contains("depth 3"));
+    assert!(why("d80 S16 S16 S16 A4").contains("d_model 80"));
+    assert!(why("d64 S16 S16 S16 A16").contains("heads 16"));
+    assert!(why("d64 S16 S16 S16 A4w16").contains("window 16"));
+    assert!(why("d64 S64 S16 S16 A4").contains("state_dim 64"));
+    assert!(why("d64 A4 A4 A4 S16").contains("ratio bounds"));
+    assert!(why("d64 A4* S16 S16 A2*").contains("shared attention layers differ"));
+    assert!(why("d64 A4* S16 S16 A4").contains("share weights and others do not"));
+    assert!(why("d64 rope S16 S16 S16 A4").contains("rotary"));
+    // Under the fixed patterns only: a clustered space rejects scattered attention.
+    let clustered = spaces()
+        .into_iter()
+        .find(|s| s.name == "clustered")
+        .unwrap();
+    let scattered = Architecture::parse_short_form("d64 A4 S16 A4 S16").unwrap();
+    let message = clustered.check(&scattered).unwrap_err();
+    assert!(
+        message.contains("follows none of the patterns"),
+        "{message}"
+    );
+    assert!(clustered
+        .check(&Architecture::parse_short_form("d64 S16 A4 A4 S16").unwrap())
+        .is_ok());
+}
+
+/// Each malformed file, with the line, column, key and expectation of its message.
+#[test]
+fn malformed_spaces_name_file_line_key_and_expectation() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("syntax", "20:14", "`task.seq_len`: expected newline"),
+        ("unknown_key", "6:1", "`model.dmodel`: unknown key (expected one of `depth`, `d_model`, `mlp_ratio`)"),
+        ("empty_choices", "16:13", "`ssm.state_dim`: the list is empty (expected one or more state sizes)"),
+        ("heads_not_dividing", "12:13", "`attention.heads`: 3 does not divide d_model 64 (expected heads that divide every d_model choice)"),
+        ("ratio_out_of_range", "9:15", "`attention.ratio`: 1.5 lies outside [0, 1] (expected `[min, max]` with 0 <= min <= max <= 1)"),
+        ("ratio_min_above_max", "9:9", "`attention.ratio`: min 0.6 is above max 0.2 (expected"),
+        ("unknown_pattern", "10:27", "`attention.pattern`: unknown name `interleaved` (expected one of `alternating`, `clustered_first`"),
+        ("ssm_width", "17:11", "`ssm.expand`: SSM inner width expand 1 x d_model 48 = 48 is not a multiple of 32 (expected expand * d_model a multiple of the SSM head width 32"),
+        ("infeasible_ratio", "9:9", "`attention.ratio`: no depth and pattern choice gives an attention ratio within [0.3, 0.3] (expected"),
+        ("dead_pattern", "10:12", "`attention.pattern`: `alternating` can never be used: no `every` choice [8] gives an attention ratio within [0.1, 0.5] at any depth (expected"),
+        ("objective_first", "2:15", "`objectives`: the first objective is `flops` (expected `val_ppl` first"),
+        ("unknown_objective", "2:26", "`objectives`: unknown name `memory` (expected `val_ppl` first, then costs from one of `flops`, `params`, `kv_cache`, `latency`)"),
+        ("one_objective", "2:14", "`objectives`: only one objective (expected at least two"),
+        ("unknown_strategy", "28:12", "`search.strategy`: unknown strategy `bayesian` (expected one of `random`, `evolution`, `darts`)"),
+        ("zero_trials", "29:10", "`search.trials`: 0 is not positive (expected a trial budget >= 1)"),
+        ("zero_batch", "24:14", "`training.batch_size`: 0 is not positive (expected sequences per batch >= 1)"),
+        ("negative_lr", "25:6", "`training.lr`: -0.001 is not positive (expected a learning rate > 0)"),
+        ("negative_window", "13:14", "`attention.window`: -32 is negative (expected windows >= 0)"),
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/fixtures/bad_spaces");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    let mut named: Vec<String> = cases.iter().map(|c| c.0.to_string()).collect();
+    named.sort();
+    assert_eq!(
+        files, named,
+        "every fixture has a case and every case a fixture"
+    );
+    for (file, at, message) in cases {
+        let path = dir.join(format!("{file}.toml"));
+        let err = SearchSpace::load(&path).unwrap_err().to_string();
+        let expected = format!("{}:{at}: {message}", path.display());
+        assert!(
+            err.starts_with(&expected),
+            "\n got: {err}\nwant: {expected}"
+        );
+    }
+}
+
+#[test]
+fn load_reports_unreadable_files() {
+    let err = SearchSpace::load(Path::new("no/such/space.toml")).unwrap_err();
+    assert!(matches!(err, SpaceError::Io { .. }));
+    assert!(err.to_string().contains("no/such/space.toml"));
+}
+
+/// Each kind of mutation, alone, makes the change it names (a fresh sample
+/// stands in only where it cannot apply, e.g. `heads` on a pure-SSM design).
+#[test]
+fn each_mutation_kind_makes_its_change() {
+    use hybrid_nas::space::MutationOp;
+    fn attention_of(a: &Architecture) -> Vec<bool> {
+        a.layers.iter().map(|l| l.is_attention()).collect()
+    }
+    fn count(a: &Architecture) -> usize {
+        a.layers.iter().filter(|l| l.is_attention()).count()
+    }
+    fn shared(a: &Architecture) -> bool {
+        a.layers
+            .iter()
+            .any(|l| matches!(l, Layer::Attention { shared: true, .. }))
+    }
+    fn same_shape(a: &Architecture, b: &Architecture) -> bool {
+        a.d_model == b.d_model && a.mlp_ratio == b.mlp_ratio && attention_of(a) == attention_of(b)
+    }
+    type Sig = Box<dyn Fn(&Architecture, &Architecture) -> bool>;
+    let kinds: Vec<(MutationOp, Sig)> = vec![
+        (
+            MutationOp::Flip,
+            Box::new(|a, b| a.layers.len() == b.layers.len() && count(a) != count(b)),
+        ),
+        (
+            MutationOp::Move,
+            Box::new(|a, b| {
+                a.layers.len() == b.layers.len()
+                    && count(a) == count(b)
+                    && attention_of(a) != attention_of(b)
+            }),
+        ),
+        (
+            MutationOp::Depth,
+            Box::new(|a, b| a.layers.len() != b.layers.len() && a.d_model == b.d_model),
+        ),
+        (
+            MutationOp::DModel,
+            Box::new(|a, b| a.d_model != b.d_model && a.layers == b.layers),
+        ),
+        (
+            MutationOp::MlpRatio,
+            Box::new(|a, b| a.mlp_ratio != b.mlp_ratio && a.layers == b.layers),
+        ),
+        (
+            MutationOp::Shared,
+            Box::new(|a, b| same_shape(a, b) && shared(a) != shared(b)),
+        ),
+        (
+            MutationOp::Heads,
+            Box::new(|a, b| {
+                same_shape(a, b) && a.layers.iter().zip(&b.layers).any(|p| matches!(p, (Layer::Attention { heads: x, .. }, Layer::Attention { heads: y, .. }) if x != y))
+            }),
+        ),
+        (
+            MutationOp::Window,
+            Box::new(|a, b| {
+                same_shape(a, b) && a.layers.iter().zip(&b.layers).any(|p| matches!(p, (Layer::Attention { window: x, .. }, Layer::Attention { window: y, .. }) if x != y))
+            }),
+        ),
+        (
+            MutationOp::StateDim,
+            Box::new(|a, b| {
+                same_shape(a, b)
+                    && a.layers
+                        .iter()
+                        .zip(&b.layers)
+                        .filter(|(x, y)| x != y)
+                        .count()
+                        == 1
+            }),
+        ),
+        (
+            MutationOp::Expand,
+            Box::new(|a, b| {
+                same_shape(a, b)
+                    && a.layers
+                        .iter()
+                        .zip(&b.layers)
+                        .filter(|(x, y)| x != y)
+                        .count()
+                        == 1
+            }),
+        ),
+    ];
+    for space in spaces()
+        .into_iter()
+        .filter(|s| ["hybrid", "jamba", "clustered"].contains(&s.name.as_str()))
+    {
+        for (op, signature) in &kinds {
+            let mut space = space.clone();
+            for other in MutationOp::ALL {
+                space
+                    .mutation_weights
+                    .set(other, if other == *op { 1.0 } else { 0.0 });
+            }
+            let mut rng = ChaCha8Rng::seed_from_u64(11);
+            let n = 300;
+            let hits = (0..n)
+                .filter(|_| {
+                    let arch = space.sample(&mut rng);
+                    signature(&arch, &space.mutate(&arch, &mut rng))
+                })
+                .count();
+            // `move` cannot apply in the Jamba space: its periods give different counts.
+            let least = if space.name == "jamba" && *op == MutationOp::Move {
+                0
+            } else {
+                n * 2 / 5
+            };
+            assert!(
+                hits >= least,
+                "{} {op:?}: {hits} of {n} made the change",
+                space.name
+            );
+        }
+    }
+}
