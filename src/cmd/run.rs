@@ -13,6 +13,7 @@ use hybrid_nas::search::make_strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
 use hybrid_nas::store::{SqliteStore, Store, StoreError, StudySpec, TrialRecord, TrialState};
 
+use super::studies::evaluator_of;
 use super::{trial_json, UsageError};
 use crate::cli::{EvaluatorKind, RunArgs};
 
@@ -79,6 +80,28 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         budget: space.trials,
         code_version: env!("CARGO_PKG_VERSION").to_string(),
     };
+    if let Some(existing) = store.find_study(&study_name)? {
+        // Perplexities from the analytic stand-in and from training must never
+        // share a front: a study keeps the evaluator it started with.
+        let wanted = match args.evaluator {
+            EvaluatorKind::Train => "training",
+            EvaluatorKind::Analytic => "analytic",
+        };
+        if let Some(used) = evaluator_of(&store.trials(existing.id)?).filter(|&used| used != wanted)
+        {
+            return Err(UsageError(format!(
+                "study `{}` holds trials from the {used} evaluator; continue it with \
+                 --evaluator {}, or use --study NEW_NAME",
+                existing.name,
+                if used == "training" {
+                    "train"
+                } else {
+                    "analytic"
+                }
+            ))
+            .into());
+        }
+    }
     let study = store.open_study(&spec, args.force).map_err(|e| match e {
         StoreError::SpaceMismatch { .. } => anyhow::Error::from(UsageError(format!(
             "study `{study_name}` was created with a different search space (the space file \

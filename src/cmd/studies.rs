@@ -2,7 +2,7 @@
 
 use hybrid_nas::evaluate::objective_value;
 use hybrid_nas::space::Objective;
-use hybrid_nas::store::{SqliteStore, Store, Study, TrialState};
+use hybrid_nas::store::{SqliteStore, Store, Study, TrialRecord, TrialState};
 
 use super::{trial_json, UsageError};
 use crate::cli::{StoreArgs, TrialSort, TrialsArgs};
@@ -44,6 +44,25 @@ pub fn find_study(store: &SqliteStore, name: &str) -> anyhow::Result<Study> {
     }
 }
 
+/// Which evaluator produced a study's complete trials, read off their metrics:
+/// the analytic evaluator trains nothing, so its trials have no throughput.
+/// `None` before the first complete trial.
+pub fn evaluator_of(trials: &[TrialRecord]) -> Option<&'static str> {
+    let mut kinds = trials.iter().filter_map(|t| t.metrics.as_ref()).map(|m| {
+        if m.tokens_per_s > 0.0 {
+            "training"
+        } else {
+            "analytic"
+        }
+    });
+    let first = kinds.next()?;
+    Some(if kinds.all(|k| k == first) {
+        first
+    } else {
+        "mixed"
+    })
+}
+
 /// The study's cost objective (its second), if it has one.
 pub fn cost_objective(study: &Study) -> Option<Objective> {
     study.objectives.get(1).and_then(|o| o.parse().ok())
@@ -57,14 +76,16 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<20} {:<10} {:>8} {:>8} {:>7} {:>7}  {:>9}  objectives",
-        "study", "strategy", "complete", "running", "failed", "budget", "best ppl"
+        "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  objectives",
+        "study", "strategy", "evaluator", "complete", "running", "failed", "budget", "best ppl"
     );
     for s in studies {
+        let trials = store.trials(s.study.id)?;
         println!(
-            "{:<20} {:<10} {:>8} {:>8} {:>7} {:>7}  {:>9}  {}",
+            "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  {}",
             s.study.name,
             s.study.strategy,
+            evaluator_of(&trials).unwrap_or("-"),
             s.complete,
             s.running,
             s.failed,
@@ -96,7 +117,7 @@ pub fn list_trials(args: TrialsArgs) -> anyhow::Result<()> {
         .into_iter()
         .filter(|t| state.is_none_or(|s| t.state == s))
         .collect();
-    let key = |t: &hybrid_nas::store::TrialRecord, by_cost: bool| {
+    let key = |t: &TrialRecord, by_cost: bool| {
         t.metrics
             .as_ref()
             .map_or(f64::INFINITY, |m| match (by_cost, cost) {
