@@ -34,7 +34,7 @@ fn bundled_spaces_parse() {
     assert_eq!(hybrid.task.corpus, None);
     assert_eq!(hybrid.training.seq_len, 128);
     assert_eq!(hybrid.training.steps, 300);
-    assert_eq!(hybrid.training.batch_size, 32);
+    assert_eq!(hybrid.training.batch_size, 16);
     assert_eq!(hybrid.training.lr, 3e-3);
     assert_eq!(hybrid.model.d_model, [64, 96, 128]);
     assert_eq!(hybrid.attention.patterns.len(), Pattern::ALL.len());
@@ -582,4 +582,21 @@ fn each_mutation_kind_makes_its_change() {
             );
         }
     }
+}
+
+#[test]
+fn integers_stand_for_numbers() {
+    let text = edit(
+        SearchSpace::bundled("tiny").unwrap(),
+        &[
+            ("ratio = [0.0, 0.67]", "ratio = [0, 1]"),
+            ("lr = 3e-3", "lr = 1"),
+        ],
+    );
+    let space = SearchSpace::parse(&text, "t.toml").unwrap();
+    assert_eq!(
+        (space.attention.ratio_min, space.attention.ratio_max),
+        (0.0, 1.0)
+    );
+    assert_eq!(space.training.lr, 1.0);
 }

@@ -1,7 +1,7 @@
 //! SearchSpace: the TOML file that says which architecture choices exist and
 //! their bounds, plus the task, the proxy-training budget, the objectives and the
-//! search strategy. This module parses and validates it ([`schema`]), and draws,
-//! checks and mutates architectures inside it ([`sample`]).
+//! search strategy. This module parses and validates it (`schema.rs`), and draws,
+//! checks and mutates architectures inside it (`sample.rs`, `mutate.rs`).
 //!
 //! The bundled files `search_spaces/hybrid.toml` and `search_spaces/tiny.toml`
 //! document the schema with comments; in short:
@@ -40,6 +40,7 @@
 //! trials = 50
 //! ```
 
+mod mutate;
 mod sample;
 mod schema;
 
@@ -51,7 +52,8 @@ use sha2::{Digest, Sha256};
 
 use crate::train::TrainConfig;
 
-pub use sample::{MutationOp, MutationWeights, Placement};
+pub use mutate::{MutationOp, MutationWeights};
+pub use sample::Placement;
 
 /// The bundled spaces, by name. `hybrid` is the default.
 const BUNDLED: &[(&str, &str)] = &[

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::sample::{MutationOp, MutationWeights};
+use super::mutate::{MutationOp, MutationWeights};
 use super::{
     AttentionChoices, ModelChoices, Objective, Pattern, SearchSpace, SpaceError, SsmChoices,
     StrategyName, Task,

@@ -1,0 +1,385 @@
+//! Mutation of architectures inside a [`SearchSpace`], for aging evolution
+//! (Real et al.): one small random change per child, drawn by weight.
+
+use rand::seq::IndexedRandom;
+use rand::Rng;
+
+use super::sample::{attention_settings, is_shared, mask_of, other, ssm_settings, Placement};
+use super::{Pattern, SearchSpace};
+use crate::arch::{Architecture, Layer};
+
+/// Tries of [`SearchSpace::mutate`] before it falls back to a fresh sample.
+const MUTATION_ATTEMPTS: usize = 64;
+
+/// One kind of random change to an architecture (see [`SearchSpace::mutate`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MutationOp {
+    /// Turn one layer from attention to SSM or back (under a fixed pattern:
+    /// one attention layer more or fewer, re-placed by the pattern).
+    Flip,
+    Heads,
+    Window,
+    StateDim,
+    Expand,
+    /// Toggle shared attention weights.
+    Shared,
+    /// Move an attention layer (under a fixed pattern: re-place all of them by
+    /// another allowed placement with the same count).
+    Move,
+    /// Step to the next smaller or larger depth choice.
+    Depth,
+    DModel,
+    MlpRatio,
+}
+
+impl MutationOp {
+    pub const ALL: [MutationOp; 10] = [
+        MutationOp::Flip,
+        MutationOp::Heads,
+        MutationOp::Window,
+        MutationOp::StateDim,
+        MutationOp::Expand,
+        MutationOp::Shared,
+        MutationOp::Move,
+        MutationOp::Depth,
+        MutationOp::DModel,
+        MutationOp::MlpRatio,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MutationOp::Flip => "flip",
+            MutationOp::Heads => "heads",
+            MutationOp::Window => "window",
+            MutationOp::StateDim => "state_dim",
+            MutationOp::Expand => "expand",
+            MutationOp::Shared => "shared",
+            MutationOp::Move => "move",
+            MutationOp::Depth => "depth",
+            MutationOp::DModel => "d_model",
+            MutationOp::MlpRatio => "mlp_ratio",
+        }
+    }
+
+    fn index(self) -> usize {
+        MutationOp::ALL
+            .iter()
+            .position(|o| *o == self)
+            .expect("in ALL")
+    }
+}
+
+/// Relative probabilities of the mutation kinds; all 1 unless the space says
+/// otherwise in `[evolution] mutation_weights`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MutationWeights {
+    weights: [f64; MutationOp::ALL.len()],
+}
+
+impl Default for MutationWeights {
+    fn default() -> Self {
+        MutationWeights {
+            weights: [1.0; MutationOp::ALL.len()],
+        }
+    }
+}
+
+impl MutationWeights {
+    pub fn get(&self, op: MutationOp) -> f64 {
+        self.weights[op.index()]
+    }
+
+    pub fn set(&mut self, op: MutationOp, weight: f64) {
+        self.weights[op.index()] = weight;
+    }
+
+    pub fn total(&self) -> f64 {
+        self.weights.iter().sum()
+    }
+
+    /// A kind drawn in proportion to its weight (never one of weight 0).
+    pub fn choose(&self, rng: &mut impl Rng) -> MutationOp {
+        let mut r = rng.random::<f64>() * self.total();
+        let mut last = MutationOp::Flip;
+        for op in MutationOp::ALL {
+            let w = self.get(op);
+            if w <= 0.0 {
+                continue;
+            }
+            last = op;
+            if r < w {
+                return op;
+            }
+            r -= w;
+        }
+        last
+    }
+}
+
+impl SearchSpace {
+    /// One random change that stays in the space: a kind drawn by the mutation
+    /// weights, retried on failure; after `MUTATION_ATTEMPTS` failures (a
+    /// space too small to change in place, or `arch` outside the space) a fresh
+    /// sample, different from `arch` when the space allows.
+    pub fn mutate(&self, arch: &Architecture, rng: &mut impl Rng) -> Architecture {
+        if self.check(arch).is_ok() {
+            for _ in 0..MUTATION_ATTEMPTS {
+                let op = self.mutation_weights.choose(rng);
+                if let Some(mut child) = self.apply(op, arch, rng) {
+                    self.normalise_shared(&mut child);
+                    if child != *arch && self.check(&child).is_ok() {
+                        return child;
+                    }
+                }
+            }
+        }
+        let mut child = self.sample(rng);
+        child.vocab_size = arch.vocab_size;
+        for _ in 0..MUTATION_ATTEMPTS {
+            if child != *arch {
+                break;
+            }
+            child = self.sample(rng);
+            child.vocab_size = arch.vocab_size;
+        }
+        child
+    }
+
+    /// See [`SearchSpace::canonical_shared`].
+    fn normalise_shared(&self, arch: &mut Architecture) {
+        if attention_settings(arch).len() <= 1 {
+            let canonical = self.canonical_shared();
+            for layer in &mut arch.layers {
+                if let Layer::Attention { shared, .. } = layer {
+                    *shared = canonical;
+                }
+            }
+        }
+    }
+
+    /// The same attention and SSM settings, placed by `mask`.
+    fn replace(&self, arch: &Architecture, mask: &[bool], rng: &mut impl Rng) -> Architecture {
+        let shared = if attention_settings(arch).is_empty() {
+            self.canonical_shared()
+        } else {
+            is_shared(arch)
+        };
+        let layers = self.fill(
+            mask,
+            &attention_settings(arch),
+            &ssm_settings(arch),
+            shared,
+            rng,
+        );
+        Architecture {
+            layers,
+            ..arch.clone()
+        }
+    }
+
+    /// A new attention layer for `arch`: a copy of its shared one if it shares.
+    fn new_attention(&self, arch: &Architecture, rng: &mut impl Rng) -> Layer {
+        if let Some(l) = arch
+            .layers
+            .iter()
+            .find(|l| matches!(l, Layer::Attention { shared: true, .. }))
+        {
+            return *l;
+        }
+        let (heads, window) = self.draw_attention(rng);
+        let shared = attention_settings(arch).is_empty() && self.canonical_shared();
+        Layer::Attention {
+            heads,
+            window,
+            shared,
+        }
+    }
+
+    fn new_ssm(&self, rng: &mut impl Rng) -> Layer {
+        let (state_dim, expand) = self.draw_ssm(rng);
+        Layer::Ssm { state_dim, expand }
+    }
+
+    /// One attempt at `op`; `None` when it does not apply to `arch`. The result
+    /// may still fall outside the space; the caller checks.
+    fn apply(
+        &self,
+        op: MutationOp,
+        arch: &Architecture,
+        rng: &mut impl Rng,
+    ) -> Option<Architecture> {
+        let depth = arch.layers.len();
+        let attention: Vec<usize> = (0..depth)
+            .filter(|&i| arch.layers[i].is_attention())
+            .collect();
+        let ssm: Vec<usize> = (0..depth)
+            .filter(|&i| !arch.layers[i].is_attention())
+            .collect();
+        let shared = is_shared(arch);
+        let mut child = arch.clone();
+        match op {
+            MutationOp::Heads | MutationOp::Window => {
+                let &i = attention.choose(rng)?;
+                let Layer::Attention { heads, window, .. } = arch.layers[i] else {
+                    unreachable!("an attention index")
+                };
+                let (heads, window) = if op == MutationOp::Heads {
+                    (other(&self.attention.heads, heads, rng)?, window)
+                } else {
+                    (heads, other(&self.attention.window, window, rng)?)
+                };
+                // Shared layers have one setting: change them together.
+                let targets = if shared { attention.clone() } else { vec![i] };
+                for t in targets {
+                    child.layers[t] = Layer::Attention {
+                        heads,
+                        window,
+                        shared,
+                    };
+                }
+            }
+            MutationOp::StateDim | MutationOp::Expand => {
+                let &i = ssm.choose(rng)?;
+                let Layer::Ssm { state_dim, expand } = arch.layers[i] else {
+                    unreachable!("an SSM index")
+                };
+                child.layers[i] = if op == MutationOp::StateDim {
+                    Layer::Ssm {
+                        state_dim: other(&self.ssm.state_dim, state_dim, rng)?,
+                        expand,
+                    }
+                } else {
+                    Layer::Ssm {
+                        state_dim,
+                        expand: other(&self.ssm.expand, expand, rng)?,
+                    }
+                };
+            }
+            MutationOp::Shared => {
+                if attention.len() < 2 || !self.attention.shared.contains(&!shared) {
+                    return None;
+                }
+                // Turning sharing on: every attention layer takes one layer's setting.
+                let &source = attention.choose(rng)?;
+                let Layer::Attention { heads, window, .. } = arch.layers[source] else {
+                    unreachable!("an attention index")
+                };
+                for &t in &attention {
+                    child.layers[t] = match arch.layers[t] {
+                        Layer::Attention { .. } if !shared => Layer::Attention {
+                            heads,
+                            window,
+                            shared: true,
+                        },
+                        Layer::Attention { heads, window, .. } => Layer::Attention {
+                            heads,
+                            window,
+                            shared: false,
+                        },
+                        l => l,
+                    };
+                }
+            }
+            MutationOp::DModel => child.d_model = other(&self.model.d_model, arch.d_model, rng)?,
+            MutationOp::MlpRatio => {
+                child.mlp_ratio = other(&self.model.mlp_ratio, arch.mlp_ratio, rng)?
+            }
+            MutationOp::Flip => match *self.placements_of(arch).choose(rng)? {
+                Placement::Free(_) => {
+                    let i = rng.random_range(0..depth);
+                    child.layers[i] = if arch.layers[i].is_attention() {
+                        self.new_ssm(rng)
+                    } else {
+                        self.new_attention(arch, rng)
+                    };
+                }
+                Placement::Alternating { every } => {
+                    let periods: Vec<usize> = self
+                        .feasible(Pattern::Alternating, depth)
+                        .iter()
+                        .map(|p| match p {
+                            Placement::Alternating { every } => *every,
+                            _ => unreachable!("alternating placements"),
+                        })
+                        .filter(|&k| depth / k != depth / every)
+                        .collect();
+                    let &k = periods.choose(rng)?;
+                    let mask = Placement::Alternating { every: k }.mask(depth)?;
+                    child = self.replace(arch, &mask, rng);
+                }
+                placement => {
+                    let n = attention.len();
+                    let counts = self.attention_counts(depth)?;
+                    let options: Vec<usize> = [n.checked_sub(1), Some(n + 1)]
+                        .into_iter()
+                        .flatten()
+                        .filter(|m| counts.contains(m))
+                        .collect();
+                    let &m = options.choose(rng)?;
+                    let mask = Placement::with_count(placement.pattern(), m).mask(depth)?;
+                    child = self.replace(arch, &mask, rng);
+                }
+            },
+            MutationOp::Move => match *self.placements_of(arch).choose(rng)? {
+                Placement::Free(_) => {
+                    let (&i, &j) = (attention.choose(rng)?, ssm.choose(rng)?);
+                    child.layers.swap(i, j);
+                }
+                _ => {
+                    // Another fixed placement of the same number of layers.
+                    let current = mask_of(arch);
+                    let masks: Vec<Vec<bool>> = self
+                        .attention
+                        .patterns
+                        .iter()
+                        .flat_map(|&p| self.feasible(p, depth))
+                        .filter(|pl| pl.count(depth) == attention.len())
+                        .filter_map(|pl| pl.mask(depth))
+                        .filter(|m| *m != current)
+                        .collect();
+                    let mask = masks.choose(rng)?;
+                    child = self.replace(arch, mask, rng);
+                }
+            },
+            MutationOp::Depth => {
+                let at = self.model.depth.iter().position(|&d| d == depth)?;
+                let neighbours: Vec<usize> = [at.checked_sub(1), Some(at + 1)]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|j| self.model.depth.get(j).copied())
+                    .collect();
+                let &new_depth = neighbours.choose(rng)?;
+                match *self.placements_of(arch).choose(rng)? {
+                    Placement::Free(_) => {
+                        while child.layers.len() > new_depth {
+                            child.layers.remove(rng.random_range(0..child.layers.len()));
+                        }
+                        while child.layers.len() < new_depth {
+                            let layer = if rng.random_bool(0.5) {
+                                self.new_attention(&child, rng)
+                            } else {
+                                self.new_ssm(rng)
+                            };
+                            child
+                                .layers
+                                .insert(rng.random_range(0..=child.layers.len()), layer);
+                        }
+                    }
+                    Placement::Alternating { every } => {
+                        let mask = Placement::Alternating { every }.mask(new_depth)?;
+                        child = self.replace(arch, &mask, rng);
+                    }
+                    placement => {
+                        // Keep the attention ratio as near as the bounds allow.
+                        let counts = self.attention_counts(new_depth)?;
+                        let scaled = (attention.len() * new_depth) as f64 / depth as f64;
+                        let n = (scaled.round() as usize).clamp(*counts.start(), *counts.end());
+                        let mask = Placement::with_count(placement.pattern(), n).mask(new_depth)?;
+                        child = self.replace(arch, &mask, rng);
+                    }
+                }
+            }
+        }
+        Some(child)
+    }
+}
