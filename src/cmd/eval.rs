@@ -4,19 +4,13 @@
 use std::ops::ControlFlow;
 
 use hybrid_nas::arch::Architecture;
-use hybrid_nas::data::Corpus;
-use hybrid_nas::evaluate::{
-    objective_value, AnalyticEvaluator, Evaluation, Evaluator, TrainEvaluator,
-};
+use hybrid_nas::evaluate::{objective_value, Evaluation, Evaluator};
 use hybrid_nas::search::driver::process_id;
 use hybrid_nas::space::SearchSpace;
-use hybrid_nas::store::{Claim, NewTrial, Outcome, SqliteStore, Store, StudySpec, TrialState};
+use hybrid_nas::store::{Claim, NewTrial, Outcome, SqliteStore, Store, TrialState};
 
-use super::UsageError;
-use crate::cli::{EvalArgs, EvaluatorKind};
-
-/// Vocabulary the analytic evaluator assumes (as `nas run` does).
-const ANALYTIC_VOCAB: usize = 65;
+use super::{make_evaluator, study_spec, UsageError};
+use crate::cli::EvalArgs;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
     let (mut space, note) = SearchSpace::resolve(&args.space)?;
@@ -37,39 +31,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         );
         return Ok(super::EXIT_USAGE);
     }
-    let evaluator: Box<dyn Evaluator> = match args.evaluator {
-        EvaluatorKind::Train => Box::new(TrainEvaluator {
-            corpus: Corpus::load(space.task.corpus.as_deref())?,
-            config: space.training.clone(),
-        }),
-        EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {
-            seq_len: space.task.seq_len,
-            vocab_size: ANALYTIC_VOCAB,
-        }),
-    };
+    let evaluator = make_evaluator(args.evaluator, &space)?;
 
     let mut recorded = None;
     let evaluation = match &args.study {
         None => evaluate(evaluator.as_ref(), &arch, space.seed)?,
         Some(name) => {
             let store = SqliteStore::open(&args.store.storage)?;
-            let study = store.open_study(
-                &StudySpec {
-                    name: name.clone(),
-                    space_text: space.text.clone(),
-                    space_hash: space.hash(),
-                    objectives: space
-                        .objectives
-                        .iter()
-                        .map(|o| o.as_str().to_string())
-                        .collect(),
-                    strategy: "external".into(),
-                    seed: space.seed,
-                    budget: space.trials,
-                    code_version: env!("CARGO_PKG_VERSION").to_string(),
-                },
-                false,
-            )?;
+            let study = store.open_study(&study_spec(&space, name, "external"), false)?;
             let new = NewTrial {
                 arch_json: serde_json::to_string(&arch)?,
                 arch_hash: arch.hash(),

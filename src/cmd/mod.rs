@@ -9,13 +9,14 @@ mod studies;
 mod train;
 
 use hybrid_nas::arch::ArchError;
-use hybrid_nas::data::DataError;
+use hybrid_nas::data::{Corpus, DataError};
 use hybrid_nas::evaluate::objective_value;
-use hybrid_nas::space::{Objective, SpaceError};
-use hybrid_nas::store::{StoreError, TrialRecord};
+use hybrid_nas::evaluate::{AnalyticEvaluator, Evaluator, TrainEvaluator};
+use hybrid_nas::space::{Objective, SearchSpace, SpaceError};
+use hybrid_nas::store::{StoreError, StudySpec, TrialRecord};
 use hybrid_nas::train::TrainError;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, EvaluatorKind};
 
 /// Exit code for bad input (a file, an argument): nothing was done.
 pub const EXIT_USAGE: i32 = 2;
@@ -63,6 +64,50 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         }
     }
     1
+}
+
+/// Vocabulary the analytic evaluator assumes (tinyshakespeare's 65 symbols).
+const ANALYTIC_VOCAB: usize = 65;
+
+/// The evaluator a command asked for, set up from the space's task and
+/// training settings (the corpus is read and checked here, before any store
+/// is touched).
+pub fn make_evaluator(
+    kind: EvaluatorKind,
+    space: &SearchSpace,
+) -> anyhow::Result<Box<dyn Evaluator>> {
+    Ok(match kind {
+        EvaluatorKind::Train => {
+            let corpus = Corpus::load(space.task.corpus.as_deref())?;
+            corpus.check_seq_len(space.task.seq_len)?;
+            Box::new(TrainEvaluator {
+                corpus,
+                config: space.training.clone(),
+            })
+        }
+        EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {
+            seq_len: space.task.seq_len,
+            vocab_size: ANALYTIC_VOCAB,
+        }),
+    })
+}
+
+/// What a study of `space` named `name` is stored as.
+pub fn study_spec(space: &SearchSpace, name: &str, strategy: &str) -> StudySpec {
+    StudySpec {
+        name: name.to_string(),
+        space_text: space.text.clone(),
+        space_hash: space.hash(),
+        objectives: space
+            .objectives
+            .iter()
+            .map(|o| o.as_str().to_string())
+            .collect(),
+        strategy: strategy.to_string(),
+        seed: space.seed,
+        budget: space.trials,
+        code_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
 }
 
 /// One trial as a JSON line (for `--json` outputs).

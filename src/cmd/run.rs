@@ -6,19 +6,15 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use hybrid_nas::data::Corpus;
-use hybrid_nas::evaluate::{AnalyticEvaluator, Evaluator, TrainEvaluator};
 use hybrid_nas::search::driver::{Driver, RunOptions};
 use hybrid_nas::search::make_strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
-use hybrid_nas::store::{SqliteStore, Store, StoreError, StudySpec, TrialRecord, TrialState};
+use hybrid_nas::store::{SqliteStore, Store, StoreError, TrialRecord, TrialState};
 
 use super::studies::evaluator_of;
-use super::{trial_json, UsageError};
+use super::{make_evaluator, study_spec, trial_json, UsageError};
 use crate::cli::{EvaluatorKind, RunArgs};
 
-/// Vocabulary the analytic evaluator assumes (tinyshakespeare's 65 symbols).
-const ANALYTIC_VOCAB: usize = 65;
 /// Exit status after Ctrl-C, as shells report SIGINT.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -44,20 +40,7 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
             .map_err(|e| UsageError(format!("--strategy {name}: {e}")))?;
     }
     let strategy = make_strategy(space.strategy, &space).map_err(|e| UsageError(e.to_string()))?;
-    let evaluator: Box<dyn Evaluator> = match args.evaluator {
-        EvaluatorKind::Train => {
-            let corpus = Corpus::load(space.task.corpus.as_deref())?;
-            corpus.check_seq_len(space.task.seq_len)?;
-            Box::new(TrainEvaluator {
-                corpus,
-                config: space.training.clone(),
-            })
-        }
-        EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {
-            seq_len: space.task.seq_len,
-            vocab_size: ANALYTIC_VOCAB,
-        }),
-    };
+    let evaluator = make_evaluator(args.evaluator, &space)?;
     let jobs = args.jobs.max(1);
     // Split the cores between libtorch's threads and the workers; set before
     // the worker pool starts so its threads inherit it.
@@ -66,20 +49,7 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     let study_name = args.study.clone().unwrap_or_else(|| space.name.clone());
     let store = SqliteStore::open(&args.store.storage)
         .with_context(|| format!("opening the store {}", args.store.storage))?;
-    let spec = StudySpec {
-        name: study_name.clone(),
-        space_text: space.text.clone(),
-        space_hash: space.hash(),
-        objectives: space
-            .objectives
-            .iter()
-            .map(|o| o.as_str().to_string())
-            .collect(),
-        strategy: space.strategy.as_str().to_string(),
-        seed: space.seed,
-        budget: space.trials,
-        code_version: env!("CARGO_PKG_VERSION").to_string(),
-    };
+    let spec = study_spec(&space, &study_name, space.strategy.as_str());
     if let Some(existing) = store.find_study(&study_name)? {
         // Perplexities from the analytic stand-in and from training must never
         // share a front: a study keeps the evaluator it started with.
