@@ -38,7 +38,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         None => evaluate(evaluator.as_ref(), &arch, space.seed)?,
         Some(name) => {
             let store = SqliteStore::open(&args.store.storage)?;
-            let study = store.open_study(&study_spec(&space, name, "external"), false)?;
+            let mut spec = study_spec(&space, name, "external");
+            if let (None, Some(existing)) = (args.trials, store.find_study(name)?) {
+                // Recording one trial must not reset the budget set before.
+                spec.budget = existing.budget;
+            }
+            let study = store.open_study(&spec, false)?;
             let new = NewTrial {
                 arch_json: serde_json::to_string(&arch)?,
                 arch_hash: arch.hash(),
