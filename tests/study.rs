@@ -375,3 +375,35 @@ fn interrupt_marks_the_running_trial_failed_and_nothing_else() {
     assert_eq!(failed.len(), 1, "{trials:?}");
     assert_eq!(failed[0].error.as_deref(), Some("interrupted"));
 }
+
+#[test]
+fn designs_that_always_fail_are_not_retried_forever() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path(), 30_000);
+    let text = hybrid_nas::space::SearchSpace::bundled("tiny").unwrap();
+    // A learning rate at which every design diverges.
+    let text = with_corpus(text, &corpus).replace("lr = 3e-3", "lr = 1e12\nweight_decay = 0.0");
+    std::fs::write(dir.path().join("bad_lr.toml"), text).unwrap();
+    let out = nas(
+        dir.path(),
+        &[
+            "run",
+            "--space",
+            "bad_lr.toml",
+            "--study",
+            "f",
+            "--trials",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("failed in a row"), "{}", stderr(&out));
+    let trials = trials_of(&dir.path().join("runs/nas.db"), "f");
+    assert_eq!(count(&trials, TrialState::Failed), 10);
+    let designs: std::collections::HashSet<_> = trials.iter().map(|t| &t.arch_hash).collect();
+    assert!(
+        designs.len() >= 5,
+        "the same design was retried: {designs:?}"
+    );
+    assert!(trials[0].error.as_deref().unwrap().contains("diverged"));
+}

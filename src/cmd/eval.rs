@@ -2,14 +2,19 @@
 //! space's objectives.
 
 use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
 
 use hybrid_nas::arch::Architecture;
-use hybrid_nas::evaluate::{objective_value, Evaluation, Evaluator};
+use hybrid_nas::evaluate::{objective_value, Evaluation};
 use hybrid_nas::search::driver::process_id;
 use hybrid_nas::space::SearchSpace;
 use hybrid_nas::store::{Claim, NewTrial, Outcome, SqliteStore, Store, TrialState};
 
+use super::studies::{evaluator_name, evaluator_of};
 use super::{make_evaluator, study_spec, UsageError};
+
+/// How often a recorded evaluation refreshes its trial's heartbeat.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 use crate::cli::EvalArgs;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
@@ -21,7 +26,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         space.seed = seed;
     }
     if let Some(trials) = args.trials {
-        space.trials = trials.max(1);
+        if trials == 0 {
+            return Err(UsageError("--trials must be at least 1".into()).into());
+        }
+        space.trials = trials;
     }
     let arch = Architecture::load(&args.arch)?;
     if let Err(reason) = space.check(&arch) {
@@ -35,13 +43,24 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
 
     let mut recorded = None;
     let evaluation = match &args.study {
-        None => evaluate(evaluator.as_ref(), &arch, space.seed)?,
+        None => evaluator.evaluate(&arch, space.seed, &mut |_| ControlFlow::Continue(()))?,
         Some(name) => {
             let store = SqliteStore::open(&args.store.storage)?;
             let mut spec = study_spec(&space, name, "external");
             if let (None, Some(existing)) = (args.trials, store.find_study(name)?) {
                 // Recording one trial must not reset the budget set before.
                 spec.budget = existing.budget;
+            }
+            if let Some(existing) = store.find_study(name)? {
+                let wanted = evaluator_name(args.evaluator);
+                if let Some(used) = evaluator_of(&store.trials(existing.id)?) {
+                    if used != wanted {
+                        return Err(UsageError(format!(
+                            "study `{name}` holds trials from the {used} evaluator, not {wanted}"
+                        ))
+                        .into());
+                    }
+                }
             }
             let study = store.open_study(&spec, false)?;
             let new = NewTrial {
@@ -55,15 +74,34 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             match store.claim(study.id, &new)? {
                 Claim::Claimed(trial) => {
                     recorded = Some(trial.number);
-                    match evaluate(evaluator.as_ref(), &arch, study.seed) {
+                    // Heartbeats keep a concurrent `nas run` from taking this
+                    // trial for one a dead process left behind.
+                    let mut last_beat = Instant::now();
+                    let mut on_step = |_| {
+                        if last_beat.elapsed() >= HEARTBEAT_EVERY {
+                            last_beat = Instant::now();
+                            if let Err(e) = store.heartbeat(trial.id) {
+                                tracing::warn!("heartbeat of trial {}: {e}", trial.number);
+                            }
+                        }
+                        ControlFlow::Continue(())
+                    };
+                    match evaluator.evaluate(&arch, study.seed, &mut on_step) {
                         Ok(e) => {
-                            store.finish(
+                            let recorded_now = store.finish(
                                 trial.id,
                                 &Outcome::Complete {
                                     metrics: e.metrics.clone(),
                                     curve: e.curve.clone(),
                                 },
                             )?;
+                            if !recorded_now {
+                                anyhow::bail!(
+                                    "trial {} was marked failed while it trained (heartbeat lost); \
+                                     its result is not recorded",
+                                    trial.number
+                                );
+                            }
                             e
                         }
                         Err(e) => {
@@ -73,7 +111,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
                                     error: e.to_string(),
                                 },
                             )?;
-                            return Err(e);
+                            return Err(e.into());
                         }
                     }
                 }
@@ -85,7 +123,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
                         .find(|t| t.number == number && t.state == TrialState::Complete)
                         .ok_or_else(|| {
                             UsageError(format!(
-                                "trial {number} of `{name}` evaluates this design right now"
+                                "trial {number} of `{name}` holds this design but has no \
+                                 result (it is running, or was pruned)"
                             ))
                         })?;
                     recorded = Some(number);
@@ -121,12 +160,4 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         })
     );
     Ok(0)
-}
-
-fn evaluate(
-    evaluator: &dyn Evaluator,
-    arch: &Architecture,
-    seed: u64,
-) -> anyhow::Result<Evaluation> {
-    Ok(evaluator.evaluate(arch, seed, &mut |_| ControlFlow::Continue(()))?)
 }

@@ -48,6 +48,13 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         })?
     } else {
         let cost = cost_objective(&study);
+        if args.max_cost.is_some() && cost.is_none() {
+            return Err(UsageError(format!(
+                "--max-cost: study `{}` has no cost objective to limit",
+                study.name
+            ))
+            .into());
+        }
         let within = |m: &Metrics| match (args.max_cost, cost) {
             (Some(max), Some(c)) => objective_value(m, c) <= max,
             _ => true,

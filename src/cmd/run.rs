@@ -11,7 +11,7 @@ use hybrid_nas::search::make_strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
 use hybrid_nas::store::{SqliteStore, Store, StoreError, TrialRecord, TrialState};
 
-use super::studies::evaluator_of;
+use super::studies::{evaluator_name, evaluator_of};
 use super::{make_evaluator, study_spec, trial_json, UsageError};
 use crate::cli::{EvaluatorKind, RunArgs};
 
@@ -51,12 +51,26 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         .with_context(|| format!("opening the store {}", args.store.storage))?;
     let spec = study_spec(&space, &study_name, space.strategy.as_str());
     if let Some(existing) = store.find_study(&study_name)? {
+        // A study's strategy and seed are fixed when it is created.
+        if args.strategy.is_some() && existing.strategy != space.strategy.as_str() {
+            return Err(UsageError(format!(
+                "study `{}` uses the {} strategy; --strategy {} needs a new --study name",
+                existing.name,
+                existing.strategy,
+                space.strategy.as_str()
+            ))
+            .into());
+        }
+        if args.seed.is_some_and(|seed| seed != existing.seed) {
+            return Err(UsageError(format!(
+                "study `{}` has seed {}; another --seed needs a new --study name",
+                existing.name, existing.seed
+            ))
+            .into());
+        }
         // Perplexities from the analytic stand-in and from training must never
         // share a front: a study keeps the evaluator it started with.
-        let wanted = match args.evaluator {
-            EvaluatorKind::Train => "training",
-            EvaluatorKind::Analytic => "analytic",
-        };
+        let wanted = evaluator_name(args.evaluator);
         if let Some(used) = evaluator_of(&store.trials(existing.id)?).filter(|&used| used != wanted)
         {
             return Err(UsageError(format!(
@@ -181,7 +195,14 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
             "study `{}`: {complete} of {} trials complete ({} finished here, {} failed here)",
             study.name, study.budget, summary.complete, summary.failed
         );
-        if summary.exhausted {
+        if let Some(error) = &summary.gave_up {
+            eprintln!(
+                "stopped: {} trials failed in a row (last: {error}); fix the space's training \
+                 settings and run again to continue",
+                RunOptions::default().max_consecutive_failures
+            );
+        }
+        if summary.exhausted && complete < study.budget {
             eprintln!("the space has no unexplored architecture left: the study stops short of its budget");
         }
         if let Some((t, ppl)) = best {
@@ -197,6 +218,8 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     }
     Ok(if summary.interrupted {
         EXIT_INTERRUPTED
+    } else if summary.gave_up.is_some() {
+        1
     } else {
         0
     })

@@ -2,18 +2,16 @@
 
 use hybrid_nas::evaluate::objective_value;
 use hybrid_nas::space::Objective;
-use hybrid_nas::store::{SqliteStore, Store, Study, TrialRecord, TrialState};
+use hybrid_nas::store::{database_path, SqliteStore, Store, Study, TrialRecord, TrialState};
 
 use super::{trial_json, UsageError};
-use crate::cli::{StoreArgs, TrialSort, TrialsArgs};
+use crate::cli::{EvaluatorKind, StoreArgs, TrialSort, TrialsArgs};
 
 /// Opens an existing store for reading; a missing file is a usage error, not
 /// a reason to create an empty database.
 pub fn open_existing(storage: &str) -> anyhow::Result<SqliteStore> {
-    let path = storage
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    if !std::path::Path::new(path).exists() {
+    let path = database_path(storage)?;
+    if !path.exists() {
         return Err(UsageError(format!(
             "no store at {storage} (run `nas run` first, or pass --storage)"
         ))
@@ -61,6 +59,14 @@ pub fn evaluator_of(trials: &[TrialRecord]) -> Option<&'static str> {
     } else {
         "mixed"
     })
+}
+
+/// The name [`evaluator_of`] gives the trials of an evaluator.
+pub fn evaluator_name(kind: EvaluatorKind) -> &'static str {
+    match kind {
+        EvaluatorKind::Train => "training",
+        EvaluatorKind::Analytic => "analytic",
+    }
 }
 
 /// The study's cost objective (its second), if it has one.

@@ -36,6 +36,11 @@ pub struct RunOptions {
     pub refresh_every: Duration,
     /// libtorch threads of each worker (None: leave as set).
     pub threads_per_job: Option<usize>,
+    /// Trials failing in a row (for reasons of their own, not interruptions)
+    /// before the run gives up: failures free their slots, so a study whose
+    /// every design fails (a learning rate that always diverges) would
+    /// otherwise never end.
+    pub max_consecutive_failures: usize,
 }
 
 impl Default for RunOptions {
@@ -47,6 +52,7 @@ impl Default for RunOptions {
             max_duplicate_draws: 500,
             refresh_every: Duration::from_secs(2),
             threads_per_job: None,
+            max_consecutive_failures: 10,
         }
     }
 }
@@ -60,6 +66,9 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// The strategy kept proposing evaluated designs: the space is used up.
     pub exhausted: bool,
+    /// Set when the run stopped after `max_consecutive_failures` failures in a
+    /// row: the last error.
+    pub gave_up: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,8 +121,29 @@ pub fn reap_dead(
     Ok(reaped)
 }
 
+/// Errors that say nothing about the design: its trial is simply retried.
+const RETRYABLE: [&str; 3] = ["interrupted", "died", "heartbeat lost"];
+
+/// Whether a trial has ended for good, in the sense of the proposal RNG:
+/// complete, pruned, or failed because of its design (a diverging loss, an
+/// error in libtorch). A trial failed by an interruption or a dead worker is
+/// retried, so it must not move the RNG on, or a resumed study would not
+/// propose what the uninterrupted one did; a design that fails on its own
+/// must move it on, or it would be proposed again forever.
+fn counts_as_finished(t: &TrialRecord) -> bool {
+    match t.state {
+        TrialState::Complete | TrialState::Pruned => true,
+        TrialState::Failed => {
+            let error = t.error.as_deref().unwrap_or_default();
+            !RETRYABLE.iter().any(|r| error.contains(r))
+        }
+        TrialState::Running => false,
+    }
+}
+
 /// The RNG of one proposal: a function of the study seed, how many trials have
-/// finished, and how many duplicates were drawn for this slot.
+/// ended for good ([`counts_as_finished`]), and how many duplicates were drawn
+/// for this slot.
 fn proposal_rng(seed: u64, finished: usize, attempt: usize) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(((finished as u64) << 20) | attempt as u64);
@@ -124,6 +154,7 @@ struct Shared {
     strategy: Box<dyn Strategy>,
     history: Vec<TrialRecord>,
     refreshed: Instant,
+    consecutive_failures: usize,
 }
 
 enum Next {
@@ -155,6 +186,7 @@ impl Driver<'_> {
             strategy,
             history: self.store.trials(self.study.id)?,
             refreshed: Instant::now(),
+            consecutive_failures: 0,
         });
         let summary = Mutex::new(RunSummary {
             reaped,
@@ -197,6 +229,9 @@ impl Driver<'_> {
         on_finished: &(dyn Fn(&TrialRecord) + Sync),
     ) -> Result<(), DriverError> {
         loop {
+            if summary.lock().unwrap().gave_up.is_some() {
+                return Ok(());
+            }
             if self.interrupted.load(Ordering::SeqCst) {
                 summary.lock().unwrap().interrupted = true;
                 return Ok(());
@@ -231,20 +266,40 @@ impl Driver<'_> {
                     record.error = Some(error.clone());
                 }
             }
-            {
+            if !finished {
+                // Reaped while it ran (its heartbeat looked lost): the store
+                // already counts it failed and its slot is being retrained.
+                tracing::warn!(
+                    "trial {} finished after it was marked failed; its result is not recorded",
+                    record.number
+                );
+                continue;
+            }
+            let failures_in_a_row = {
                 let mut s = shared.lock().unwrap();
                 if let Some(slot) = s.history.iter_mut().find(|t| t.id == record.id) {
                     *slot = record.clone();
                 }
-            }
-            if finished {
+                if counts_as_finished(&record) {
+                    if record.state == TrialState::Failed {
+                        s.consecutive_failures += 1;
+                    } else {
+                        s.consecutive_failures = 0;
+                    }
+                }
+                s.consecutive_failures
+            };
+            {
                 let mut sum = summary.lock().unwrap();
                 match record.state {
                     TrialState::Complete => sum.complete += 1,
                     _ => sum.failed += 1,
                 }
-                drop(sum);
-                on_finished(&record);
+            }
+            on_finished(&record);
+            if failures_in_a_row >= self.options.max_consecutive_failures.max(1) {
+                summary.lock().unwrap().gave_up = record.error.clone();
+                return Ok(());
             }
             if interrupted {
                 summary.lock().unwrap().interrupted = true;
@@ -261,11 +316,7 @@ impl Driver<'_> {
             s.refreshed = Instant::now();
         }
         for attempt in 0..self.options.max_duplicate_draws {
-            let finished = s
-                .history
-                .iter()
-                .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned))
-                .count();
+            let finished = s.history.iter().filter(|t| counts_as_finished(t)).count();
             let mut rng = proposal_rng(self.study.seed, finished, attempt);
             let Shared {
                 strategy, history, ..

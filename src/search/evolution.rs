@@ -126,8 +126,14 @@ impl Strategy for AgingEvolution {
             })
             .collect();
         let winner = population[self.tournament(&values, rng)];
-        let parent: Architecture =
-            serde_json::from_str(&winner.arch_json).expect("stored architectures parse");
+        // A stored design this build cannot read (written by another version)
+        // cannot be a parent; a fresh sample takes its turn.
+        let Ok(parent) = serde_json::from_str::<Architecture>(&winner.arch_json) else {
+            return Proposal {
+                arch: self.space.sample(rng),
+                extra: Some(serde_json::json!({ "origin": "random" })),
+            };
+        };
         let seen: HashSet<&str> = history
             .iter()
             .filter(|t| t.state != TrialState::Failed)

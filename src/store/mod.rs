@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::sqlite::SqliteStore;
+pub use self::sqlite::{parse_location as database_path, SqliteStore};
 use crate::train::CurvePoint;
 
 /// Where a trial is in its life.

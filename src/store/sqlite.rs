@@ -145,7 +145,7 @@ impl Drop for SqliteStore {
 
 /// Path of the database file named by a URL or a plain path. A URL's query
 /// (`?mode=rwc` and the like) is dropped: the store sets its own options.
-fn parse_location(url_or_path: &str) -> Result<PathBuf, StoreError> {
+pub fn parse_location(url_or_path: &str) -> Result<PathBuf, StoreError> {
     let raw = match url_or_path
         .strip_prefix("sqlite://")
         .or_else(|| url_or_path.strip_prefix("sqlite:"))
