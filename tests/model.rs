@@ -87,12 +87,12 @@ fn causal_model_does_not_see_the_future() {
 }
 
 /// Random scan inputs: x (B, T, H, P), a (B, T, H) <= 0, b and c (B, T, N).
-fn scan_inputs(t: i64) -> [Tensor; 4] {
+fn scan_inputs(t: i64, decay: f64) -> [Tensor; 4] {
     tch::manual_seed(3);
     let opts = (Kind::Float, tch::Device::Cpu);
     let (bs, h, p, n) = (2, 3, 4, 5);
     let x = Tensor::randn([bs, t, h, p], opts);
-    let a = -(Tensor::randn([bs, t, h], opts).softplus()) * 0.5;
+    let a = -(Tensor::randn([bs, t, h], opts).softplus()) * decay;
     let b = Tensor::randn([bs, t, n], opts);
     let c = Tensor::randn([bs, t, n], opts);
     [x, a, b, c].map(|t| t.set_requires_grad(true))
@@ -105,8 +105,9 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
 #[test]
 fn ssd_scan_matches_the_sequential_recurrence_with_gradients() {
     // 64: whole chunks; 45 and 7: a padded tail and a single short chunk.
-    for t in [64, 45, 7] {
-        let inputs = scan_inputs(t);
+    // Decays of 0.5 and 8 per step: the model's dt * A spans both.
+    for (t, decay) in [(64, 0.5), (45, 0.5), (7, 0.5), (64, 8.0)] {
+        let inputs = scan_inputs(t, decay);
         let [x, a, b, c] = &inputs;
         let chunked = ssd_scan(x, a, b, c, 16);
         let reference = sequential_scan(x, a, b, c);
