@@ -151,6 +151,7 @@ pub fn ssd_scan(x: &Tensor, a: &Tensor, b: &Tensor, c: &Tensor, chunk: i64) -> T
 
     // 1. Within chunks: y[l] = sum_{s<=l} (c_l . b_s) exp(a_{s+1..l}) x_s.
     let cb = c.matmul(&b.transpose(-1, -2)).unsqueeze(1); // (B, 1, C, L, L)
+
     // exp(a_cum[l] - a_cum[s]) for s <= l, else 0. Differences of cumulative
     // sums within one short chunk stay exact enough in f32 (see the test
     // against the sequential recurrence); the mask goes on before exp so no
