@@ -56,6 +56,11 @@ fn default_ssm_head_dim() -> usize {
 }
 
 impl Layer {
+    /// This layer's token of the short form (`A4w64*`, `S16e1`).
+    pub fn token(&self) -> String {
+        layer_token(self)
+    }
+
     pub fn is_attention(&self) -> bool {
         matches!(self, Layer::Attention { .. })
     }

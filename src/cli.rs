@@ -85,6 +85,31 @@ nas eval --space hybrid --arch \"d64 S16 A4 S16 S16\" --study external --trials 
 Exit status 2 (with {\"in_space\": false, ...} on stdout) when the design is outside the space."
     )]
     Eval(EvalArgs),
+    /// A DARTS study's supernet: each λ's progress, final architecture
+    /// weights and derived architecture; --plot draws how α evolved.
+    #[command(
+        after_help = "Examples:\n  nas run --space tiny --strategy darts --study tiny-darts\n  \
+nas darts --study tiny-darts --plot\n  nas darts --study tiny-darts --json\n\n\
+Each λ of the space's [darts] lambdas is one supernet search from the shared warm-up;\n\
+its final α, discretised into the space, is trained from scratch as a trial."
+    )]
+    Darts(DartsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DartsArgs {
+    /// A study run with `--strategy darts` (or `strategy = "darts"`).
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Draw the α trajectories: PNG, or SVG when FILE ends in .svg
+    /// (default: runs/<study>/alphas.png).
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub plot: Option<Option<PathBuf>>,
+    /// One JSON object per λ instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -5,12 +5,14 @@
 //! [`cost::Cost`] its closed-form cost, [`model::HybridLm`] its tch proxy model,
 //! [`train::train`] the proxy trainer that measures it.
 
+pub mod alpha_plot;
 pub mod arch;
 pub mod bench;
 pub mod cost;
 pub mod data;
 pub mod evaluate;
 pub mod model;
+pub mod optim;
 pub mod pareto;
 pub mod plot;
 pub mod search;

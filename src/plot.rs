@@ -103,7 +103,7 @@ const MAX_LABEL_CHARS: usize = 30;
 
 /// Okabe-Ito palette (colour-blind safe), without its yellow, which is
 /// unreadable on white.
-const PALETTE: [RGBColor; 7] = [
+pub(crate) const PALETTE: [RGBColor; 7] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -130,6 +130,43 @@ fn ensure_font() -> Result<(), PlotError> {
 pub fn draw(path: &Path, series: &[PlotSeries], spec: &PlotSpec) -> Result<(), PlotError> {
     ensure_font()?;
     let layout = Layout::new(series, spec)?;
+    write_figure(
+        path,
+        SIZE,
+        &FrontFigure {
+            series,
+            spec,
+            layout: &layout,
+        },
+    )
+}
+
+/// Something drawn on a root area of any backend (SVG or the raster one).
+pub(crate) trait Figure {
+    fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError>;
+}
+
+struct FrontFigure<'a> {
+    series: &'a [PlotSeries],
+    spec: &'a PlotSpec,
+    layout: &'a Layout,
+}
+
+impl Figure for FrontFigure<'_> {
+    fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        render(root, self.series, self.spec, self.layout)
+    }
+}
+
+/// Renders `figure` at `size` pixels into `path`: SVG when the extension is
+/// `.svg` (any case), PNG otherwise, with the embedded font. The file is
+/// written only once drawing has succeeded.
+pub(crate) fn write_figure(
+    path: &Path,
+    size: (u32, u32),
+    figure: &impl Figure,
+) -> Result<(), PlotError> {
+    ensure_font()?;
     let is_svg = path
         .extension()
         .and_then(|e| e.to_str())
@@ -141,23 +178,23 @@ pub fn draw(path: &Path, series: &[PlotSeries], spec: &PlotSpec) -> Result<(), P
     if is_svg {
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            render(&root, series, spec, &layout)?;
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            figure.render(&root)?;
             root.present().map_err(draw_err)?;
         }
         std::fs::write(path, svg).map_err(io_err)
     } else {
-        let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+        let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
         {
-            let bitmap = BitMapBackend::with_buffer(&mut rgb, SIZE);
+            let bitmap = BitMapBackend::with_buffer(&mut rgb, size);
             let root = Raster::new(bitmap)?.into_drawing_area();
-            render(&root, series, spec, &layout)?;
+            figure.render(&root)?;
             root.present().map_err(draw_err)?;
         }
         // Encoded here rather than by plotters' `bitmap_encoder`, which picks
         // the format from the extension and fails on anything but a known one.
         let file = std::fs::File::create(path).map_err(io_err)?;
-        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), SIZE.0, SIZE.1);
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), size.0, size.1);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header()?;
@@ -167,7 +204,9 @@ pub fn draw(path: &Path, series: &[PlotSeries], spec: &PlotSpec) -> Result<(), P
     }
 }
 
-fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> PlotError {
+pub(crate) fn draw_err<E: std::error::Error + Send + Sync>(
+    e: DrawingAreaErrorKind<E>,
+) -> PlotError {
     PlotError::Draw(e.to_string())
 }
 
@@ -646,7 +685,7 @@ fn darker(c: RGBColor, f: f64) -> RGBColor {
     RGBColor(s(c.0), s(c.1), s(c.2))
 }
 
-fn text_style(size: f64, color: RGBColor) -> TextStyle<'static> {
+pub(crate) fn text_style(size: f64, color: RGBColor) -> TextStyle<'static> {
     let mut style = TextStyle::from((FONT, size).into_font());
     // Set directly: `TextStyle::color` borrows the colour for the style's
     // lifetime, which a returned style cannot do.

@@ -111,9 +111,11 @@ fn names_round_trip() {
 
 #[test]
 fn optional_tables_are_kept() {
+    // Tiny without its own [darts] table (the last one in the file).
+    let tiny = SearchSpace::bundled("tiny").unwrap();
+    let tiny = &tiny[..tiny.find("\n[darts]").unwrap()];
     let text = format!(
-        "{}\n[evolution]\npopulation = 16\ntournament = 4\nmutation_weights = {{ flip = 2.0, move = 0.0 }}\n\n[darts]\nepochs = 3\n",
-        SearchSpace::bundled("tiny").unwrap()
+        "{tiny}\n[evolution]\npopulation = 16\ntournament = 4\nmutation_weights = {{ flip = 2.0, move = 0.0 }}\n\n[darts]\nlambdas = [0.0, 2.5]\nsearch_steps = 7\ngumbel = true\n",
     );
     let space = SearchSpace::parse(&text, "t.toml").unwrap();
     let evolution = space.evolution.as_ref().unwrap();
@@ -121,15 +123,14 @@ fn optional_tables_are_kept() {
         evolution.get("population").and_then(|v| v.as_integer()),
         Some(16)
     );
-    assert_eq!(
-        space
-            .darts
-            .as_ref()
-            .unwrap()
-            .get("epochs")
-            .and_then(|v| v.as_integer()),
-        Some(3)
-    );
+    assert_eq!(space.darts.lambdas, vec![0.0, 2.5]);
+    assert_eq!(space.darts.search_steps, 7);
+    assert!(space.darts.gumbel);
+    // Unset keys keep their defaults: the largest depth and width, the
+    // study's cost objective.
+    assert_eq!(space.darts.depth, 3);
+    assert_eq!(space.darts.d_model, 64);
+    assert_eq!(space.darts.cost, hybrid_nas::space::Objective::Params);
     use hybrid_nas::space::MutationOp;
     assert_eq!(space.mutation_weights.get(MutationOp::Flip), 2.0);
     assert_eq!(space.mutation_weights.get(MutationOp::Move), 0.0);
@@ -425,6 +426,9 @@ fn malformed_spaces_name_file_line_key_and_expectation() {
         ("zero_batch", "24:14", "`training.batch_size`: 0 is not positive (expected sequences per batch >= 1)"),
         ("negative_lr", "25:6", "`training.lr`: -0.001 is not positive (expected a learning rate > 0)"),
         ("negative_window", "13:14", "`attention.window`: -32 is negative (expected windows >= 0)"),
+        ("darts_negative_lambda", "32:17", "`darts.lambdas`: -0.5 is negative or not finite (expected cost penalties >= 0)"),
+        ("darts_unknown_key", "32:1", "`darts.lamdas`: unknown key (expected one of `lambdas`, `cost`"),
+        ("darts_depth", "32:9", "`darts.depth`: 5 is not a depth choice of [model] (expected one of [4, 6])"),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests/fixtures/bad_spaces");

@@ -1,11 +1,13 @@
 //! One function per subcommand; errors become exit codes here.
 
 mod bench;
+mod darts;
 mod eval;
 mod export;
 mod pareto;
 mod run;
 mod studies;
+mod supernet;
 mod train;
 
 use hybrid_nas::arch::ArchError;
@@ -41,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Export(args) => export::run(args).map(|()| 0),
         Command::Pareto(args) => pareto::run(args).map(|()| 0),
         Command::Eval(args) => eval::run(args),
+        Command::Darts(args) => darts::run(args).map(|()| 0),
     }
 }
 
@@ -120,6 +123,7 @@ pub fn trial_json(t: &TrialRecord, cost: Option<Objective>) -> String {
         "metrics": t.metrics,
         "error": t.error,
         "worker": t.worker,
+        "extra": t.extra,
     });
     if let (Some(m), Some(c)) = (&t.metrics, cost) {
         v["cost"] = serde_json::json!({ "objective": c.as_str(), "value": objective_value(m, c) });

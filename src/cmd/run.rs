@@ -6,12 +6,15 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use hybrid_nas::data::Corpus;
+use hybrid_nas::search::darts::{distinct, DartsError, DerivedStrategy};
 use hybrid_nas::search::driver::{Driver, RunOptions};
-use hybrid_nas::search::make_strategy;
+use hybrid_nas::search::{make_strategy, Strategy};
 use hybrid_nas::space::{SearchSpace, StrategyName};
-use hybrid_nas::store::{SqliteStore, Store, StoreError, TrialRecord, TrialState};
+use hybrid_nas::store::{SqliteStore, Store, StoreError, StudySpec, TrialRecord, TrialState};
 
 use super::studies::{evaluator_name, evaluator_of};
+use super::supernet;
 use super::{make_evaluator, study_spec, trial_json, UsageError};
 use crate::cli::{EvaluatorKind, RunArgs};
 
@@ -39,8 +42,31 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
             .parse::<StrategyName>()
             .map_err(|e| UsageError(format!("--strategy {name}: {e}")))?;
     }
-    let strategy = make_strategy(space.strategy, &space).map_err(|e| UsageError(e.to_string()))?;
+    let is_darts = space.strategy == StrategyName::Darts;
+    // DARTS proposes once its supernet is trained; the others right away.
+    let strategy = if is_darts {
+        if args.trials.is_some() {
+            return Err(UsageError(
+                "--trials does not apply to darts: a DARTS study trains one architecture per \
+                 [darts] lambdas entry (fewer when two derive the same)"
+                    .into(),
+            )
+            .into());
+        }
+        space.trials = space.darts.lambdas.len();
+        None
+    } else {
+        Some(make_strategy(space.strategy, &space).map_err(|e| UsageError(e.to_string()))?)
+    };
     let evaluator = make_evaluator(args.evaluator, &space)?;
+    // The supernet always trains on the corpus, whatever scores the trials.
+    let supernet_corpus = if is_darts {
+        let corpus = Corpus::load(space.task.corpus.as_deref())?;
+        corpus.check_seq_len(space.task.seq_len)?;
+        Some(corpus)
+    } else {
+        None
+    };
     let jobs = args.jobs.max(1);
     // Split the cores between libtorch's threads and the workers; set before
     // the worker pool starts so its threads inherit it.
@@ -86,7 +112,7 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
             .into());
         }
     }
-    let study = store.open_study(&spec, args.force).map_err(|e| match e {
+    let mut study = store.open_study(&spec, args.force).map_err(|e| match e {
         StoreError::SpaceMismatch { .. } => anyhow::Error::from(UsageError(format!(
             "study `{study_name}` was created with a different search space (the space file \
              changed); pass --force to continue it with this space, or --study NEW_NAME to start another"
@@ -102,9 +128,33 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
             if flag.swap(true, Ordering::SeqCst) {
                 std::process::exit(EXIT_INTERRUPTED);
             }
-            eprintln!("\ninterrupt: stopping after marking the running trials failed (Ctrl-C again to quit now)");
+            eprintln!("\ninterrupt: stopping; running trials are marked failed, a supernet is checkpointed (Ctrl-C again to quit now)");
         });
     }
+
+    let strategy: Box<dyn Strategy> = match (strategy, &supernet_corpus) {
+        (Some(strategy), _) => strategy,
+        (None, Some(corpus)) => {
+            let derived =
+                match supernet::search(&store, &study, &space, corpus, &interrupted, args.json) {
+                    Ok(derived) => derived,
+                    Err(DartsError::Interrupted) => {
+                        eprintln!(
+                        "interrupted: the supernet is checkpointed; the same command continues it"
+                    );
+                        return Ok(EXIT_INTERRUPTED);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+            // One trial per distinct derived architecture.
+            let budget = distinct(&derived);
+            if budget != study.budget {
+                study = store.open_study(&StudySpec { budget, ..spec }, args.force)?;
+            }
+            Box::new(DerivedStrategy::new(derived))
+        }
+        (None, None) => unreachable!("DARTS loads its corpus"),
+    };
 
     let before = store.trials(study.id)?;
     let done_before = before

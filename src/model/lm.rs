@@ -12,10 +12,38 @@ use super::ssm::Ssm;
 use crate::arch::{Architecture, Layer};
 use crate::cost::SsmDims;
 
+/// The sequence mixer of one block.
 #[derive(Debug)]
-enum Mixer {
+pub(crate) enum Mixer {
     Attention(Attention),
     Ssm(Ssm),
+}
+
+impl Mixer {
+    /// A mixer with weights of its own (attention not shared) for `layer`.
+    pub(crate) fn unshared(p: &mut ParamInit, layer: &Layer, arch: &Architecture) -> Mixer {
+        let d = arch.d_model;
+        match *layer {
+            Layer::Attention { heads, window, .. } => Mixer::Attention(Attention::new(
+                AttentionWeights::new(&mut p.sub("attn"), d),
+                heads,
+                window,
+                arch.rope,
+            )),
+            Layer::Ssm { state_dim, expand } => {
+                let dims = SsmDims::new(d, state_dim, expand, arch.ssm_head_dim);
+                Mixer::Ssm(Ssm::new(&mut p.sub("ssm"), d, dims))
+            }
+        }
+    }
+
+    /// `(B, T, d) -> (B, T, d)`.
+    pub(crate) fn forward(&self, x: &Tensor) -> Tensor {
+        match self {
+            Mixer::Attention(a) => a.forward(x),
+            Mixer::Ssm(s) => s.forward(x),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -56,27 +84,20 @@ impl HybridLm {
                 Layer::Attention {
                     heads,
                     window,
-                    shared: is_shared,
+                    shared: true,
                 } => {
-                    let weights = if is_shared {
-                        match &shared {
-                            Some(w) => w.share(),
-                            None => {
-                                let w = AttentionWeights::new(&mut bp.sub("shared_attn"), d);
-                                let handle = w.share();
-                                shared = Some(w);
-                                handle
-                            }
+                    let weights = match &shared {
+                        Some(w) => w.share(),
+                        None => {
+                            let w = AttentionWeights::new(&mut bp.sub("shared_attn"), d);
+                            let handle = w.share();
+                            shared = Some(w);
+                            handle
                         }
-                    } else {
-                        AttentionWeights::new(&mut bp.sub("attn"), d)
                     };
                     Mixer::Attention(Attention::new(weights, heads, window, arch.rope))
                 }
-                Layer::Ssm { state_dim, expand } => {
-                    let dims = SsmDims::new(d, state_dim, expand, arch.ssm_head_dim);
-                    Mixer::Ssm(Ssm::new(&mut bp.sub("ssm"), d, dims))
-                }
+                _ => Mixer::unshared(&mut bp, layer, arch),
             };
             let norm2 = bp.layer_norm("norm2", d);
             let mlp = Mlp::new(&mut bp.sub("mlp"), d, arch.mlp_ratio);
@@ -102,10 +123,7 @@ impl HybridLm {
         let mut x = Tensor::embedding(&self.embed, idx, -1, false, false); // (B, T, d)
         for block in &self.blocks {
             let h = block.norm1.forward(&x);
-            let mixed = match &block.mixer {
-                Mixer::Attention(a) => a.forward(&h),
-                Mixer::Ssm(s) => s.forward(&h),
-            };
+            let mixed = block.mixer.forward(&h);
             // Not `+=`: that is in-place and would overwrite the input the norm saved for backward.
             x = &x + mixed;
             x = &x + block.mlp.forward(&block.norm2.forward(&x));

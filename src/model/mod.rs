@@ -5,5 +5,6 @@ pub mod init;
 pub mod lm;
 pub mod mlp;
 pub mod ssm;
+pub mod supernet;
 
 pub use lm::HybridLm;

@@ -1,6 +1,7 @@
 //! Search: strategies that propose architectures (ask/tell through the stored
 //! history) and the driver that claims, evaluates and records trials.
 
+pub mod darts;
 pub mod driver;
 pub mod evolution;
 pub mod random;
@@ -30,7 +31,9 @@ pub trait Strategy: Send {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
-    #[error("strategy `{0}` is not available yet; use `random` or `evolution`")]
+    /// DARTS trains a supernet before it proposes anything: `nas run` drives
+    /// it through [`darts::DartsSearch`] and [`darts::DerivedStrategy`].
+    #[error("strategy `{0}` has no ask-only form; `nas run` drives it")]
     Unavailable(String),
     #[error("{origin}: [evolution]: {message}")]
     Config { origin: String, message: String },

@@ -40,6 +40,7 @@
 //! trials = 50
 //! ```
 
+mod darts;
 mod mutate;
 mod sample;
 mod schema;
@@ -52,6 +53,7 @@ use sha2::{Digest, Sha256};
 
 use crate::train::TrainConfig;
 
+pub use darts::{DartsSettings, DARTS_COSTS};
 pub use mutate::{MutationOp, MutationWeights};
 pub use sample::Placement;
 
@@ -91,8 +93,8 @@ pub struct SearchSpace {
     pub mutation_weights: MutationWeights,
     /// The `[evolution]` table as written, for the evolutionary strategy.
     pub evolution: Option<toml::Value>,
-    /// The `[darts]` table as written, for the DARTS strategy.
-    pub darts: Option<toml::Value>,
+    /// `[darts]`, validated, with defaults for what the file leaves out.
+    pub darts: DartsSettings,
 }
 
 /// `[model]`: choices that hold for the whole stack.

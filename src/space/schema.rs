@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::darts::{DartsSettings, RawDarts};
 use super::mutate::{MutationOp, MutationWeights};
 use super::{
     AttentionChoices, ModelChoices, Objective, Pattern, SearchSpace, SpaceError, SsmChoices,
@@ -20,7 +21,7 @@ use super::{
 use crate::arch::{DEFAULT_MLP_RATIO, DEFAULT_SSM_EXPAND, DEFAULT_SSM_HEAD_DIM};
 use crate::train::TrainConfig;
 
-type List<T> = Spanned<Vec<Spanned<T>>>;
+pub(super) type List<T> = Spanned<Vec<Spanned<T>>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +37,7 @@ struct RawSpace {
     // Kept as written for the strategies; only `mutation_weights` is read here
     // (through `WeightsView`, which keeps its spans).
     evolution: Option<toml::Value>,
-    darts: Option<toml::Value>,
+    darts: Option<RawDarts>,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +104,7 @@ struct EvolutionView {
 }
 
 /// Turns byte spans into `origin:line:column` errors.
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     text: &'a str,
     origin: &'a str,
 }
@@ -119,7 +120,7 @@ impl Ctx<'_> {
         (line, column)
     }
 
-    fn invalid(
+    pub(super) fn invalid(
         &self,
         span: &Range<usize>,
         key: &str,
@@ -675,8 +676,11 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<SearchSpace, SpaceError>
         seed,
         mutation_weights,
         evolution: raw.evolution,
-        darts: raw.darts,
+        darts: DartsSettings::unset(),
     };
+    let mut space = space;
+    space.darts = DartsSettings::defaults(&space);
+    space.darts = ctx.darts(&raw.darts.unwrap_or_default(), &space)?;
 
     // Placement: the ratio bounds must leave something to sample, and every
     // listed depth and pattern must be usable somewhere (a choice that can never

@@ -1,0 +1,444 @@
+//! One phase of supernet training: the warm-up (network weights only, all
+//! candidates equally weighted) or the first-order bilevel search at one λ
+//! (alternately a network-weight step on a training batch and an α step on a
+//! held-out batch of the training split).
+//!
+//! The α objective is the held-out cross-entropy plus λ times the expected
+//! normalised cost, `mean_s sum_c p[s, c] cost[c]`, with `p = softmax(α)`.
+//! Every random stream is a ChaCha generator whose position is checkpointed,
+//! and both optimisers keep their moments in tensors, so a phase resumed from
+//! a checkpoint continues exactly as if it had not stopped.
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tch::{nn, Kind, Tensor};
+
+use super::checkpoint::{self, AlphaPoint, PhaseMeta, PhaseResult};
+use super::DartsError;
+use crate::arch::Architecture;
+use crate::data::Batches;
+use crate::model::supernet::{Mixing, Supernet, SupernetSpec};
+use crate::optim::AdamW;
+use crate::space::DartsSettings;
+use crate::train::TrainConfig;
+
+/// Independent random streams of a phase: batches for the weight steps,
+/// batches for the α steps, Gumbel noise.
+const STREAMS: [u64; 3] = [0x7765_6967, 0x616c_7068, 0x6775_6d62];
+/// Adam β1 for α, as in DARTS (a short memory suits the moving target).
+const ARCH_BETA1: f64 = 0.5;
+/// Points kept per trajectory (at most about this many).
+const TRAJECTORY_POINTS: usize = 100;
+
+/// Turns final per-slot probabilities into an architecture of the space.
+pub type Discretise<'a> = dyn Fn(&[Vec<f64>]) -> Result<Architecture, String> + 'a;
+
+/// Named tensors of a checkpoint.
+pub type Named = Vec<(String, Tensor)>;
+
+/// What a checkpoint keeps besides the metadata. A running phase needs
+/// everything to resume exactly; a finished warm-up only its weights (the λ
+/// phases start from them); a finished λ phase nothing (its result is in the
+/// metadata). For the default space's supernet, everything is about 100 MB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Everything,
+    Weights,
+    Nothing,
+}
+
+/// What every phase of a study shares.
+pub struct PhaseSetup<'a> {
+    /// The supernet; its template has the corpus vocabulary.
+    pub spec: &'a SupernetSpec,
+    /// Normalised cost per candidate, `(C)`.
+    pub costs: &'a [f64],
+    pub settings: &'a DartsSettings,
+    /// Batch size, sequence length and weight decay of the network steps.
+    pub training: &'a TrainConfig,
+    /// The first 90% of the training split (network weights).
+    pub weight_data: &'a Batches,
+    /// The last 10% of the training split (α); never the validation split.
+    pub arch_data: &'a Batches,
+    /// Initial weights and the random streams derive from it.
+    pub seed: u64,
+}
+
+/// Progress after one step of a phase.
+#[derive(Clone, Copy, Debug)]
+pub struct PhaseProgress {
+    /// `None` during the warm-up.
+    pub lambda: Option<f64>,
+    pub step: usize,
+    pub steps: usize,
+    pub loss: f64,
+}
+
+/// A phase in memory: the network, α, both optimisers and the streams.
+pub struct Phase<'a> {
+    setup: &'a PhaseSetup<'a>,
+    net: Supernet,
+    /// Variable names of the network, sorted: the order of `weights` and of
+    /// the network optimiser's moments.
+    names: Vec<String>,
+    weights: Vec<Tensor>,
+    /// `(S, C)` architecture weights, zeros at the start (uniform mixing).
+    alpha: Tensor,
+    weight_opt: AdamW,
+    arch_opt: AdamW,
+    rngs: Vec<ChaCha8Rng>,
+    pub meta: PhaseMeta,
+}
+
+impl<'a> Phase<'a> {
+    /// A fresh phase: network initialised from the seed, α zero.
+    pub fn new(
+        setup: &'a PhaseSetup<'a>,
+        lambda: Option<f64>,
+        steps: usize,
+        fingerprint: String,
+    ) -> Self {
+        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let net = Supernet::new(&vs.root(), setup.spec, setup.seed);
+        let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        let (names, weights): (Vec<String>, Vec<Tensor>) = named.into_iter().unzip();
+        // Matrices and conv kernels decay, vectors do not (as in the trainer).
+        let decay = weights.iter().map(|w| w.dim() >= 2).collect();
+        let weight_opt = AdamW::new(
+            weights.iter().map(Tensor::shallow_clone).collect(),
+            decay,
+            setup.training.weight_decay,
+        );
+        let shape = [setup.spec.depth as i64, setup.spec.candidates.len() as i64];
+        let alpha = Tensor::zeros(shape, (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+        let mut arch_opt = AdamW::new(vec![alpha.shallow_clone()], vec![false], 0.0);
+        arch_opt.beta1 = ARCH_BETA1;
+        let phase_stream = lambda.map_or(0, |l| l.to_bits());
+        let rngs = STREAMS
+            .iter()
+            .map(|s| ChaCha8Rng::seed_from_u64(setup.seed ^ s ^ phase_stream))
+            .collect();
+        Phase {
+            setup,
+            net,
+            names,
+            weights,
+            alpha,
+            weight_opt,
+            arch_opt,
+            rngs,
+            meta: PhaseMeta {
+                lambda,
+                fingerprint,
+                step: 0,
+                steps,
+                seconds: 0.0,
+                weight_updates: 0,
+                arch_updates: 0,
+                rng_positions: Vec::new(),
+                trajectory: Vec::new(),
+                result: None,
+            },
+        }
+    }
+
+    /// Copies the network weights of a checkpoint (the warm-up's, to start a
+    /// λ phase from), leaving α and the optimisers alone.
+    pub fn load_weights(&mut self, tensors: &[(String, Tensor)]) -> Result<(), DartsError> {
+        let _guard = tch::no_grad_guard();
+        for (name, w) in self.names.iter().zip(self.weights.iter_mut()) {
+            let key = format!("net/{name}");
+            let src = tensors
+                .iter()
+                .find(|(n, _)| *n == key)
+                .map(|(_, t)| t)
+                .filter(|t| t.size() == w.size())
+                .ok_or_else(|| DartsError::Checkpoint(format!("missing or misshapen {key}")))?;
+            w.copy_(src);
+        }
+        Ok(())
+    }
+
+    /// Restores everything a checkpoint of this same phase holds.
+    pub fn restore(
+        &mut self,
+        meta: PhaseMeta,
+        tensors: &[(String, Tensor)],
+    ) -> Result<(), DartsError> {
+        self.load_weights(tensors)?;
+        let find = |name: &str| {
+            tensors
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.shallow_clone())
+        };
+        let alpha = find("alpha")
+            .filter(|a| a.size() == self.alpha.size())
+            .ok_or_else(|| DartsError::Checkpoint("missing or misshapen alpha".into()))?;
+        tch::no_grad(|| self.alpha.copy_(&alpha));
+        self.weight_opt
+            .load_state("wopt/", find)
+            .map_err(|n| DartsError::Checkpoint(format!("missing or misshapen {n}")))?;
+        self.arch_opt
+            .load_state("aopt/", find)
+            .map_err(|n| DartsError::Checkpoint(format!("missing or misshapen {n}")))?;
+        self.weight_opt.steps = meta.weight_updates;
+        self.arch_opt.steps = meta.arch_updates;
+        if meta.rng_positions.len() != self.rngs.len() {
+            return Err(DartsError::Checkpoint(
+                "random stream positions missing".into(),
+            ));
+        }
+        for (rng, pos) in self.rngs.iter_mut().zip(&meta.rng_positions) {
+            let pos: u128 = pos
+                .parse()
+                .map_err(|_| DartsError::Checkpoint(format!("bad stream position {pos}")))?;
+            rng.set_word_pos(pos);
+        }
+        self.meta = meta;
+        Ok(())
+    }
+
+    /// The network weights, named as in a checkpoint.
+    pub fn weights(&self) -> Named {
+        self.names
+            .iter()
+            .zip(&self.weights)
+            .map(|(n, w)| (format!("net/{n}"), w.shallow_clone()))
+            .collect()
+    }
+
+    /// The phase as a checkpoint blob holding what `keep` says.
+    pub fn checkpoint(&mut self, keep: Keep) -> Result<Vec<u8>, DartsError> {
+        self.meta.weight_updates = self.weight_opt.steps;
+        self.meta.arch_updates = self.arch_opt.steps;
+        self.meta.rng_positions = self
+            .rngs
+            .iter()
+            .map(|r| r.get_word_pos().to_string())
+            .collect();
+        let tensors = match keep {
+            Keep::Everything => {
+                let mut t = self.weights();
+                t.push(("alpha".into(), self.alpha.detach()));
+                t.extend(self.weight_opt.state("wopt/"));
+                t.extend(self.arch_opt.state("aopt/"));
+                t
+            }
+            Keep::Weights => self.weights(),
+            Keep::Nothing => Vec::new(),
+        };
+        Ok(checkpoint::encode(&self.meta, &tensors)?)
+    }
+
+    /// Per slot, the softmax of α.
+    pub fn probs(&self) -> Vec<Vec<f64>> {
+        let p = self.alpha.detach().softmax(-1, Kind::Float);
+        let rows = p.size()[0];
+        (0..rows)
+            .map(|s| Vec::<f64>::try_from(p.get(s).to_kind(Kind::Double)).expect("f64 row"))
+            .collect()
+    }
+
+    /// Gumbel noise `(S, C)` from the phase's stream.
+    fn gumbel_noise(&mut self) -> Tensor {
+        let n = self.alpha.numel();
+        let values: Vec<f32> = (0..n)
+            .map(|_| {
+                let u: f64 = self.rngs[2].random_range(1e-10..1.0);
+                -(-u.ln()).ln() as f32
+            })
+            .collect();
+        Tensor::from_slice(&values).view_(self.alpha.size())
+    }
+
+    /// The candidate of each slot with the largest perturbed logit.
+    fn argmax_rows(t: &Tensor) -> Vec<usize> {
+        let idx = t.argmax(-1, false);
+        Vec::<i64>::try_from(idx)
+            .expect("i64 indices")
+            .into_iter()
+            .map(|i| i as usize)
+            .collect()
+    }
+
+    fn cross_entropy(&self, x: &Tensor, y: &Tensor, mixing: &Mixing) -> Tensor {
+        let logits = self.net.forward(x, mixing);
+        let v = logits.size()[2];
+        logits
+            .reshape([-1, v])
+            .cross_entropy_for_logits(&y.reshape([-1]))
+    }
+
+    /// One network-weight step; α is held fixed (detached).
+    fn weight_step(&mut self, lr: f64) -> f64 {
+        let cfg = self.setup.training;
+        let (x, y) = self
+            .setup
+            .weight_data
+            .sample(&mut self.rngs[0], cfg.batch_size, cfg.seq_len);
+        let loss = if self.setup.settings.gumbel {
+            let noise = self.gumbel_noise();
+            let logits = self.alpha.detach() + noise;
+            let chosen = Self::argmax_rows(&logits);
+            let one_hot = logits.zeros_like().scatter_value(
+                -1,
+                &Tensor::from_slice(&chosen.iter().map(|&c| c as i64).collect::<Vec<_>>())
+                    .unsqueeze(-1),
+                1.0,
+            );
+            self.cross_entropy(
+                &x,
+                &y,
+                &Mixing::Hard {
+                    chosen: &chosen,
+                    w: &one_hot,
+                },
+            )
+        } else {
+            let p = self.alpha.detach().softmax(-1, Kind::Float);
+            self.cross_entropy(&x, &y, &Mixing::Soft(&p))
+        };
+        self.weight_opt.zero_grad();
+        loss.backward();
+        self.weight_opt.clip_grad_norm(1.0);
+        self.weight_opt.step(lr);
+        loss.double_value(&[])
+    }
+
+    /// One α step at penalty `lambda` with temperature `tau` (Gumbel only);
+    /// returns the held-out cross-entropy.
+    fn arch_step(&mut self, lambda: f64, tau: f64) -> f64 {
+        let cfg = self.setup.training;
+        let (x, y) = self
+            .setup
+            .arch_data
+            .sample(&mut self.rngs[1], cfg.batch_size, cfg.seq_len);
+        // The network is fixed here: no weight gradients to compute.
+        for w in &self.weights {
+            let _ = w.set_requires_grad(false);
+        }
+        let p = self.alpha.softmax(-1, Kind::Float); // (S, C)
+        let ce = if self.setup.settings.gumbel {
+            let noise = self.gumbel_noise();
+            let noisy = (&self.alpha + noise) / tau;
+            let soft = noisy.softmax(-1, Kind::Float);
+            let chosen = Self::argmax_rows(&noisy.detach());
+            let index = Tensor::from_slice(&chosen.iter().map(|&c| c as i64).collect::<Vec<_>>())
+                .unsqueeze(-1);
+            let hard = soft.detach().zeros_like().scatter_value(-1, &index, 1.0);
+            // Value: the one-hot; gradient: that of the soft sample (GDAS).
+            let w = hard - soft.detach() + &soft;
+            self.cross_entropy(
+                &x,
+                &y,
+                &Mixing::Hard {
+                    chosen: &chosen,
+                    w: &w,
+                },
+            )
+        } else {
+            self.cross_entropy(&x, &y, &Mixing::Soft(&p))
+        };
+        let costs = Tensor::from_slice(self.setup.costs).to_kind(Kind::Float);
+        let expected_cost = (&p * costs.unsqueeze(0))
+            .sum_dim_intlist(-1, false, Kind::Float)
+            .mean(Kind::Float);
+        let objective = &ce + expected_cost * lambda;
+        self.arch_opt.zero_grad();
+        objective.backward();
+        self.arch_opt.step(self.setup.settings.arch_lr);
+        for w in &self.weights {
+            let _ = w.set_requires_grad(true);
+        }
+        ce.double_value(&[])
+    }
+
+    /// Runs the phase to its end from wherever it stands. `save` receives a
+    /// checkpoint every `checkpoint_every` steps, when `on_step` breaks, and
+    /// at the end (then with the result of `derive` on the final α).
+    pub fn run(
+        &mut self,
+        on_step: &mut dyn FnMut(PhaseProgress) -> ControlFlow<()>,
+        save: &mut dyn FnMut(&[u8]) -> Result<(), DartsError>,
+        derive: &Discretise,
+    ) -> Result<(), DartsError> {
+        let settings = self.setup.settings;
+        let steps = self.meta.steps;
+        let record_every = steps.div_ceil(TRAJECTORY_POINTS).max(1);
+        let mut started = Instant::now();
+        if self.meta.lambda.is_some() && self.meta.trajectory.is_empty() {
+            self.meta.trajectory.push(AlphaPoint {
+                step: 0,
+                probs: self.probs(),
+                train_loss: None,
+                arch_loss: None,
+            });
+        }
+        let (mut train_sum, mut arch_sum, mut count) = (0.0, 0.0, 0usize);
+        while self.meta.step < steps {
+            let step = self.meta.step;
+            let loss = match self.meta.lambda {
+                None => {
+                    // Warm-up: linear ramp of the learning rate over 5% of it.
+                    let ramp = (steps / 20).max(1);
+                    let lr = settings.weight_lr * ((step + 1) as f64 / ramp as f64).min(1.0);
+                    self.weight_step(lr)
+                }
+                Some(lambda) => {
+                    let loss = self.weight_step(settings.weight_lr);
+                    let progress = step as f64 / (steps.max(2) - 1) as f64;
+                    let tau = settings.tau.0 + (settings.tau.1 - settings.tau.0) * progress;
+                    arch_sum += self.arch_step(lambda, tau);
+                    loss
+                }
+            };
+            if !loss.is_finite() {
+                return Err(DartsError::NonFinite { step, loss });
+            }
+            train_sum += loss;
+            count += 1;
+            self.meta.step += 1;
+            let done = self.meta.step >= steps;
+            if self.meta.lambda.is_some() && (self.meta.step.is_multiple_of(record_every) || done) {
+                self.meta.trajectory.push(AlphaPoint {
+                    step: self.meta.step,
+                    probs: self.probs(),
+                    train_loss: Some(train_sum / count as f64),
+                    arch_loss: Some(arch_sum / count as f64),
+                });
+                (train_sum, arch_sum, count) = (0.0, 0.0, 0);
+            }
+            let flow = on_step(PhaseProgress {
+                lambda: self.meta.lambda,
+                step: self.meta.step,
+                steps,
+                loss,
+            });
+            let stop = flow.is_break();
+            if done || stop || self.meta.step.is_multiple_of(settings.checkpoint_every) {
+                self.meta.seconds += started.elapsed().as_secs_f64();
+                started = Instant::now();
+                if done && self.meta.lambda.is_some() {
+                    let probs = self.probs();
+                    let arch = derive(&probs).map_err(DartsError::Derive)?;
+                    self.meta.result = Some(PhaseResult { probs, arch });
+                }
+                let keep = match (done, self.meta.lambda) {
+                    (false, _) => Keep::Everything,
+                    (true, None) => Keep::Weights,
+                    (true, Some(_)) => Keep::Nothing,
+                };
+                save(&self.checkpoint(keep)?)?;
+            }
+            if stop {
+                return Err(DartsError::Interrupted);
+            }
+        }
+        Ok(())
+    }
+}
