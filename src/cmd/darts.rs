@@ -12,7 +12,7 @@ use hybrid_nas::search::darts::{derive, DartsSearch};
 use hybrid_nas::space::SearchSpace;
 use hybrid_nas::store::{Store, TrialRecord, TrialState};
 
-use super::studies::{find_study, open_existing};
+use super::studies::{compute, find_study, open_existing};
 use super::UsageError;
 use crate::cli::DartsArgs;
 
@@ -132,19 +132,12 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        let supernet: f64 = warm
-            .iter()
-            .chain(phases.iter().flatten())
-            .map(|m| m.seconds)
-            .sum();
-        let trial_wall: f64 = trials
-            .iter()
-            .filter(|t| t.state == TrialState::Complete)
-            .filter_map(|t| t.finished.map(|f| f - t.started))
-            .sum();
+        let c = compute(&store, &study, &trials)?;
         println!(
-            "compute: supernet {supernet:.1} s + trials {trial_wall:.1} s = {:.1} s of wall time",
-            supernet + trial_wall
+            "compute: supernet {:.1} s + trials {:.1} s = {:.1} s of wall time",
+            c.supernet,
+            c.trials,
+            c.total()
         );
     }
 

@@ -1,7 +1,8 @@
 //! `nas studies` and `nas trials`: what a store holds.
 
 use hybrid_nas::evaluate::objective_value;
-use hybrid_nas::space::Objective;
+use hybrid_nas::search::darts::DartsSearch;
+use hybrid_nas::space::{Objective, SearchSpace};
 use hybrid_nas::store::{database_path, SqliteStore, Store, Study, TrialRecord, TrialState};
 
 use super::{trial_json, UsageError};
@@ -82,13 +83,21 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  objectives",
-        "study", "strategy", "evaluator", "complete", "running", "failed", "budget", "best ppl"
+        "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  {:>9}  objectives",
+        "study",
+        "strategy",
+        "evaluator",
+        "complete",
+        "running",
+        "failed",
+        "budget",
+        "best ppl",
+        "compute s"
     );
     for s in studies {
         let trials = store.trials(s.study.id)?;
         println!(
-            "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  {}",
+            "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  {:>9.1}  {}",
             s.study.name,
             s.study.strategy,
             evaluator_of(&trials).unwrap_or("-"),
@@ -97,10 +106,49 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
             s.failed,
             s.study.budget,
             s.best_val_ppl.map_or("-".into(), |p| format!("{p:.3}")),
+            compute(&store, &s.study, &trials)?.total(),
             s.study.objectives.join(", ")
         );
     }
     Ok(())
+}
+
+/// Wall seconds a study has spent, for comparing strategies at equal compute.
+pub struct Compute {
+    /// DARTS' supernet phases (0 for other strategies).
+    pub supernet: f64,
+    /// Every trial that finished (complete, failed or pruned), start to end.
+    pub trials: f64,
+}
+
+impl Compute {
+    pub fn total(&self) -> f64 {
+        self.supernet + self.trials
+    }
+}
+
+pub fn compute(
+    store: &SqliteStore,
+    study: &Study,
+    trials: &[TrialRecord],
+) -> anyhow::Result<Compute> {
+    let trials = trials
+        .iter()
+        .filter_map(|t| t.finished.map(|f| (f - t.started).max(0.0)))
+        .sum();
+    let mut supernet = 0.0;
+    if study.strategy == "darts" {
+        // The stored space says how many λ phases there are.
+        if let Ok(space) = SearchSpace::parse(&study.space_text, &study.name) {
+            let (warm, phases) = DartsSearch::progress(store, study.id, space.darts.lambdas.len())?;
+            supernet = warm
+                .iter()
+                .chain(phases.iter().flatten())
+                .map(|m| m.seconds)
+                .sum();
+        }
+    }
+    Ok(Compute { supernet, trials })
 }
 
 pub fn list_trials(args: TrialsArgs) -> anyhow::Result<()> {
