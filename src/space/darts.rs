@@ -82,6 +82,27 @@ impl Ctx<'_> {
         Ok(n as usize)
     }
 
+    /// One of `[model]`'s choices for `what`, when given.
+    fn darts_choice(
+        &self,
+        v: &Option<Spanned<i64>>,
+        key: &str,
+        what: &str,
+        choices: &[usize],
+    ) -> Result<Option<usize>, SpaceError> {
+        let Some(v) = v else { return Ok(None) };
+        let n = *v.get_ref();
+        match choices.iter().find(|&&c| c as i64 == n) {
+            Some(&c) => Ok(Some(c)),
+            None => Err(self.invalid(
+                &v.span(),
+                key,
+                format!("{n} is not a {what} choice of [model]"),
+                format!("one of {choices:?}"),
+            )),
+        }
+    }
+
     fn darts_rate(
         &self,
         v: &Option<Spanned<f64>>,
@@ -161,29 +182,18 @@ impl Ctx<'_> {
             }
             s.cost = o;
         }
-        if let Some(depth) = &raw.depth {
-            let d = *depth.get_ref();
-            if !space.model.depth.iter().any(|&c| c as i64 == d) {
-                return Err(self.invalid(
-                    &depth.span(),
-                    "darts.depth",
-                    format!("{d} is not a depth choice of [model]"),
-                    format!("one of {:?}", space.model.depth),
-                ));
-            }
-            s.depth = d as usize;
+        if let Some(d) =
+            self.darts_choice(&raw.depth, "darts.depth", "depth", &space.model.depth)?
+        {
+            s.depth = d;
         }
-        if let Some(width) = &raw.d_model {
-            let d = *width.get_ref();
-            if !space.model.d_model.iter().any(|&c| c as i64 == d) {
-                return Err(self.invalid(
-                    &width.span(),
-                    "darts.d_model",
-                    format!("{d} is not a d_model choice of [model]"),
-                    format!("one of {:?}", space.model.d_model),
-                ));
-            }
-            s.d_model = d as usize;
+        if let Some(d) = self.darts_choice(
+            &raw.d_model,
+            "darts.d_model",
+            "d_model",
+            &space.model.d_model,
+        )? {
+            s.d_model = d;
         }
         s.warmup_steps =
             self.darts_count(&raw.warmup_steps, "darts.warmup_steps", 0, s.warmup_steps)?;
