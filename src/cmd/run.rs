@@ -135,17 +135,21 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     let strategy: Box<dyn Strategy> = match (strategy, &supernet_corpus) {
         (Some(strategy), _) => strategy,
         (None, Some(corpus)) => {
-            let derived =
-                match supernet::search(&store, &study, &space, corpus, &interrupted, args.json) {
-                    Ok(derived) => derived,
-                    Err(DartsError::Interrupted) => {
-                        eprintln!(
+            // The supernet is one model: it gets every core; trials split them.
+            tch::set_num_threads(threads as i32);
+            let search_result =
+                supernet::search(&store, &study, &space, corpus, &interrupted, args.json);
+            tch::set_num_threads((threads / jobs).max(1) as i32);
+            let derived = match search_result {
+                Ok(derived) => derived,
+                Err(DartsError::Interrupted) => {
+                    eprintln!(
                         "interrupted: the supernet is checkpointed; the same command continues it"
                     );
-                        return Ok(EXIT_INTERRUPTED);
-                    }
-                    Err(e) => return Err(e.into()),
-                };
+                    return Ok(EXIT_INTERRUPTED);
+                }
+                Err(e) => return Err(e.into()),
+            };
             // One trial per distinct derived architecture.
             let budget = distinct(&derived);
             if budget != study.budget {
