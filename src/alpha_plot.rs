@@ -128,9 +128,10 @@ impl Figure for AlphaFigure<'_> {
                     let line = s
                         .points
                         .iter()
-                        .filter_map(|p| p.probs.get(slot).and_then(|row| row.get(c)))
-                        .zip(&s.points)
-                        .map(|(prob, p)| (p.step, *prob))
+                        .filter_map(|p| {
+                            let prob = p.probs.get(slot)?.get(c)?;
+                            Some((p.step, *prob))
+                        })
                         .collect::<Vec<_>>();
                     chart
                         .draw_series(std::iter::once(PathElement::new(

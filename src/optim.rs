@@ -16,8 +16,9 @@ pub struct AdamW {
     /// First and second moments, one per parameter, same shapes.
     m: Vec<Tensor>,
     v: Vec<Tensor>,
-    /// Updates taken so far (for bias correction).
-    pub steps: i64,
+    /// Updates each parameter has had (its bias correction), as PyTorch
+    /// counts them: a parameter a step does not reach does not count it.
+    steps: Vec<i64>,
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
@@ -30,12 +31,13 @@ impl AdamW {
         assert_eq!(params.len(), decay.len());
         let m = params.iter().map(Tensor::zeros_like).collect();
         let v = params.iter().map(Tensor::zeros_like).collect();
+        let steps = vec![0; params.len()];
         AdamW {
             params,
             decay,
             m,
             v,
-            steps: 0,
+            steps,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
@@ -52,14 +54,19 @@ impl AdamW {
         }
     }
 
-    /// Scales the gradients so that their global L2 norm is at most `max_norm`;
-    /// returns the norm before scaling.
-    pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
+    /// Scales the gradients of the parameters `reached` marks (all when
+    /// `None`) so that their global L2 norm is at most `max_norm`; returns
+    /// the norm before scaling. Leaving the others out keeps the result
+    /// independent of which unreached parameters happen to hold a zeroed
+    /// gradient from an earlier step (a resumed run holds none).
+    pub fn clip_grad_norm(&mut self, max_norm: f64, reached: Option<&[bool]>) -> f64 {
         let _guard = tch::no_grad_guard();
         let grads: Vec<Tensor> = self
             .params
             .iter()
-            .map(Tensor::grad)
+            .enumerate()
+            .filter(|(i, _)| reached.is_none_or(|r| r[*i]))
+            .map(|(_, p)| p.grad())
             .filter(Tensor::defined)
             .collect();
         if grads.is_empty() {
@@ -76,18 +83,29 @@ impl AdamW {
         total
     }
 
-    /// One update with learning rate `lr`. Parameters without a gradient are
-    /// left alone (a GDAS step only reaches the sampled candidates).
+    /// One update of every parameter with learning rate `lr`.
     pub fn step(&mut self, lr: f64) {
+        self.step_reached(lr, None);
+    }
+
+    /// One update of the parameters `reached` marks (all when `None`). The
+    /// others keep their values, moments and step counts: a GDAS step runs
+    /// one candidate per slot, and the candidates it did not run must not
+    /// decay or drift on old momentum. Parameters without a gradient are
+    /// skipped too.
+    pub fn step_reached(&mut self, lr: f64, reached: Option<&[bool]>) {
         let _guard = tch::no_grad_guard();
-        self.steps += 1;
-        let bc1 = 1.0 - self.beta1.powi(self.steps as i32);
-        let bc2 = 1.0 - self.beta2.powi(self.steps as i32);
         for i in 0..self.params.len() {
+            if reached.is_some_and(|r| !r[i]) {
+                continue;
+            }
             let g = self.params[i].grad();
             if !g.defined() {
                 continue;
             }
+            self.steps[i] += 1;
+            let t = self.steps[i] as i32;
+            let (bc1, bc2) = (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t));
             let p = &mut self.params[i];
             if self.decay[i] && self.weight_decay > 0.0 {
                 let _ = p.g_mul_scalar_(1.0 - lr * self.weight_decay);
@@ -104,18 +122,20 @@ impl AdamW {
         }
     }
 
-    /// The moments, named `{prefix}m{i}` and `{prefix}v{i}`, for a checkpoint.
+    /// The moments and step counts, named `{prefix}m{i}`, `{prefix}v{i}` and
+    /// `{prefix}steps`, for a checkpoint.
     pub fn state(&self, prefix: &str) -> Vec<(String, Tensor)> {
-        let mut out = Vec::with_capacity(2 * self.m.len());
+        let mut out = Vec::with_capacity(2 * self.m.len() + 1);
         for (i, (m, v)) in self.m.iter().zip(&self.v).enumerate() {
             out.push((format!("{prefix}m{i}"), m.shallow_clone()));
             out.push((format!("{prefix}v{i}"), v.shallow_clone()));
         }
+        out.push((format!("{prefix}steps"), Tensor::from_slice(&self.steps)));
         out
     }
 
-    /// Restores moments saved by [`AdamW::state`] (`steps` is set separately).
-    /// Returns the name of the first missing or misshapen tensor.
+    /// Restores what [`AdamW::state`] saved. Returns the name of the first
+    /// missing or misshapen tensor.
     pub fn load_state(
         &mut self,
         prefix: &str,
@@ -134,6 +154,12 @@ impl AdamW {
                 slot.copy_(&t);
             }
         }
+        let name = format!("{prefix}steps");
+        let steps = find(&name)
+            .and_then(|t| Vec::<i64>::try_from(t).ok())
+            .filter(|s| s.len() == self.steps.len())
+            .ok_or(name)?;
+        self.steps = steps;
         Ok(())
     }
 }
@@ -157,12 +183,60 @@ mod tests {
     }
 
     #[test]
+    fn parameters_a_step_does_not_reach_stay_put() {
+        let a = Tensor::from_slice(&[1.0f32, 1.0]).set_requires_grad(true);
+        let b = Tensor::from_slice(&[1.0f32, 1.0]).set_requires_grad(true);
+        let mut opt = AdamW::new(
+            vec![a.shallow_clone(), b.shallow_clone()],
+            vec![true, true],
+            0.1,
+        );
+        // Both reached once: b gets momentum and a defined gradient.
+        opt.zero_grad();
+        (&a + &b).sum(Kind::Float).backward();
+        opt.step(0.1);
+        let b_before = b.copy();
+        // Then only a: b keeps its value (no decay, no momentum drift).
+        for _ in 0..5 {
+            opt.zero_grad();
+            (&a * 2.0).sum(Kind::Float).backward();
+            opt.step_reached(0.1, Some(&[true, false]));
+        }
+        assert!(b.equal(&b_before));
+        assert!(a.double_value(&[0]) < 0.5);
+        let state = opt.state("o/");
+        let steps = state.iter().find(|(n, _)| n == "o/steps").unwrap();
+        assert_eq!(Vec::<i64>::try_from(&steps.1).unwrap(), vec![6, 1]);
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let x = Tensor::from_slice(&[3.0f32, -2.0]).set_requires_grad(true);
+        let mut opt = AdamW::new(vec![x.shallow_clone()], vec![false], 0.0);
+        (&x * &x).sum(Kind::Float).backward();
+        opt.step(0.1);
+        let saved = opt.state("p/");
+        let y = Tensor::from_slice(&[0.0f32, 0.0]).set_requires_grad(true);
+        let mut other = AdamW::new(vec![y.shallow_clone()], vec![false], 0.0);
+        other
+            .load_state("p/", |n| {
+                saved.iter().find(|(k, _)| k == n).map(|(_, t)| t.copy())
+            })
+            .unwrap();
+        for (name, t) in other.state("p/") {
+            let (_, s) = saved.iter().find(|(k, _)| *k == name).unwrap();
+            assert!(t.equal(s), "{name}");
+        }
+        assert_eq!(other.load_state("q/", |_| None), Err("q/m0".to_string()));
+    }
+
+    #[test]
     fn clipping_bounds_the_global_norm() {
         let x = Tensor::from_slice(&[1.0f32, 1.0]).set_requires_grad(true);
         let mut opt = AdamW::new(vec![x.shallow_clone()], vec![true], 0.1);
         let loss = (&x * 100.0).sum(Kind::Float);
         loss.backward();
-        let before = opt.clip_grad_norm(1.0);
+        let before = opt.clip_grad_norm(1.0, None);
         assert!((before - 100.0 * 2f64.sqrt()).abs() < 1e-3);
         assert!((x.grad().norm().double_value(&[]) - 1.0).abs() < 1e-4);
     }

@@ -127,7 +127,7 @@ fn alpha_moves_toward_the_clearly_better_candidate() {
             ("seq_len = 64", "seq_len = 32"),
         ],
     );
-    let candidates = derive::candidates(&space);
+    let candidates = derive::candidates(&space, 1);
     assert_eq!(candidates.len(), 2);
     let ssm = candidates.iter().position(|c| !c.is_attention()).unwrap();
     let corpus = Corpus::from_text(&two_back_text(60_000), "two-back".into()).unwrap();
@@ -137,7 +137,7 @@ fn alpha_moves_toward_the_clearly_better_candidate() {
     let store = SqliteStore::open(dir.path().join("a.db").to_str().unwrap()).unwrap();
     let err = search(&space, &corpus, &store, Some((0.0, 1))).unwrap_err();
     assert!(matches!(err, DartsError::Interrupted), "{err}");
-    let (_, phases) = DartsSearch::progress(&store, 1, 1).unwrap();
+    let (_, phases) = DartsSearch::progress(&store, 1, &[0.0]).unwrap();
     let first = phases[0].as_ref().unwrap();
     let after_one = &first.trajectory.last().unwrap().probs[0];
     assert_eq!(first.step, 1);
@@ -187,6 +187,24 @@ fn constrained_spaces() -> Vec<SearchSpace> {
             (all_patterns, "pattern = [\"free\"]"),
             ("every = [2, 4, 8]\n", ""),
         ],
+        // Deep and free: 2^48 masks, which discretisation must not enumerate.
+        vec![
+            ("depth = [4, 5, 6, 7, 8]", "depth = [48]"),
+            ("ratio = [0.1, 0.5]", "ratio = [0.0, 0.5]"),
+            (all_patterns, "pattern = [\"free\", \"uniform\"]"),
+            ("every = [2, 4, 8]\n", ""),
+        ],
+        // No attention at all, and nothing but attention.
+        vec![
+            ("ratio = [0.1, 0.5]", "ratio = [0.0, 0.0]"),
+            (all_patterns, "pattern = [\"free\"]"),
+            ("every = [2, 4, 8]\n", ""),
+        ],
+        vec![
+            ("ratio = [0.1, 0.5]", "ratio = [1.0, 1.0]"),
+            (all_patterns, "pattern = [\"free\"]"),
+            ("every = [2, 4, 8]\n", ""),
+        ],
     ];
     let mut out = vec![
         SearchSpace::parse(hybrid, "hybrid").unwrap(),
@@ -207,13 +225,14 @@ fn constrained_spaces() -> Vec<SearchSpace> {
 fn discretisation_never_leaves_the_space() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for space in constrained_spaces() {
-        let candidates = derive::candidates(&space);
         for &depth in &space.model.depth {
+            let candidates = derive::candidates(&space, depth);
+            let draws = if depth > 16 { 20 } else { 200 };
             for &shared in &space.attention.shared {
                 let mut settings = space.darts.clone();
                 settings.depth = depth;
                 settings.shared = shared;
-                for _ in 0..200 {
+                for _ in 0..draws {
                     // Peaked or flat tables, so that both the plain argmax
                     // and the repairs are exercised.
                     let sharpness = rng.random_range(0.1..8.0);
@@ -229,10 +248,23 @@ fn discretisation_never_leaves_the_space() {
                         .collect();
                     let arch = derive::discretise(&space, &settings, &candidates, &probs)
                         .unwrap_or_else(|e| panic!("{}: {e}", space.origin));
-                    assert!(space.check(&arch).is_ok(), "{}", arch.short_form());
                     assert_eq!(arch.layers.len(), depth);
+                    // Written as the sampler writes it: shared only with two
+                    // attention layers or more (or when the space allows
+                    // nothing else), so equal designs have equal hashes.
+                    let n = arch.layers.iter().filter(|l| l.is_attention()).count();
+                    let is_shared = arch
+                        .layers
+                        .iter()
+                        .any(|l| matches!(l, Layer::Attention { shared: true, .. }));
+                    if n >= 2 {
+                        assert_eq!(is_shared, shared, "{}", arch.short_form());
+                    } else {
+                        assert_eq!(is_shared, space.canonical_shared(), "{}", arch.short_form());
+                    }
 
-                    // Where the per-slot argmax is itself allowed, it is the result.
+                    // Where the per-slot argmax is itself allowed (and needs
+                    // no shared setting), it is the result.
                     let argmax: Vec<Layer> = probs
                         .iter()
                         .map(|row| {
@@ -243,7 +275,7 @@ fn discretisation_never_leaves_the_space() {
                                 Layer::Attention { heads, window, .. } => Layer::Attention {
                                     heads,
                                     window,
-                                    shared,
+                                    shared: is_shared,
                                 },
                                 other => other,
                             }
@@ -264,10 +296,10 @@ fn discretisation_never_leaves_the_space() {
 
 #[test]
 fn larger_lambda_never_derives_a_costlier_architecture() {
-    // Controlled: one warm-up, the same data and seed for every λ, the
-    // penalties far apart; only λ differs between the searches.
+    // Controlled: one warm-up, the same batches and Gumbel noise for every
+    // λ (common random numbers), penalties far apart; only λ differs.
     let space = tiny_with(
-        "lambdas = [0.0, 0.3, 3.0, 30.0]\nwarmup_steps = 20\nsearch_steps = 40\ngumbel = true\narch_lr = 0.05\n",
+        "lambdas = [0.0, 0.1, 1.0, 10.0]\nwarmup_steps = 20\nsearch_steps = 40\ngumbel = true\narch_lr = 0.05\n",
         &[],
     );
     let corpus = Corpus::from_text(&common::synthetic_text(40_000), "grammar".into()).unwrap();
@@ -290,35 +322,128 @@ fn larger_lambda_never_derives_a_costlier_architecture() {
     assert_eq!(*costs.last().unwrap(), cheapest, "{derived:?}");
 }
 
+/// Dies (panics) at a step of one λ, like a killed process: no checkpoint
+/// is written at that moment.
+struct Dies {
+    at: (f64, usize),
+}
+
+impl DartsObserver for Dies {
+    fn step(&mut self, p: PhaseProgress) -> ControlFlow<()> {
+        if p.lambda == Some(self.at.0) && p.step == self.at.1 {
+            panic!("killed");
+        }
+        ControlFlow::Continue(())
+    }
+    fn phase(&mut self, _: Option<f64>, _: usize, _: usize) {}
+    fn note(&mut self, message: String) {
+        panic!("unexpected note: {message}");
+    }
+}
+
 #[test]
 fn a_killed_search_resumes_exactly_from_its_checkpoint() {
+    for gumbel in [false, true] {
+        let space = tiny_with(
+            &format!(
+                "lambdas = [0.0, 1.0]\nwarmup_steps = 10\nsearch_steps = 20\ncheckpoint_every = 4\ngumbel = {gumbel}\n"
+            ),
+            &[],
+        );
+        let corpus = Corpus::from_text(&common::synthetic_text(40_000), "grammar".into()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let straight = SqliteStore::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
+        let expected = search(&space, &corpus, &straight, None).unwrap();
+
+        let killed = SqliteStore::open(dir.path().join("k.db").to_str().unwrap()).unwrap();
+        let study_id = open_study(&killed, &space);
+        // Killed at step 10 of the second λ: its last checkpoint is step 8.
+        let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            DartsSearch {
+                store: &killed,
+                study_id,
+                space: &space,
+                corpus: &corpus,
+                seed: 0,
+            }
+            .run(&mut Dies { at: (1.0, 10) })
+        }));
+        assert!(died.is_err());
+        let (warm, phases) = DartsSearch::progress(&killed, study_id, &[0.0, 1.0]).unwrap();
+        assert!(warm.unwrap().done());
+        assert!(phases[0].as_ref().unwrap().done());
+        assert_eq!(phases[1].as_ref().unwrap().step, 8);
+        let resumed = search(&space, &corpus, &killed, None).unwrap();
+
+        assert_eq!(resumed.len(), expected.len());
+        for (r, e) in resumed.iter().zip(&expected) {
+            assert_eq!(r.arch, e.arch);
+            for (rr, er) in r.probs.iter().zip(&e.probs) {
+                for (a, b) in rr.iter().zip(er) {
+                    assert!(
+                        (a - b).abs() < 1e-6,
+                        "gumbel {gumbel}: {:?} vs {:?}",
+                        r.probs,
+                        e.probs
+                    );
+                }
+            }
+        }
+        // The α trajectories agree point for point, losses included.
+        let (_, a) = DartsSearch::progress(&straight, 1, &[0.0, 1.0]).unwrap();
+        let (_, b) = DartsSearch::progress(&killed, study_id, &[0.0, 1.0]).unwrap();
+        for (a, b) in a.iter().zip(&b) {
+            let (a, b) = (
+                &a.as_ref().unwrap().trajectory,
+                &b.as_ref().unwrap().trajectory,
+            );
+            assert_eq!(a.len(), b.len());
+            for (p, q) in a.iter().zip(b) {
+                assert_eq!(p.step, q.step);
+                let close = |x: Option<f64>, y: Option<f64>| match (x, y) {
+                    (Some(x), Some(y)) => (x - y).abs() < 1e-6,
+                    (x, y) => x == y,
+                };
+                assert!(close(p.train_loss, q.train_loss), "{p:?} vs {q:?}");
+                assert!(close(p.arch_loss, q.arch_loss), "{p:?} vs {q:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn one_alpha_step_with_a_large_penalty_favours_the_cheapest_candidate() {
     let space = tiny_with(
-        "lambdas = [0.0, 1.0]\nwarmup_steps = 10\nsearch_steps = 20\ncheckpoint_every = 4\n",
+        "lambdas = [100.0]\nwarmup_steps = 0\nsearch_steps = 3\n",
         &[],
     );
     let corpus = Corpus::from_text(&common::synthetic_text(40_000), "grammar".into()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let straight = SqliteStore::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
-    let expected = search(&space, &corpus, &straight, None).unwrap();
-
-    let killed = SqliteStore::open(dir.path().join("k.db").to_str().unwrap()).unwrap();
-    // Stopped mid-way through the second λ, between two checkpoints.
-    let err = search(&space, &corpus, &killed, Some((1.0, 9))).unwrap_err();
-    assert!(matches!(err, DartsError::Interrupted));
-    let (warm, phases) = DartsSearch::progress(&killed, 1, 2).unwrap();
-    assert!(warm.unwrap().done());
-    assert!(phases[0].as_ref().unwrap().done());
-    assert_eq!(phases[1].as_ref().unwrap().step, 9);
-    let resumed = search(&space, &corpus, &killed, None).unwrap();
-
-    assert_eq!(resumed.len(), expected.len());
-    for (r, e) in resumed.iter().zip(&expected) {
-        assert_eq!(r.arch, e.arch);
-        for (rr, er) in r.probs.iter().zip(&e.probs) {
-            for (a, b) in rr.iter().zip(er) {
-                assert!((a - b).abs() < 1e-6, "{:?} vs {:?}", r.probs, e.probs);
-            }
-        }
+    let store = SqliteStore::open(dir.path().join("c.db").to_str().unwrap()).unwrap();
+    let err = search(&space, &corpus, &store, Some((100.0, 1))).unwrap_err();
+    assert!(matches!(err, DartsError::Interrupted), "{err}");
+    let study = DartsSearch {
+        store: &store,
+        study_id: 1,
+        space: &space,
+        corpus: &corpus,
+        seed: 0,
+    };
+    let (_, costs) = study.spec();
+    let cheapest = (0..costs.len())
+        .min_by(|&a, &b| costs[a].total_cmp(&costs[b]))
+        .unwrap();
+    let dearest = (0..costs.len())
+        .max_by(|&a, &b| costs[a].total_cmp(&costs[b]))
+        .unwrap();
+    assert_eq!(costs[cheapest], 0.0);
+    assert_eq!(costs[dearest], 1.0);
+    let (_, phases) = DartsSearch::progress(&store, 1, &[100.0]).unwrap();
+    let probs = &phases[0].as_ref().unwrap().trajectory.last().unwrap().probs;
+    for row in probs {
+        let uniform = 1.0 / row.len() as f64;
+        assert!(row[cheapest] > uniform, "{row:?}");
+        assert!(row[dearest] < uniform, "{row:?}");
     }
 }
 
@@ -380,6 +505,7 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
     // Running it again finds everything done: nothing is trained twice.
     let again = run(&[]);
     assert!(again.status.success(), "{}", common::stderr(&again));
+    assert!(!common::stderr(&again).contains("starts over"));
     let trials = common::nas(dir.path(), &["trials", "--study", "d", "--json"]);
     assert_eq!(common::stdout(&trials).lines().count(), lines.len());
 
@@ -411,8 +537,26 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
     assert!(rows[1]["arch"].as_str().is_some());
 
     // Misuse is refused with exit status 2 and nothing stored.
+    let studies = || common::stdout(&common::nas(dir.path(), &["studies"]));
+    let before = studies();
     let trials_flag = run(&["--trials", "5"]);
     assert_eq!(trials_flag.status.code(), Some(2));
+    let other = common::nas(
+        dir.path(),
+        &[
+            "run",
+            "--space",
+            "d.toml",
+            "--study",
+            "d2",
+            "--strategy",
+            "darts",
+            "--trials",
+            "5",
+        ],
+    );
+    assert_eq!(other.status.code(), Some(2));
+    assert_eq!(studies(), before);
     let random = common::nas(
         dir.path(),
         &[
@@ -431,4 +575,48 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
     let not_darts = common::nas(dir.path(), &["darts", "--study", "r"]);
     assert_eq!(not_darts.status.code(), Some(2));
     assert!(common::stderr(&not_darts).contains("random strategy"));
+}
+
+#[test]
+fn a_derived_design_that_fails_is_not_retried_and_the_others_still_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = common::write_corpus(dir.path(), 30_000);
+    let mut text = SearchSpace::bundled("tiny").unwrap().to_string();
+    text.truncate(text.find("\n[darts]").unwrap());
+    // Trials diverge at this learning rate; the supernet keeps a sane one.
+    let text = text
+        .replacen("seq_len = 64", &format!("seq_len = 64\ncorpus = \"{}\"", corpus.display()), 1)
+        .replacen("steps = 50", "steps = 20", 1)
+        .replacen("lr = 3e-3", "lr = 1e6", 1)
+        + "\n[darts]\nlambdas = [0.0, 30.0]\nwarmup_steps = 5\nsearch_steps = 10\ngumbel = true\nweight_lr = 3e-3\n";
+    std::fs::write(dir.path().join("d.toml"), text).unwrap();
+    let out = common::nas(
+        dir.path(),
+        &[
+            "run",
+            "--space",
+            "d.toml",
+            "--strategy",
+            "darts",
+            "--study",
+            "f",
+        ],
+    );
+    let err = common::stderr(&out);
+    let trials = common::nas(dir.path(), &["trials", "--study", "f", "--json"]);
+    let rows: Vec<serde_json::Value> = common::stdout(&trials)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Each distinct derived design was tried exactly once, and failed.
+    let mut hashes: Vec<&str> = rows.iter().map(|r| r["hash"].as_str().unwrap()).collect();
+    let tried = hashes.len();
+    hashes.sort_unstable();
+    hashes.dedup();
+    assert_eq!(hashes.len(), tried, "a design was retried: {rows:?}");
+    assert!((1..=2).contains(&tried), "{rows:?}");
+    assert!(rows.iter().all(|r| r["state"] == "failed"), "{rows:?}");
+    assert!(err.contains("trial 0 failed"), "{err}");
+    assert!(err.contains("every derived design has been tried"), "{err}");
+    assert_eq!(out.status.code(), Some(1), "nothing completed: {err}");
 }

@@ -49,11 +49,11 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
     }
     let space = SearchSpace::parse(&study.space_text, &format!("study {}", study.name))?;
     let settings = &space.darts;
-    let names: Vec<String> = derive::candidates(&space)
+    let names: Vec<String> = derive::candidates(&space, settings.depth)
         .iter()
         .map(Layer::token)
         .collect();
-    let (warm, phases) = DartsSearch::progress(&store, study.id, settings.lambdas.len())?;
+    let (warm, phases) = DartsSearch::progress(&store, study.id, &settings.lambdas)?;
     let trials = store.trials(study.id)?;
     let derived_trial = |meta: &PhaseMeta| {
         meta.result

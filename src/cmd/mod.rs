@@ -14,6 +14,7 @@ use hybrid_nas::arch::ArchError;
 use hybrid_nas::data::{Corpus, DataError};
 use hybrid_nas::evaluate::objective_value;
 use hybrid_nas::evaluate::{AnalyticEvaluator, Evaluator, TrainEvaluator};
+use hybrid_nas::search::darts::DartsError;
 use hybrid_nas::space::{Objective, SearchSpace, SpaceError};
 use hybrid_nas::store::{StoreError, StudySpec, TrialRecord};
 use hybrid_nas::train::TrainError;
@@ -58,6 +59,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             return EXIT_USAGE;
         }
         if let Some(TrainError::Config(_) | TrainError::Data(_)) = cause.downcast_ref() {
+            return EXIT_USAGE;
+        }
+        if let Some(DartsError::TooShort { .. }) = cause.downcast_ref() {
             return EXIT_USAGE;
         }
         if let Some(StoreError::SpaceMismatch { .. } | StoreError::NotFound(_)) =

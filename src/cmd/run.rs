@@ -1,5 +1,6 @@
 //! `nas run`: create or continue a study and drive it to its budget.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -7,7 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use hybrid_nas::data::Corpus;
-use hybrid_nas::search::darts::{distinct, DartsError, DerivedStrategy};
+use hybrid_nas::search::darts::{check_corpus, distinct, DartsError, DerivedStrategy};
 use hybrid_nas::search::driver::{Driver, RunOptions};
 use hybrid_nas::search::{make_strategy, Strategy};
 use hybrid_nas::space::{SearchSpace, StrategyName};
@@ -63,6 +64,7 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     let supernet_corpus = if is_darts {
         let corpus = Corpus::load(space.task.corpus.as_deref())?;
         corpus.check_seq_len(space.task.seq_len)?;
+        check_corpus(&corpus, space.task.seq_len)?;
         Some(corpus)
     } else {
         None
@@ -78,6 +80,17 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     let spec = study_spec(&space, &study_name, space.strategy.as_str());
     if let Some(existing) = store.find_study(&study_name)? {
         // A study's strategy and seed are fixed when it is created.
+        if args.strategy.is_none() && existing.strategy != space.strategy.as_str() {
+            return Err(UsageError(format!(
+                "study `{}` uses the {} strategy, but the space says {}; pass --strategy {} to \
+                 continue it, or use --study NEW_NAME",
+                existing.name,
+                existing.strategy,
+                space.strategy.as_str(),
+                existing.strategy
+            ))
+            .into());
+        }
         if args.strategy.is_some() && existing.strategy != space.strategy.as_str() {
             return Err(UsageError(format!(
                 "study `{}` uses the {} strategy; --strategy {} needs a new --study name",
@@ -150,8 +163,17 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            // One trial per distinct derived architecture.
-            let budget = distinct(&derived);
+            // One trial per distinct derived design, plus the trials kept
+            // from designs no longer derived (λs or space changed since),
+            // which would otherwise use up the new designs' slots.
+            let derived_hashes: HashSet<String> = derived.iter().map(|d| d.arch.hash()).collect();
+            let kept = store
+                .trials(study.id)?
+                .into_iter()
+                .filter(|t| t.state != TrialState::Failed)
+                .filter(|t| !derived_hashes.contains(&t.arch_hash))
+                .count();
+            let budget = distinct(&derived) + kept;
             if budget != study.budget {
                 study = store.open_study(&StudySpec { budget, ..spec }, args.force)?;
             }
@@ -211,7 +233,13 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
                 bar.set_message(format_best(*b));
             }
         } else if let Some(err) = &t.error {
-            bar.println(format!("trial {} failed: {err}", t.number));
+            let line = format!("trial {} failed: {err}", t.number);
+            // A hidden bar (stderr not a terminal) prints nothing.
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
         }
     };
     let driver = Driver {
@@ -257,7 +285,15 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
             );
         }
         if summary.exhausted && complete < study.budget {
-            eprintln!("the space has no unexplored architecture left: the study stops short of its budget");
+            if is_darts {
+                eprintln!(
+                    "every derived design has been tried; {} of them failed (nas trials --study {} --state failed)",
+                    study.budget - complete,
+                    study.name
+                );
+            } else {
+                eprintln!("the space has no unexplored architecture left: the study stops short of its budget");
+            }
         }
         if let Some((t, ppl)) = best {
             eprintln!(
@@ -272,7 +308,8 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     }
     Ok(if summary.interrupted {
         EXIT_INTERRUPTED
-    } else if summary.gave_up.is_some() {
+    } else if summary.gave_up.is_some() || (complete == 0 && summary.failed > 0) {
+        // Nothing to show for the run: say so to scripts too.
         1
     } else {
         0

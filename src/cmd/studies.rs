@@ -140,7 +140,7 @@ pub fn compute(
     if study.strategy == "darts" {
         // The stored space says how many λ phases there are.
         if let Ok(space) = SearchSpace::parse(&study.space_text, &study.name) {
-            let (warm, phases) = DartsSearch::progress(store, study.id, space.darts.lambdas.len())?;
+            let (warm, phases) = DartsSearch::progress(store, study.id, &space.darts.lambdas)?;
             supernet = warm
                 .iter()
                 .chain(phases.iter().flatten())

@@ -36,8 +36,9 @@ pub enum Mixing<'a> {
     /// `w` of shape `(S, C)` (softmax of α).
     Soft(&'a Tensor),
     /// Only `chosen[s]` runs in slot s, scaled by `w[s, chosen[s]]`; `w` is
-    /// `(S, C)`, a straight-through one-hot whose value is 1 at the chosen
-    /// candidate but whose gradient is that of the soft sample.
+    /// `(S, C)` and 1 at the chosen candidates: a plain one-hot for weight
+    /// steps, or for α steps a straight-through one-hot whose gradient is
+    /// that of the soft Gumbel sample.
     Hard { chosen: &'a [usize], w: &'a Tensor },
 }
 
@@ -100,10 +101,6 @@ impl Supernet {
             norm,
             head,
         }
-    }
-
-    pub fn depth(&self) -> usize {
-        self.slots.len()
     }
 
     /// Token ids `(B, T)` (int64) -> logits `(B, T, V)`.

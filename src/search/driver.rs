@@ -130,7 +130,7 @@ const RETRYABLE: [&str; 3] = ["interrupted", "died", "heartbeat lost"];
 /// retried, so it must not move the RNG on, or a resumed study would not
 /// propose what the uninterrupted one did; a design that fails on its own
 /// must move it on, or it would be proposed again forever.
-fn counts_as_finished(t: &TrialRecord) -> bool {
+pub fn counts_as_finished(t: &TrialRecord) -> bool {
     match t.state {
         TrialState::Complete | TrialState::Pruned => true,
         TrialState::Failed => {
@@ -321,7 +321,9 @@ impl Driver<'_> {
             let Shared {
                 strategy, history, ..
             } = &mut *s;
-            let proposal = strategy.ask(history, &mut rng);
+            let Some(proposal) = strategy.ask(history, &mut rng) else {
+                return Ok(Next::Exhausted);
+            };
             let new = NewTrial {
                 arch_json: serde_json::to_string(&proposal.arch).expect("architectures serialise"),
                 arch_hash: proposal.arch.hash(),

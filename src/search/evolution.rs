@@ -102,7 +102,13 @@ impl AgingEvolution {
 }
 
 impl Strategy for AgingEvolution {
-    fn ask(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal {
+    fn ask(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Option<Proposal> {
+        Some(self.propose(history, rng))
+    }
+}
+
+impl AgingEvolution {
+    fn propose(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal {
         let complete: Vec<&TrialRecord> = history
             .iter()
             .filter(|t| t.state == TrialState::Complete && t.metrics.is_some())

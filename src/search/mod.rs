@@ -26,7 +26,9 @@ pub struct Proposal {
 /// of finished trials, so a resumed study proposes what the uninterrupted one
 /// would have (with one job; several jobs interleave by timing).
 pub trait Strategy: Send {
-    fn ask(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal;
+    /// The next design to evaluate, or `None` when the strategy has nothing
+    /// left to propose (DARTS, once every derived design has been tried).
+    fn ask(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Option<Proposal>;
 }
 
 #[derive(Debug, thiserror::Error)]

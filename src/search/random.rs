@@ -18,10 +18,10 @@ impl RandomSearch {
 }
 
 impl Strategy for RandomSearch {
-    fn ask(&mut self, _history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal {
-        Proposal {
+    fn ask(&mut self, _history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Option<Proposal> {
+        Some(Proposal {
             arch: self.space.sample(rng),
             extra: None,
-        }
+        })
     }
 }

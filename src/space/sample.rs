@@ -270,7 +270,7 @@ impl SearchSpace {
     /// Sharing means nothing with fewer than two attention layers; such designs
     /// are written unshared (when the space allows it) so that equal models
     /// have equal short forms.
-    pub(super) fn canonical_shared(&self) -> bool {
+    pub fn canonical_shared(&self) -> bool {
         !self.attention.shared.contains(&false)
     }
 

@@ -7,7 +7,9 @@
 //! normalised cost, `mean_s sum_c p[s, c] cost[c]`, with `p = softmax(α)`.
 //! Every random stream is a ChaCha generator whose position is checkpointed,
 //! and both optimisers keep their moments in tensors, so a phase resumed from
-//! a checkpoint continues exactly as if it had not stopped.
+//! a checkpoint continues exactly as if it had not stopped. Every λ phase
+//! draws the same batches and Gumbel noise (common random numbers), so the
+//! searches of a sweep differ only by λ.
 
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -17,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::{nn, Kind, Tensor};
 
 use super::checkpoint::{self, AlphaPoint, PhaseMeta, PhaseResult};
-use super::DartsError;
+use super::{describe, DartsError};
 use crate::arch::Architecture;
 use crate::data::Batches;
 use crate::model::supernet::{Mixing, Supernet, SupernetSpec};
@@ -28,6 +30,9 @@ use crate::train::TrainConfig;
 /// Independent random streams of a phase: batches for the weight steps,
 /// batches for the α steps, Gumbel noise.
 const STREAMS: [u64; 3] = [0x7765_6967, 0x616c_7068, 0x6775_6d62];
+/// ChaCha stream numbers: the warm-up and the searches draw apart.
+const WARMUP_STREAM: u64 = 0;
+const SEARCH_STREAM: u64 = 1;
 /// Adam β1 for α, as in DARTS (a short memory suits the moving target).
 const ARCH_BETA1: f64 = 0.5;
 /// Points kept per trajectory (at most about this many).
@@ -85,12 +90,44 @@ pub struct Phase<'a> {
     /// the network optimiser's moments.
     names: Vec<String>,
     weights: Vec<Tensor>,
+    /// Per weight, the (slot, candidate) it belongs to; `None` for weights
+    /// every step uses (embedding, norms, MLPs, head).
+    owners: Vec<Option<(usize, usize)>>,
     /// `(S, C)` architecture weights, zeros at the start (uniform mixing).
     alpha: Tensor,
     weight_opt: AdamW,
     arch_opt: AdamW,
     rngs: Vec<ChaCha8Rng>,
     pub meta: PhaseMeta,
+}
+
+/// `slot3.cand5.ssm.in_proj.weight` (a VarStore name) -> `Some((3, 5))`.
+fn owner(name: &str) -> Option<(usize, usize)> {
+    let mut parts = name.split('.');
+    let slot = parts.next()?.strip_prefix("slot")?.parse().ok()?;
+    let cand = parts.next()?.strip_prefix("cand")?.parse().ok()?;
+    Some((slot, cand))
+}
+
+/// Takes the network weights out of autograd for an α step and puts them
+/// back when dropped, also if the step panics.
+struct Frozen<'a>(&'a [Tensor]);
+
+impl<'a> Frozen<'a> {
+    fn new(weights: &'a [Tensor]) -> Self {
+        for w in weights {
+            let _ = w.set_requires_grad(false);
+        }
+        Frozen(weights)
+    }
+}
+
+impl Drop for Frozen<'_> {
+    fn drop(&mut self) {
+        for w in self.0 {
+            let _ = w.set_requires_grad(true);
+        }
+    }
 }
 
 impl<'a> Phase<'a> {
@@ -106,6 +143,11 @@ impl<'a> Phase<'a> {
         let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
         named.sort_by(|a, b| a.0.cmp(&b.0));
         let (names, weights): (Vec<String>, Vec<Tensor>) = named.into_iter().unzip();
+        let owners: Vec<_> = names.iter().map(|n| owner(n)).collect();
+        debug_assert!(
+            owners.iter().any(Option::is_some),
+            "candidate weights are named slotS.candC.*"
+        );
         // Matrices and conv kernels decay, vectors do not (as in the trainer).
         let decay = weights.iter().map(|w| w.dim() >= 2).collect();
         let weight_opt = AdamW::new(
@@ -117,16 +159,25 @@ impl<'a> Phase<'a> {
         let alpha = Tensor::zeros(shape, (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
         let mut arch_opt = AdamW::new(vec![alpha.shallow_clone()], vec![false], 0.0);
         arch_opt.beta1 = ARCH_BETA1;
-        let phase_stream = lambda.map_or(0, |l| l.to_bits());
+        let stream = if lambda.is_some() {
+            SEARCH_STREAM
+        } else {
+            WARMUP_STREAM
+        };
         let rngs = STREAMS
             .iter()
-            .map(|s| ChaCha8Rng::seed_from_u64(setup.seed ^ s ^ phase_stream))
+            .map(|s| {
+                let mut rng = ChaCha8Rng::seed_from_u64(setup.seed ^ s);
+                rng.set_stream(stream);
+                rng
+            })
             .collect();
         Phase {
             setup,
             net,
             names,
             weights,
+            owners,
             alpha,
             weight_opt,
             arch_opt,
@@ -137,13 +188,17 @@ impl<'a> Phase<'a> {
                 step: 0,
                 steps,
                 seconds: 0.0,
-                weight_updates: 0,
-                arch_updates: 0,
                 rng_positions: Vec::new(),
+                pending: Default::default(),
                 trajectory: Vec::new(),
                 result: None,
             },
         }
+    }
+
+    /// What the phase was built from.
+    pub fn setup(&self) -> &'a PhaseSetup<'a> {
+        self.setup
     }
 
     /// Copies the network weights of a checkpoint (the warm-up's, to start a
@@ -176,18 +231,13 @@ impl<'a> Phase<'a> {
                 .find(|(n, _)| n == name)
                 .map(|(_, t)| t.shallow_clone())
         };
+        let missing = |n: String| DartsError::Checkpoint(format!("missing or misshapen {n}"));
         let alpha = find("alpha")
             .filter(|a| a.size() == self.alpha.size())
-            .ok_or_else(|| DartsError::Checkpoint("missing or misshapen alpha".into()))?;
+            .ok_or_else(|| missing("alpha".into()))?;
         tch::no_grad(|| self.alpha.copy_(&alpha));
-        self.weight_opt
-            .load_state("wopt/", find)
-            .map_err(|n| DartsError::Checkpoint(format!("missing or misshapen {n}")))?;
-        self.arch_opt
-            .load_state("aopt/", find)
-            .map_err(|n| DartsError::Checkpoint(format!("missing or misshapen {n}")))?;
-        self.weight_opt.steps = meta.weight_updates;
-        self.arch_opt.steps = meta.arch_updates;
+        self.weight_opt.load_state("wopt/", find).map_err(missing)?;
+        self.arch_opt.load_state("aopt/", find).map_err(missing)?;
         if meta.rng_positions.len() != self.rngs.len() {
             return Err(DartsError::Checkpoint(
                 "random stream positions missing".into(),
@@ -214,8 +264,6 @@ impl<'a> Phase<'a> {
 
     /// The phase as a checkpoint blob holding what `keep` says.
     pub fn checkpoint(&mut self, keep: Keep) -> Result<Vec<u8>, DartsError> {
-        self.meta.weight_updates = self.weight_opt.steps;
-        self.meta.arch_updates = self.arch_opt.steps;
         self.meta.rng_positions = self
             .rngs
             .iter()
@@ -256,14 +304,20 @@ impl<'a> Phase<'a> {
         Tensor::from_slice(&values).view_(self.alpha.size())
     }
 
-    /// The candidate of each slot with the largest perturbed logit.
-    fn argmax_rows(t: &Tensor) -> Vec<usize> {
+    /// Per slot, the candidate with the largest value of `t` `(S, C)`, and the
+    /// one-hot `(S, C)` of that choice.
+    fn choose(t: &Tensor) -> (Vec<usize>, Tensor) {
         let idx = t.argmax(-1, false);
-        Vec::<i64>::try_from(idx)
+        let one_hot = t
+            .detach()
+            .zeros_like()
+            .scatter_value(-1, &idx.unsqueeze(-1), 1.0);
+        let chosen = Vec::<i64>::try_from(idx)
             .expect("i64 indices")
             .into_iter()
             .map(|i| i as usize)
-            .collect()
+            .collect();
+        (chosen, one_hot)
     }
 
     fn cross_entropy(&self, x: &Tensor, y: &Tensor, mixing: &Mixing) -> Tensor {
@@ -274,39 +328,40 @@ impl<'a> Phase<'a> {
             .cross_entropy_for_logits(&y.reshape([-1]))
     }
 
-    /// One network-weight step; α is held fixed (detached).
+    /// One network-weight step; α is held fixed (detached). With Gumbel
+    /// sampling only the sampled candidates run, and only they (and the
+    /// shared weights) are updated.
     fn weight_step(&mut self, lr: f64) -> f64 {
         let cfg = self.setup.training;
         let (x, y) = self
             .setup
             .weight_data
             .sample(&mut self.rngs[0], cfg.batch_size, cfg.seq_len);
-        let loss = if self.setup.settings.gumbel {
+        let (loss, reached) = if self.setup.settings.gumbel {
             let noise = self.gumbel_noise();
-            let logits = self.alpha.detach() + noise;
-            let chosen = Self::argmax_rows(&logits);
-            let one_hot = logits.zeros_like().scatter_value(
-                -1,
-                &Tensor::from_slice(&chosen.iter().map(|&c| c as i64).collect::<Vec<_>>())
-                    .unsqueeze(-1),
-                1.0,
-            );
-            self.cross_entropy(
+            let (chosen, one_hot) = Self::choose(&(self.alpha.detach() + noise));
+            let loss = self.cross_entropy(
                 &x,
                 &y,
                 &Mixing::Hard {
                     chosen: &chosen,
                     w: &one_hot,
                 },
-            )
+            );
+            let reached: Vec<bool> = self
+                .owners
+                .iter()
+                .map(|o| o.is_none_or(|(s, c)| chosen[s] == c))
+                .collect();
+            (loss, Some(reached))
         } else {
             let p = self.alpha.detach().softmax(-1, Kind::Float);
-            self.cross_entropy(&x, &y, &Mixing::Soft(&p))
+            (self.cross_entropy(&x, &y, &Mixing::Soft(&p)), None)
         };
         self.weight_opt.zero_grad();
         loss.backward();
-        self.weight_opt.clip_grad_norm(1.0);
-        self.weight_opt.step(lr);
+        self.weight_opt.clip_grad_norm(1.0, reached.as_deref());
+        self.weight_opt.step_reached(lr, reached.as_deref());
         loss.double_value(&[])
     }
 
@@ -318,33 +373,28 @@ impl<'a> Phase<'a> {
             .setup
             .arch_data
             .sample(&mut self.rngs[1], cfg.batch_size, cfg.seq_len);
+        let noise = self.setup.settings.gumbel.then(|| self.gumbel_noise());
         // The network is fixed here: no weight gradients to compute.
-        for w in &self.weights {
-            let _ = w.set_requires_grad(false);
-        }
+        let _frozen = Frozen::new(&self.weights);
         let p = self.alpha.softmax(-1, Kind::Float); // (S, C)
-        let ce = if self.setup.settings.gumbel {
-            let noise = self.gumbel_noise();
-            let noisy = (&self.alpha + noise) / tau;
-            let soft = noisy.softmax(-1, Kind::Float);
-            let chosen = Self::argmax_rows(&noisy.detach());
-            let index = Tensor::from_slice(&chosen.iter().map(|&c| c as i64).collect::<Vec<_>>())
-                .unsqueeze(-1);
-            let hard = soft.detach().zeros_like().scatter_value(-1, &index, 1.0);
-            // Value: the one-hot; gradient: that of the soft sample (GDAS).
-            let w = hard - soft.detach() + &soft;
-            self.cross_entropy(
-                &x,
-                &y,
-                &Mixing::Hard {
-                    chosen: &chosen,
-                    w: &w,
-                },
-            )
-        } else {
-            self.cross_entropy(&x, &y, &Mixing::Soft(&p))
+        let ce = match noise {
+            Some(noise) => {
+                let soft = ((&self.alpha + noise) / tau).softmax(-1, Kind::Float);
+                let (chosen, hard) = Self::choose(&soft);
+                // Value: the one-hot; gradient: that of the soft sample (GDAS).
+                let w = hard - soft.detach() + &soft;
+                self.cross_entropy(
+                    &x,
+                    &y,
+                    &Mixing::Hard {
+                        chosen: &chosen,
+                        w: &w,
+                    },
+                )
+            }
+            None => self.cross_entropy(&x, &y, &Mixing::Soft(&p)),
         };
-        let costs = Tensor::from_slice(self.setup.costs).to_kind(Kind::Float);
+        let costs = Tensor::from_slice(self.setup.costs).to_kind(Kind::Float); // (C)
         let expected_cost = (&p * costs.unsqueeze(0))
             .sum_dim_intlist(-1, false, Kind::Float)
             .mean(Kind::Float);
@@ -352,10 +402,15 @@ impl<'a> Phase<'a> {
         self.arch_opt.zero_grad();
         objective.backward();
         self.arch_opt.step(self.setup.settings.arch_lr);
-        for w in &self.weights {
-            let _ = w.set_requires_grad(true);
-        }
         ce.double_value(&[])
+    }
+
+    fn non_finite(&self, loss: f64) -> DartsError {
+        DartsError::NonFinite {
+            phase: describe(self.meta.lambda),
+            step: self.meta.step + 1,
+            loss,
+        }
     }
 
     /// Runs the phase to its end from wherever it stands. `save` receives a
@@ -370,6 +425,10 @@ impl<'a> Phase<'a> {
         let settings = self.setup.settings;
         let steps = self.meta.steps;
         let record_every = steps.div_ceil(TRAJECTORY_POINTS).max(1);
+        // Each phase ramps the weights' learning rate up over 5% of its
+        // steps: the warm-up from a fresh network, a search from a fresh
+        // optimiser.
+        let ramp = (steps / 20).max(1);
         let mut started = Instant::now();
         if self.meta.lambda.is_some() && self.meta.trajectory.is_empty() {
             self.meta.trajectory.push(AlphaPoint {
@@ -379,39 +438,43 @@ impl<'a> Phase<'a> {
                 arch_loss: None,
             });
         }
-        let (mut train_sum, mut arch_sum, mut count) = (0.0, 0.0, 0usize);
         while self.meta.step < steps {
             let step = self.meta.step;
-            let loss = match self.meta.lambda {
-                None => {
-                    // Warm-up: linear ramp of the learning rate over 5% of it.
-                    let ramp = (steps / 20).max(1);
-                    let lr = settings.weight_lr * ((step + 1) as f64 / ramp as f64).min(1.0);
-                    self.weight_step(lr)
-                }
+            let lr = settings.weight_lr * ((step + 1) as f64 / ramp as f64).min(1.0);
+            let loss = self.weight_step(lr);
+            if !loss.is_finite() {
+                return Err(self.non_finite(loss));
+            }
+            let arch_loss = match self.meta.lambda {
+                None => 0.0,
                 Some(lambda) => {
-                    let loss = self.weight_step(settings.weight_lr);
                     let progress = step as f64 / (steps.max(2) - 1) as f64;
                     let tau = settings.tau.0 + (settings.tau.1 - settings.tau.0) * progress;
-                    arch_sum += self.arch_step(lambda, tau);
-                    loss
+                    let ce = self.arch_step(lambda, tau);
+                    if !ce.is_finite() {
+                        return Err(self.non_finite(ce));
+                    }
+                    ce
                 }
             };
-            if !loss.is_finite() {
-                return Err(DartsError::NonFinite { step, loss });
-            }
-            train_sum += loss;
-            count += 1;
+            let pending = &mut self.meta.pending;
+            pending.train_sum += loss;
+            pending.arch_sum += arch_loss;
+            pending.count += 1;
             self.meta.step += 1;
             let done = self.meta.step >= steps;
             if self.meta.lambda.is_some() && (self.meta.step.is_multiple_of(record_every) || done) {
+                let p = std::mem::take(&mut self.meta.pending);
+                let probs = self.probs();
+                if probs.iter().flatten().any(|v| !v.is_finite()) {
+                    return Err(self.non_finite(f64::NAN));
+                }
                 self.meta.trajectory.push(AlphaPoint {
                     step: self.meta.step,
-                    probs: self.probs(),
-                    train_loss: Some(train_sum / count as f64),
-                    arch_loss: Some(arch_sum / count as f64),
+                    probs,
+                    train_loss: Some(p.train_sum / p.count as f64),
+                    arch_loss: Some(p.arch_sum / p.count as f64),
                 });
-                (train_sum, arch_sum, count) = (0.0, 0.0, 0);
             }
             let flow = on_step(PhaseProgress {
                 lambda: self.meta.lambda,

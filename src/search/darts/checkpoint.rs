@@ -46,15 +46,22 @@ pub struct PhaseMeta {
     pub steps: usize,
     /// Wall seconds spent in this phase so far, across resumes.
     pub seconds: f64,
-    /// Updates taken by the network and α optimisers (Adam bias correction).
-    pub weight_updates: i64,
-    pub arch_updates: i64,
     /// ChaCha word positions of the phase's random streams, as decimal text
     /// (u128 does not fit JSON numbers).
     pub rng_positions: Vec<String>,
+    /// Losses summed since the last trajectory point.
+    pub pending: Pending,
     pub trajectory: Vec<AlphaPoint>,
     /// Set when the phase has run all its steps.
     pub result: Option<PhaseResult>,
+}
+
+/// Running sums behind the next trajectory point's mean losses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    pub train_sum: f64,
+    pub arch_sum: f64,
+    pub count: usize,
 }
 
 impl PhaseMeta {
@@ -121,8 +128,11 @@ mod tests {
             step: 3,
             steps: 10,
             seconds: 1.5,
-            weight_updates: 3,
-            arch_updates: 2,
+            pending: Pending {
+                train_sum: 4.0,
+                arch_sum: 4.2,
+                count: 2,
+            },
             rng_positions: vec!["340282366920938463463374607431768211455".into()],
             trajectory: vec![AlphaPoint {
                 step: 1,

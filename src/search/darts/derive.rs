@@ -5,12 +5,16 @@ use crate::arch::{Architecture, Layer, DEFAULT_SSM_HEAD_DIM};
 use crate::cost::Cost;
 use crate::space::{DartsSettings, Objective, SearchSpace};
 
-/// Every mixer a slot may hold, attention first: attention with each
-/// (heads, window) choice when the ratio bounds allow attention at all, then
-/// SSM with each (state_dim, expand) choice when they allow SSM layers.
-pub fn candidates(space: &SearchSpace) -> Vec<Layer> {
+/// Every mixer a slot of a supernet `depth` deep may hold, attention first:
+/// attention with each (heads, window) choice when the ratio bounds allow an
+/// attention layer at that depth, then SSM with each (state_dim, expand)
+/// choice when they allow an SSM layer.
+pub fn candidates(space: &SearchSpace, depth: usize) -> Vec<Layer> {
+    let counts = space.attention_counts(depth);
+    let some_attention = counts.as_ref().is_some_and(|c| *c.end() > 0);
+    let some_ssm = counts.as_ref().is_some_and(|c| *c.start() < depth);
     let mut out = Vec::new();
-    if space.attention.ratio_max > 0.0 {
+    if some_attention {
         for &heads in &space.attention.heads {
             for &window in &space.attention.window {
                 out.push(Layer::Attention {
@@ -21,7 +25,7 @@ pub fn candidates(space: &SearchSpace) -> Vec<Layer> {
             }
         }
     }
-    if space.attention.ratio_min < 1.0 {
+    if some_ssm {
         for &state_dim in &space.ssm.state_dim {
             for &expand in &space.ssm.expand {
                 out.push(Layer::Ssm { state_dim, expand });
@@ -44,9 +48,13 @@ pub fn template(space: &SearchSpace, settings: &DartsSettings) -> Architecture {
     }
 }
 
-/// Cost of each candidate mixer (what one layer adds beyond its norms and
-/// MLP, which every candidate shares), divided by the largest, so that the
-/// expected cost of a slot lies in [0, 1] and λ needs no scale of its own.
+/// Cost of each candidate mixer, scaled so that the cheapest counts 0 and the
+/// costliest 1 (all 0 when they cost the same). A slot's expected cost then
+/// lies in [0, 1], and λ reads as nats of held-out loss per unit of that
+/// spread: at λ = 1, taking the costliest candidate instead of the cheapest
+/// must buy one nat. Shifting every cost by the same amount (the norms and
+/// MLP every candidate shares) does not change the α gradient, so only the
+/// spread matters.
 pub fn normalised_costs(
     template: &Architecture,
     candidates: &[Layer],
@@ -54,9 +62,12 @@ pub fn normalised_costs(
     seq_len: usize,
 ) -> Vec<f64> {
     let value = |c: &Cost| match cost {
+        Objective::Flops => c.flops_per_token,
         Objective::Params => c.params as f64,
         Objective::KvCache => c.kv_cache_bytes as f64,
-        _ => c.flops_per_token,
+        Objective::Latency | Objective::ValPpl => {
+            unreachable!("[darts] cost is validated to be a per-layer cost")
+        }
     };
     let base = value(&Cost::of(template, seq_len));
     let raw: Vec<f64> = candidates
@@ -69,36 +80,63 @@ pub fn normalised_costs(
             value(&Cost::of(&one, seq_len)) - base
         })
         .collect();
-    let max = raw.iter().copied().fold(0.0, f64::max);
-    if max > 0.0 {
-        raw.iter().map(|r| r / max).collect()
+    let min = raw.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = raw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if max > min {
+        raw.iter().map(|r| (r - min) / (max - min)).collect()
     } else {
         vec![0.0; raw.len()]
     }
 }
 
-/// Every attention mask the space allows at `depth`: the fixed masks of its
-/// patterns, and under `free` every mask with an allowed attention count.
-fn allowed_masks(space: &SearchSpace, depth: usize) -> Vec<Vec<bool>> {
+/// The best allowed attention mask for per-slot scores: `attn[s]` and
+/// `ssm[s]` are the log-probabilities of slot s's best candidate of each type
+/// (minus infinity when it has none). A fixed pattern's mask is scored
+/// directly; under `free` with n attention layers the best mask puts them
+/// where attention gains most over SSM, found by sorting, not by trying all
+/// 2^depth masks. Ties go to the first mask in sorted order.
+fn best_mask(space: &SearchSpace, attn: &[f64], ssm: &[f64]) -> Option<Vec<bool>> {
+    let depth = attn.len();
+    let score = |m: &[bool]| -> f64 {
+        m.iter()
+            .enumerate()
+            .map(|(s, &a)| if a { attn[s] } else { ssm[s] })
+            .sum()
+    };
+    // Slots ordered by how much attention gains there, most first.
+    let mut gain: Vec<usize> = (0..depth).collect();
+    gain.sort_by(|&a, &b| {
+        let (ga, gb) = (attn[a] - ssm[a], attn[b] - ssm[b]);
+        gb.partial_cmp(&ga)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
+    });
     let mut masks: Vec<Vec<bool>> = Vec::new();
     for &pattern in &space.attention.patterns {
         for placement in space.feasible(pattern, depth) {
-            match placement.mask(depth) {
-                Some(mask) => masks.push(mask),
-                None => {
-                    let n = placement.count(depth);
-                    for bits in 0u64..(1u64 << depth) {
-                        if bits.count_ones() as usize == n {
-                            masks.push((0..depth).map(|i| bits >> i & 1 == 1).collect());
-                        }
-                    }
+            masks.push(placement.mask(depth).unwrap_or_else(|| {
+                let mut m = vec![false; depth];
+                for &s in &gain[..placement.count(depth)] {
+                    m[s] = true;
                 }
-            }
+                m
+            }));
         }
     }
     masks.sort();
     masks.dedup();
     masks
+        .into_iter()
+        .map(|m| {
+            let sc = score(&m);
+            (m, sc)
+        })
+        .filter(|(_, sc)| sc.is_finite())
+        .fold(None::<(Vec<bool>, f64)>, |acc, (m, sc)| match acc {
+            Some((_, best)) if best >= sc => acc,
+            _ => Some((m, sc)),
+        })
+        .map(|(m, _)| m)
 }
 
 /// The most probable candidate of `slot` among those `keep` accepts.
@@ -126,33 +164,24 @@ pub fn discretise(
 ) -> Result<Architecture, String> {
     let depth = probs.len();
     let log = |p: f64| p.max(1e-30).ln();
-    let attn = |l: &Layer| l.is_attention();
-    let ssm = |l: &Layer| !l.is_attention();
-    let slot_score = |s: usize, is_attn: bool| -> f64 {
-        let pick = if is_attn {
-            best(&probs[s], candidates, attn)
-        } else {
-            best(&probs[s], candidates, ssm)
-        };
-        pick.map_or(f64::NEG_INFINITY, |c| log(probs[s][c]))
+    let best_log = |s: usize, is_attn: bool| -> f64 {
+        best(&probs[s], candidates, |l| l.is_attention() == is_attn)
+            .map_or(f64::NEG_INFINITY, |c| log(probs[s][c]))
     };
-    let mask = allowed_masks(space, depth)
-        .into_iter()
-        .map(|m| {
-            let score: f64 = m.iter().enumerate().map(|(s, &a)| slot_score(s, a)).sum();
-            (m, score)
-        })
-        .filter(|(_, score)| score.is_finite())
-        // Highest score; ties go to the first mask in sorted order, so the
-        // result never depends on enumeration order.
-        .fold(None::<(Vec<bool>, f64)>, |acc, (m, score)| match acc {
-            Some((_, best)) if best >= score => acc,
-            _ => Some((m, score)),
-        })
-        .map(|(m, _)| m)
+    let attn: Vec<f64> = (0..depth).map(|s| best_log(s, true)).collect();
+    let ssm: Vec<f64> = (0..depth).map(|s| best_log(s, false)).collect();
+    let mask = best_mask(space, &attn, &ssm)
         .ok_or_else(|| format!("no attention placement of depth {depth} fits the space"))?;
+    let n_attention = mask.iter().filter(|&&a| a).count();
+    // Sharing only means something with two attention layers or more; with
+    // fewer, a design is written the way the space's sampler writes it.
+    let shared = if n_attention >= 2 {
+        settings.shared
+    } else {
+        space.canonical_shared()
+    };
 
-    let shared_pick = if settings.shared {
+    let shared_pick = if shared {
         (0..candidates.len())
             .filter(|&c| candidates[c].is_attention())
             .map(|c| {
@@ -174,14 +203,16 @@ pub fn discretise(
         .map(|s| {
             let c = match (mask[s], shared_pick) {
                 (true, Some(c)) => c,
-                (true, None) => best(&probs[s], candidates, attn).expect("scored finite"),
-                (false, _) => best(&probs[s], candidates, ssm).expect("scored finite"),
+                (true, None) => best(&probs[s], candidates, Layer::is_attention)
+                    .expect("an attention slot scored finite"),
+                (false, _) => best(&probs[s], candidates, |l| !l.is_attention())
+                    .expect("an SSM slot scored finite"),
             };
             match candidates[c] {
                 Layer::Attention { heads, window, .. } => Layer::Attention {
                     heads,
                     window,
-                    shared: settings.shared,
+                    shared,
                 },
                 ssm_layer => ssm_layer,
             }

@@ -10,7 +10,9 @@
 //! proxy trainer through [`DerivedStrategy`].
 //!
 //! Every phase checkpoints into the store's strategy state under
-//! [`WARMUP_KEY`] and [`lambda_key`]; a killed study resumes from there.
+//! [`WARMUP_KEY`] and [`lambda_key`] (its metadata alone also under
+//! [`meta_key`], so reports need not read the tensors); a killed study
+//! resumes from there.
 
 pub mod bilevel;
 pub mod checkpoint;
@@ -25,6 +27,7 @@ use tch::Tensor;
 
 use self::bilevel::{Discretise, Keep, Named, Phase, PhaseProgress, PhaseSetup};
 use self::checkpoint::{CheckpointError, PhaseMeta};
+use super::driver::counts_as_finished;
 use super::{Proposal, Strategy};
 use crate::arch::Architecture;
 use crate::data::{Batches, Corpus, DataError};
@@ -35,10 +38,20 @@ use crate::store::{Store, StoreError, TrialRecord, TrialState};
 /// Strategy-state key of the warm-up checkpoint.
 pub const WARMUP_KEY: &str = "darts/warmup";
 
-/// Strategy-state key of the checkpoint of the `i`-th λ.
-pub fn lambda_key(i: usize) -> String {
-    format!("darts/lambda/{i}")
+/// Strategy-state key of the checkpoint of the search at `lambda`. Keyed by
+/// value, so adding a λ to the list reruns nothing already searched.
+pub fn lambda_key(lambda: f64) -> String {
+    format!("darts/lambda/{lambda}")
 }
+
+/// Key of the metadata copy of the checkpoint under `key`.
+pub fn meta_key(key: &str) -> String {
+    format!("{key}/meta")
+}
+
+/// Version of what a phase computes; a checkpoint from another version is
+/// stale. Raise it when the phase's maths or streams change.
+const FORMAT: u32 = 2;
 
 /// Share of the training split that trains network weights; the rest is
 /// the held-out data of the α steps.
@@ -46,8 +59,14 @@ const WEIGHT_SHARE: f64 = 0.9;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DartsError {
-    #[error("supernet loss became {loss} at step {step}: lower [darts] weight_lr or arch_lr")]
-    NonFinite { step: usize, loss: f64 },
+    #[error(
+        "supernet loss became {loss} at step {step} of {phase}: lower [darts] weight_lr or arch_lr"
+    )]
+    NonFinite {
+        phase: String,
+        step: usize,
+        loss: f64,
+    },
     #[error("interrupted (the supernet is checkpointed; run again to continue)")]
     Interrupted,
     #[error("cannot resume the supernet: {0}")]
@@ -55,10 +74,15 @@ pub enum DartsError {
     #[error("cannot discretise α into the space: {0}")]
     Derive(String),
     #[error(
-        "the training split is too short for DARTS: its last {held_out} characters are the \
-         held-out data of the α steps and need more than seq_len + 1 = {needed}"
+        "the corpus is too short for DARTS: the α steps hold out the last 10% of the training \
+         split, {held_out} characters, and need at least seq_len + 2 = {needed}; use a longer \
+         corpus (about {total} characters) or a shorter seq_len"
     )]
-    TooShort { held_out: usize, needed: usize },
+    TooShort {
+        held_out: usize,
+        needed: usize,
+        total: usize,
+    },
     #[error(transparent)]
     Format(#[from] CheckpointError),
     #[error(transparent)]
@@ -108,7 +132,7 @@ impl DartsSearch<'_> {
         let spec = SupernetSpec {
             template,
             depth: settings.depth,
-            candidates: derive::candidates(self.space),
+            candidates: derive::candidates(self.space, settings.depth),
         };
         let costs = derive::normalised_costs(
             &spec.template,
@@ -125,15 +149,8 @@ impl DartsSearch<'_> {
         let settings = &self.space.darts;
         let training = &self.space.training;
         let (spec, costs) = self.spec();
-        let cut = (self.corpus.train.len() as f64 * WEIGHT_SHARE) as usize;
-        let (weight_ids, arch_ids) = self.corpus.train.split_at(cut);
-        let needed = training.seq_len + 2;
-        if arch_ids.len() < needed {
-            return Err(DartsError::TooShort {
-                held_out: arch_ids.len(),
-                needed,
-            });
-        }
+        check_corpus(self.corpus, training.seq_len)?;
+        let (weight_ids, arch_ids) = split(self.corpus);
         let weight_data = Batches::new(weight_ids);
         let arch_data = Batches::new(arch_ids);
         let setup = PhaseSetup {
@@ -149,7 +166,11 @@ impl DartsSearch<'_> {
             |probs: &[Vec<f64>]| derive::discretise(self.space, settings, &spec.candidates, probs);
 
         // Everything that shapes the warm-up; the λ phases add their own.
+        // (Discretisation is not in it: it is redone from the final α on
+        // every run, so a changed space never reuses a stale design.)
         let warm_fingerprint = json!({
+            "format": FORMAT,
+            "corpus": corpus_digest(self.corpus),
             "candidates": spec.candidates,
             "template": spec.template,
             "depth": settings.depth,
@@ -162,19 +183,9 @@ impl DartsSearch<'_> {
             "seed": self.seed,
         })
         .to_string();
-        let (_, warm_tensors) = self.phase(
-            &setup,
-            None,
-            settings.warmup_steps,
-            warm_fingerprint.clone(),
-            None,
-            observer,
-            &derive,
-        )?;
-        let warm_tensors = warm_tensors.expect("the warm-up returns its weights");
-
+        let mut warm_tensors: Option<Named> = None;
         let mut derived = Vec::with_capacity(settings.lambdas.len());
-        for (i, &lambda) in settings.lambdas.iter().enumerate() {
+        for &lambda in &settings.lambdas {
             let fingerprint = json!({
                 "warmup": warm_fingerprint,
                 "lambda": lambda,
@@ -183,24 +194,32 @@ impl DartsSearch<'_> {
                 "arch_lr": settings.arch_lr,
                 "tau": [settings.tau.0, settings.tau.1],
                 "search_steps": settings.search_steps,
-                "shared": settings.shared,
             })
             .to_string();
-            let (meta, _) = self.phase(
-                &setup,
-                Some((i, lambda)),
-                settings.search_steps,
-                fingerprint,
-                Some(&warm_tensors),
-                observer,
-                &derive,
-            )?;
+            let key = lambda_key(lambda);
+            let meta = match self.finished(&key, &fingerprint)? {
+                Some(meta) => meta,
+                None => {
+                    // The warm-up is needed (and run, or read) only now.
+                    if warm_tensors.is_none() {
+                        warm_tensors = Some(self.warmup(&setup, &warm_fingerprint, observer)?);
+                    }
+                    let mut phase =
+                        Phase::new(&setup, Some(lambda), settings.search_steps, fingerprint);
+                    self.resume_or_start(&key, &mut phase, warm_tensors.as_deref(), observer)?;
+                    self.run_phase(&key, &mut phase, observer, &derive)?;
+                    phase.meta
+                }
+            };
             let result = meta
                 .result
                 .ok_or_else(|| DartsError::Checkpoint(format!("λ = {lambda} has no result")))?;
+            // Re-derived from the final α: the space may have changed (under
+            // --force) since the search ran.
+            let arch = derive(&result.probs).map_err(DartsError::Derive)?;
             derived.push(Derived {
                 lambda,
-                arch: result.arch,
+                arch,
                 probs: result.probs,
                 seconds: meta.seconds,
             });
@@ -208,85 +227,167 @@ impl DartsSearch<'_> {
         Ok(derived)
     }
 
-    /// Runs one phase to its end, resuming from its checkpoint when that
-    /// matches `fingerprint`. Returns its final metadata, and for the
-    /// warm-up its tensors (the λ phases start from its weights).
-    #[allow(clippy::too_many_arguments)]
-    fn phase(
-        &self,
-        setup: &PhaseSetup,
-        lambda: Option<(usize, f64)>,
-        steps: usize,
-        fingerprint: String,
-        start_weights: Option<&[(String, Tensor)]>,
-        observer: &mut dyn DartsObserver,
-        derive: &Discretise,
-    ) -> Result<(PhaseMeta, Option<Named>), DartsError> {
-        let key = lambda.map_or_else(|| WARMUP_KEY.to_string(), |(i, _)| lambda_key(i));
-        let is_warmup = lambda.is_none();
-        let stored = self.store.load_state(self.study_id, &key)?;
-        let mut phase = Phase::new(setup, lambda.map(|(_, l)| l), steps, fingerprint.clone());
-        match stored {
-            Some(blob) => {
-                let meta = checkpoint::decode_meta(&blob)?;
-                if meta.fingerprint != fingerprint {
-                    observer.note(format!(
-                        "the stored supernet checkpoint of {} was made with other settings; \
-                         that phase starts over",
-                        describe(lambda.map(|(_, l)| l))
-                    ));
-                    if let Some(w) = start_weights {
-                        phase.load_weights(w)?;
-                    }
-                } else if meta.done() && !is_warmup {
-                    // Finished: its result is all that is needed.
-                    return Ok((meta, None));
-                } else {
-                    let (meta, tensors) = checkpoint::decode(&blob)?;
-                    if meta.done() {
-                        return Ok((meta, Some(tensors)));
-                    }
-                    phase.restore(meta, &tensors)?;
-                }
-            }
-            None => {
-                if let Some(w) = start_weights {
-                    phase.load_weights(w)?;
-                }
-            }
-        }
-        observer.phase(phase.meta.lambda, phase.meta.step, steps);
-        let mut save = |blob: &[u8]| -> Result<(), DartsError> {
-            self.store.save_state(self.study_id, &key, blob)?;
-            Ok(())
+    /// The stored metadata of the phase under `key` when it has finished
+    /// with these settings.
+    fn finished(&self, key: &str, fingerprint: &str) -> Result<Option<PhaseMeta>, DartsError> {
+        let Some(blob) = self.store.load_state(self.study_id, &meta_key(key))? else {
+            return Ok(None);
         };
-        if steps == 0 {
-            save(&phase.checkpoint(Keep::Weights)?)?;
-        }
-        phase.run(&mut |p| observer.step(p), &mut save, derive)?;
-        let tensors = is_warmup.then(|| phase.weights());
-        Ok((phase.meta, tensors))
+        Ok(checkpoint::decode_meta(&blob)
+            .ok()
+            .filter(|m| m.fingerprint == fingerprint && m.done()))
     }
 
-    /// The stored metadata of every phase that has a checkpoint: the warm-up
-    /// first, then the λs in order (`None` where a phase has not started).
+    /// The warm-up's final weights: run or resumed to its end, or read.
+    fn warmup(
+        &self,
+        setup: &PhaseSetup,
+        fingerprint: &str,
+        observer: &mut dyn DartsObserver,
+    ) -> Result<Named, DartsError> {
+        if self.finished(WARMUP_KEY, fingerprint)?.is_some() {
+            let blob = self.store.load_state(self.study_id, WARMUP_KEY)?;
+            if let Some(Ok((meta, tensors))) = blob.map(|b| checkpoint::decode(&b)) {
+                if meta.fingerprint == fingerprint && meta.done() {
+                    return Ok(tensors);
+                }
+            }
+        }
+        let steps = self.space.darts.warmup_steps;
+        let mut phase = Phase::new(setup, None, steps, fingerprint.to_string());
+        self.resume_or_start(WARMUP_KEY, &mut phase, None, observer)?;
+        if steps == 0 {
+            self.save(WARMUP_KEY, &phase.checkpoint(Keep::Weights)?)?;
+        }
+        self.run_phase(WARMUP_KEY, &mut phase, observer, &|_| {
+            Err("the warm-up derives no architecture".into())
+        })?;
+        Ok(phase.weights())
+    }
+
+    /// Restores `phase` from the checkpoint under `key` when there is a
+    /// usable one with the same fingerprint; otherwise starts it from
+    /// `start_weights` (or its fresh initialisation), with a note when a
+    /// stored checkpoint had to be set aside.
+    fn resume_or_start<'a>(
+        &self,
+        key: &str,
+        phase: &mut Phase<'a>,
+        start_weights: Option<&[(String, Tensor)]>,
+        observer: &mut dyn DartsObserver,
+    ) -> Result<(), DartsError> {
+        let what = describe(phase.meta.lambda);
+        if let Some(blob) = self.store.load_state(self.study_id, key)? {
+            let set_aside = match checkpoint::decode(&blob) {
+                Ok((meta, tensors)) if meta.fingerprint == phase.meta.fingerprint => {
+                    let (lambda, steps) = (phase.meta.lambda, phase.meta.steps);
+                    let fingerprint = phase.meta.fingerprint.clone();
+                    match phase.restore(meta, &tensors) {
+                        Ok(()) => return Ok(()),
+                        Err(e) => {
+                            // A failed restore may have half-written the phase.
+                            *phase = Phase::new(phase.setup(), lambda, steps, fingerprint);
+                            format!("is incomplete ({e})")
+                        }
+                    }
+                }
+                Ok(_) => "was made with other settings".to_string(),
+                Err(e) => format!("is unreadable ({e})"),
+            };
+            observer.note(format!(
+                "the stored supernet checkpoint of {what} {set_aside}; that phase starts over"
+            ));
+        }
+        if let Some(w) = start_weights {
+            phase.load_weights(w)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `phase` to its end, saving its checkpoints under `key`.
+    fn run_phase(
+        &self,
+        key: &str,
+        phase: &mut Phase,
+        observer: &mut dyn DartsObserver,
+        derive: &Discretise,
+    ) -> Result<(), DartsError> {
+        observer.phase(phase.meta.lambda, phase.meta.step, phase.meta.steps);
+        let mut save = |blob: &[u8]| self.save(key, blob);
+        phase.run(&mut |p| observer.step(p), &mut save, derive)
+    }
+
+    /// Stores a checkpoint, then its metadata alone for reports. Resuming
+    /// reads the checkpoint's own copy, so a crash between the two writes
+    /// leaves at worst a report one checkpoint behind.
+    fn save(&self, key: &str, blob: &[u8]) -> Result<(), DartsError> {
+        self.store.save_state(self.study_id, key, blob)?;
+        let meta = checkpoint::decode_meta(blob)?;
+        let header = checkpoint::encode(&meta, &[])?;
+        self.store
+            .save_state(self.study_id, &meta_key(key), &header)?;
+        Ok(())
+    }
+
+    /// The stored metadata of the warm-up and of the search at each of
+    /// `lambdas` (`None` where a phase has not started or is unreadable).
     pub fn progress(
         store: &dyn Store,
         study_id: i64,
-        lambdas: usize,
-    ) -> Result<(Option<PhaseMeta>, Vec<Option<PhaseMeta>>), DartsError> {
+        lambdas: &[f64],
+    ) -> Result<Progress, DartsError> {
         let read = |key: &str| -> Result<Option<PhaseMeta>, DartsError> {
-            match store.load_state(study_id, key)? {
-                Some(blob) => Ok(Some(checkpoint::decode_meta(&blob)?)),
-                None => Ok(None),
-            }
+            Ok(store
+                .load_state(study_id, &meta_key(key))?
+                .and_then(|blob| checkpoint::decode_meta(&blob).ok()))
         };
         let warm = read(WARMUP_KEY)?;
-        let phases = (0..lambdas)
-            .map(|i| read(&lambda_key(i)))
+        let phases = lambdas
+            .iter()
+            .map(|&l| read(&lambda_key(l)))
             .collect::<Result<_, _>>()?;
         Ok((warm, phases))
     }
+}
+
+/// The warm-up's metadata and each λ's, as [`DartsSearch::progress`] reads them.
+pub type Progress = (Option<PhaseMeta>, Vec<Option<PhaseMeta>>);
+
+/// The training split cut for the bilevel steps: weights, then α.
+fn split(corpus: &Corpus) -> (&[i64], &[i64]) {
+    let cut = (corpus.train.len() as f64 * WEIGHT_SHARE) as usize;
+    corpus.train.split_at(cut)
+}
+
+/// Whether the held-out part of the training split holds one α batch
+/// window; `nas run` checks it before it stores anything.
+pub fn check_corpus(corpus: &Corpus, seq_len: usize) -> Result<(), DartsError> {
+    let held_out = split(corpus).1.len();
+    let needed = seq_len + 2;
+    if held_out < needed {
+        // The held-out part is 10% of the training split, itself 90% of the text.
+        let total = (needed as f64 / ((1.0 - WEIGHT_SHARE) * 0.9)).ceil() as usize;
+        return Err(DartsError::TooShort {
+            held_out,
+            needed,
+            total,
+        });
+    }
+    Ok(())
+}
+
+/// SHA-256 of the corpus tokens (first 16 hex digits): a checkpoint trained
+/// on other text is stale even when its vocabulary matches.
+fn corpus_digest(corpus: &Corpus) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for id in corpus.train.iter().chain(&corpus.valid) {
+        hasher.update(id.to_le_bytes());
+    }
+    hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// "the warm-up" or "λ = 0.3", for messages.
@@ -324,26 +425,25 @@ impl DerivedStrategy {
 }
 
 impl Strategy for DerivedStrategy {
-    fn ask(&mut self, history: &[TrialRecord], _rng: &mut ChaCha8Rng) -> Proposal {
+    fn ask(&mut self, history: &[TrialRecord], _rng: &mut ChaCha8Rng) -> Option<Proposal> {
+        // Running, finished, or failed by its design (a diverging loss): each
+        // design is tried once. One failed by an interruption is tried again.
         let taken: HashSet<&str> = history
             .iter()
-            .filter(|t| t.state != TrialState::Failed)
+            .filter(|t| t.state == TrialState::Running || counts_as_finished(t))
             .map(|t| t.arch_hash.as_str())
             .collect();
-        // When all are taken, repeating the first lets the store answer
-        // "duplicate" and the driver see that nothing is left.
         let next = self
             .derived
             .iter()
-            .find(|d| !taken.contains(d.arch.hash().as_str()))
-            .unwrap_or(&self.derived[0]);
+            .find(|d| !taken.contains(d.arch.hash().as_str()))?;
         let lambdas: Vec<f64> = self
             .derived
             .iter()
             .filter(|d| d.arch == next.arch)
             .map(|d| d.lambda)
             .collect();
-        Proposal {
+        Some(Proposal {
             arch: next.arch.clone(),
             extra: Some(json!({
                 "lambda": next.lambda,
@@ -351,6 +451,6 @@ impl Strategy for DerivedStrategy {
                 "alpha": next.probs,
                 "supernet_seconds": next.seconds,
             })),
-        }
+        })
     }
 }
