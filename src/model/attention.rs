@@ -54,14 +54,24 @@ impl Attention {
     pub fn forward(&self, x: &Tensor) -> Tensor {
         let (b, t, d) = x.size3().expect("attention input is (B, T, d)");
         let hd = d / self.heads;
-        // (B, T, 3d) -> (3, B, H, T, hd)
+        // (B, T, 3d) -> three (B, H, T, hd) views. One unbind rather than three
+        // selects: its backward stacks the three gradients into one buffer,
+        // where each select's backward would build a zero-filled full-size
+        // tensor for autograd to sum. Unbinding the (B, T, 3, H, hd) view
+        // before moving the head axis makes that stack already (B, T, 3d) in
+        // memory, so no copy follows it back into the projection's backward.
         let qkv = self
             .weights
             .qkv
             .forward(x)
             .view([b, t, 3, self.heads, hd])
-            .permute([2, 0, 3, 1, 4]);
-        let (mut q, mut k, v) = (qkv.get(0), qkv.get(1), qkv.get(2));
+            .unbind(2);
+        let [mut q, mut k, v]: [Tensor; 3] = qkv
+            .iter()
+            .map(|z| z.transpose(1, 2))
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("unbind of a size-3 dimension gives three tensors");
         if self.rope {
             let (cos, sin) = rope_tables(t, hd, x.device());
             q = apply_rope(&q, &cos, &sin);
