@@ -1,6 +1,7 @@
-//! The α-trajectory figure of a DARTS study: one panel per (λ, slot), each
-//! showing how the probabilities of the slot's candidates evolve over the
-//! search steps. Same output formats and font as the Pareto figure.
+//! The α-trajectory figure of a DARTS study: one row of panels per search
+//! (a supernet shape at one λ), one panel per slot, each showing how the
+//! probabilities of the slot's candidates evolve over the search steps. Same
+//! output formats and font as the Pareto figure.
 
 use std::path::Path;
 
@@ -31,9 +32,13 @@ fn colour(c: usize) -> RGBColor {
     }
 }
 
-/// One λ's trajectory.
+/// One search's trajectory.
 pub struct AlphaSeries {
-    pub lambda: f64,
+    /// Panel title prefix, e.g. "d64x3, λ = 0.01".
+    pub label: String,
+    /// The candidates of its slots, in α's column order (each must be in the
+    /// figure's legend, which gives its colour).
+    pub candidates: Vec<String>,
     pub points: Vec<AlphaPoint>,
 }
 
@@ -44,9 +49,9 @@ struct AlphaFigure<'a> {
     slots: usize,
 }
 
-/// Draws the trajectories of every λ (rows) and slot (columns) to `path`
-/// (SVG by extension, else PNG). `candidates` names the candidates in α's
-/// column order.
+/// Draws every search (rows) and slot (columns) to `path` (SVG by
+/// extension, else PNG). `candidates` is the legend: every candidate any
+/// series has, each with its colour.
 pub fn draw_alphas(
     path: &Path,
     title: &str,
@@ -104,11 +109,13 @@ impl Figure for AlphaFigure<'_> {
         let panels = grid.split_evenly((self.series.len(), self.slots));
         for (r, s) in self.series.iter().enumerate() {
             let last = s.points.last().map_or(1, |p| p.step.max(1));
-            for slot in 0..self.slots {
+            // A shallower supernet's row leaves its last panels empty.
+            let depth = s.points.first().map_or(0, |p| p.probs.len());
+            for slot in 0..depth.min(self.slots) {
                 let area = &panels[r * self.slots + slot];
                 let mut chart = ChartBuilder::on(area)
                     .caption(
-                        format!("λ = {}, slot {slot}", s.lambda),
+                        format!("{}, slot {slot}", s.label),
                         ("sans-serif", 16).into_font(),
                     )
                     .margin(6)
@@ -124,7 +131,8 @@ impl Figure for AlphaFigure<'_> {
                     .light_line_style(WHITE)
                     .draw()
                     .map_err(draw_err)?;
-                for c in 0..self.candidates.len() {
+                for (c, name) in s.candidates.iter().enumerate() {
+                    let colour_index = self.candidates.iter().position(|n| n == name).unwrap_or(c);
                     let line = s
                         .points
                         .iter()
@@ -136,7 +144,7 @@ impl Figure for AlphaFigure<'_> {
                     chart
                         .draw_series(std::iter::once(PathElement::new(
                             line,
-                            colour(c).stroke_width(2),
+                            colour(colour_index).stroke_width(2),
                         )))
                         .map_err(draw_err)?;
                 }

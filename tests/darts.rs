@@ -13,7 +13,7 @@ use hybrid_nas::cost::Cost;
 use hybrid_nas::data::Corpus;
 use hybrid_nas::search::darts::bilevel::PhaseProgress;
 use hybrid_nas::search::darts::{derive, DartsError, DartsObserver, DartsSearch, Derived};
-use hybrid_nas::space::SearchSpace;
+use hybrid_nas::space::{SearchSpace, SupernetShape};
 use hybrid_nas::store::{SqliteStore, Store, StudySpec};
 
 /// Tiny with a `[darts]` table and other lines replaced.
@@ -46,7 +46,7 @@ impl DartsObserver for Quiet {
             _ => ControlFlow::Continue(()),
         }
     }
-    fn phase(&mut self, _: Option<f64>, _: usize, _: usize) {}
+    fn phase(&mut self, _: SupernetShape, _: Option<f64>, _: usize, _: usize) {}
     fn note(&mut self, message: String) {
         panic!("unexpected note: {message}");
     }
@@ -137,8 +137,8 @@ fn alpha_moves_toward_the_clearly_better_candidate() {
     let store = SqliteStore::open(dir.path().join("a.db").to_str().unwrap()).unwrap();
     let err = search(&space, &corpus, &store, Some((0.0, 1))).unwrap_err();
     assert!(matches!(err, DartsError::Interrupted), "{err}");
-    let (_, phases) = DartsSearch::progress(&store, 1, &[0.0]).unwrap();
-    let first = phases[0].as_ref().unwrap();
+    let progress = DartsSearch::progress(&store, 1, &space).unwrap();
+    let first = progress[0].searches[0].as_ref().unwrap();
     let after_one = &first.trajectory.last().unwrap().probs[0];
     assert_eq!(first.step, 1);
     assert!(
@@ -230,8 +230,8 @@ fn discretisation_never_leaves_the_space() {
             let draws = if depth > 16 { 20 } else { 200 };
             for &shared in &space.attention.shared {
                 let mut settings = space.darts.clone();
-                settings.depth = depth;
                 settings.shared = shared;
+                let d_model = space.model.d_model[0];
                 for _ in 0..draws {
                     // Peaked or flat tables, so that both the plain argmax
                     // and the repairs are exercised.
@@ -246,7 +246,7 @@ fn discretisation_never_leaves_the_space() {
                             logits.iter().map(|l| l.exp() / z).collect()
                         })
                         .collect();
-                    let arch = derive::discretise(&space, &settings, &candidates, &probs)
+                    let arch = derive::discretise(&space, &settings, d_model, &candidates, &probs)
                         .unwrap_or_else(|e| panic!("{}: {e}", space.origin));
                     assert_eq!(arch.layers.len(), depth);
                     // Written as the sampler writes it: shared only with two
@@ -335,7 +335,7 @@ impl DartsObserver for Dies {
         }
         ControlFlow::Continue(())
     }
-    fn phase(&mut self, _: Option<f64>, _: usize, _: usize) {}
+    fn phase(&mut self, _: SupernetShape, _: Option<f64>, _: usize, _: usize) {}
     fn note(&mut self, message: String) {
         panic!("unexpected note: {message}");
     }
@@ -369,8 +369,9 @@ fn a_killed_search_resumes_exactly_from_its_checkpoint() {
             .run(&mut Dies { at: (1.0, 10) })
         }));
         assert!(died.is_err());
-        let (warm, phases) = DartsSearch::progress(&killed, study_id, &[0.0, 1.0]).unwrap();
-        assert!(warm.unwrap().done());
+        let progress = DartsSearch::progress(&killed, study_id, &space).unwrap();
+        assert!(progress[0].warmup.as_ref().unwrap().done());
+        let phases = &progress[0].searches;
         assert!(phases[0].as_ref().unwrap().done());
         assert_eq!(phases[1].as_ref().unwrap().step, 8);
         let resumed = search(&space, &corpus, &killed, None).unwrap();
@@ -390,9 +391,9 @@ fn a_killed_search_resumes_exactly_from_its_checkpoint() {
             }
         }
         // The α trajectories agree point for point, losses included.
-        let (_, a) = DartsSearch::progress(&straight, 1, &[0.0, 1.0]).unwrap();
-        let (_, b) = DartsSearch::progress(&killed, study_id, &[0.0, 1.0]).unwrap();
-        for (a, b) in a.iter().zip(&b) {
+        let a = DartsSearch::progress(&straight, 1, &space).unwrap();
+        let b = DartsSearch::progress(&killed, study_id, &space).unwrap();
+        for (a, b) in a[0].searches.iter().zip(&b[0].searches) {
             let (a, b) = (
                 &a.as_ref().unwrap().trajectory,
                 &b.as_ref().unwrap().trajectory,
@@ -429,7 +430,7 @@ fn one_alpha_step_with_a_large_penalty_favours_the_cheapest_candidate() {
         corpus: &corpus,
         seed: 0,
     };
-    let (_, costs) = study.spec();
+    let (_, costs) = study.spec(space.darts.shapes()[0]);
     let cheapest = (0..costs.len())
         .min_by(|&a, &b| costs[a].total_cmp(&costs[b]))
         .unwrap();
@@ -438,8 +439,14 @@ fn one_alpha_step_with_a_large_penalty_favours_the_cheapest_candidate() {
         .unwrap();
     assert_eq!(costs[cheapest], 0.0);
     assert_eq!(costs[dearest], 1.0);
-    let (_, phases) = DartsSearch::progress(&store, 1, &[100.0]).unwrap();
-    let probs = &phases[0].as_ref().unwrap().trajectory.last().unwrap().probs;
+    let progress = DartsSearch::progress(&store, 1, &space).unwrap();
+    let probs = &progress[0].searches[0]
+        .as_ref()
+        .unwrap()
+        .trajectory
+        .last()
+        .unwrap()
+        .probs;
     for row in probs {
         let uniform = 1.0 / row.len() as f64;
         assert!(row[cheapest] > uniform, "{row:?}");
@@ -462,7 +469,7 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
             1,
         )
         .replacen("steps = 50", "steps = 20", 1)
-        + "\n[darts]\nlambdas = [0.0, 30.0]\nwarmup_steps = 5\nsearch_steps = 10\ngumbel = true\n";
+        + "\n[darts]\nlambdas = [0.0, 30.0]\ndepth = [2, 3]\nwarmup_steps = 5\nsearch_steps = 10\ngumbel = true\n";
     std::fs::write(dir.path().join("d.toml"), text).unwrap();
     let run = |extra: &[&str]| {
         let mut args = vec![
@@ -482,7 +489,9 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
     assert!(out.status.success(), "{}", common::stderr(&out));
     let err = common::stderr(&out);
     assert!(err.contains("derived:"), "{err}");
-    assert!(err.contains("λ = 30"), "{err}");
+    // Two supernets, one per depth, each searched at both λ.
+    assert!(err.contains("d64x2 λ = 30"), "{err}");
+    assert!(err.contains("d64x3 λ = 30"), "{err}");
 
     // Every trial carries the λ(s) that derived it and the final α.
     let trials = common::nas(dir.path(), &["trials", "--study", "d", "--json"]);
@@ -490,7 +499,7 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(!lines.is_empty() && lines.len() <= 2);
+    assert!(lines.len() >= 2 && lines.len() <= 4, "{lines:?}");
     for t in &lines {
         assert_eq!(t["state"], "complete", "{t}");
         assert!(
@@ -499,7 +508,13 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
                 .is_some_and(|l| !l.is_empty()),
             "{t}"
         );
-        assert_eq!(t["extra"]["alpha"].as_array().map(Vec::len), Some(3), "{t}");
+        // One α row per layer of the design.
+        let depth = t["arch"].as_str().unwrap().split_whitespace().count() - 1;
+        assert_eq!(
+            t["extra"]["alpha"].as_array().map(Vec::len),
+            Some(depth),
+            "{t}"
+        );
     }
 
     // Running it again finds everything done: nothing is trained twice.
@@ -519,20 +534,21 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
     assert!(table.contains("compute: supernet"), "{table}");
     let svg = std::fs::read_to_string(dir.path().join("alphas.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
-    // One line per candidate and slot and λ: 8 candidates x 3 slots x 2.
+    // One line per candidate, slot and search: 8 candidates x (2 + 3 slots) x 2 λ.
     let curves = doc
         .descendants()
         .filter(|n| n.has_tag_name("polyline"))
         .filter(|n| n.attribute("stroke-width") == Some("2"))
         .count();
-    assert_eq!(curves, 8 * 3 * 2, "{svg}");
+    assert_eq!(curves, 8 * (2 + 3) * 2, "{svg}");
 
     let json = common::nas(dir.path(), &["darts", "--study", "d", "--json"]);
     let rows: Vec<serde_json::Value> = common::stdout(&json)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[1]["shape"], "d64x2");
     assert_eq!(rows[1]["lambda"], 30.0);
     assert!(rows[1]["arch"].as_str().is_some());
 

@@ -128,8 +128,8 @@ fn optional_tables_are_kept() {
     assert!(space.darts.gumbel);
     // Unset keys keep their defaults: the largest depth and width, the
     // study's cost objective.
-    assert_eq!(space.darts.depth, 3);
-    assert_eq!(space.darts.d_model, 64);
+    assert_eq!(space.darts.depth, vec![3]);
+    assert_eq!(space.darts.d_model, vec![64]);
     assert_eq!(space.darts.cost, hybrid_nas::space::Objective::Params);
     use hybrid_nas::space::MutationOp;
     assert_eq!(space.mutation_weights.get(MutationOp::Flip), 2.0);
@@ -428,7 +428,7 @@ fn malformed_spaces_name_file_line_key_and_expectation() {
         ("negative_window", "13:14", "`attention.window`: -32 is negative (expected windows >= 0)"),
         ("darts_negative_lambda", "32:17", "`darts.lambdas`: -0.5 is negative or not finite (expected cost penalties >= 0)"),
         ("darts_unknown_key", "32:1", "`darts.lamdas`: unknown key (expected one of `lambdas`, `cost`"),
-        ("darts_depth", "32:9", "`darts.depth`: 5 is not a depth choice of [model] (expected one of [4, 6])"),
+        ("darts_depth", "32:13", "`darts.depth`: 5 is not a depth choice of [model] (expected values from [4, 6])"),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests/fixtures/bad_spaces");

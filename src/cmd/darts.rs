@@ -1,5 +1,5 @@
-//! `nas darts`: what a DARTS study's supernet did, λ by λ, and the figure of
-//! its α trajectories.
+//! `nas darts`: what a DARTS study's supernets did, search by search, and
+//! the figure of their α trajectories.
 
 use std::path::PathBuf;
 
@@ -36,6 +36,10 @@ fn trial_of<'a>(trials: &'a [TrialRecord], arch_hash: &str) -> Option<&'a TrialR
         .or_else(|| same().next_back())
 }
 
+fn tokens(layers: &[Layer]) -> Vec<String> {
+    layers.iter().map(Layer::token).collect()
+}
+
 pub fn run(args: DartsArgs) -> anyhow::Result<()> {
     let store = open_existing(&args.store.storage)?;
     let study = find_study(&store, &args.study)?;
@@ -49,47 +53,58 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
     }
     let space = SearchSpace::parse(&study.space_text, &format!("study {}", study.name))?;
     let settings = &space.darts;
-    let names: Vec<String> = derive::candidates(&space, settings.depth)
-        .iter()
-        .map(Layer::token)
-        .collect();
-    let (warm, phases) = DartsSearch::progress(&store, study.id, &settings.lambdas)?;
+    let progress = DartsSearch::progress(&store, study.id, &space)?;
     let trials = store.trials(study.id)?;
     let derived_trial = |meta: &PhaseMeta| {
         meta.result
             .as_ref()
             .and_then(|r| trial_of(&trials, &r.arch.hash()))
     };
+    // Every candidate of any shape, in the order of the deepest supernet's
+    // (a superset: shallower ones may lack attention under the ratio bounds).
+    let legend = tokens(&derive::candidates(
+        &space,
+        *settings.depth.iter().max().expect("validated non-empty"),
+    ));
 
     if args.json {
-        for (lambda, meta) in settings.lambdas.iter().zip(&phases) {
-            let value = match meta {
-                None => json!({ "lambda": lambda, "step": 0, "steps": settings.search_steps }),
-                Some(m) => {
-                    let trial = derived_trial(m);
-                    json!({
+        for shape_progress in &progress {
+            let names = tokens(&derive::candidates(&space, shape_progress.shape.depth));
+            for (lambda, meta) in settings.lambdas.iter().zip(&shape_progress.searches) {
+                let shape = shape_progress.shape.to_string();
+                let value = match meta {
+                    None => json!({
+                        "shape": shape,
                         "lambda": lambda,
-                        "step": m.step,
-                        "steps": m.steps,
-                        "supernet_seconds": m.seconds,
-                        "arch": m.result.as_ref().map(|r| r.arch.short_form()),
-                        "alpha": m.result.as_ref().map(|r| &r.probs),
-                        "candidates": names,
-                        "trial": trial.map(|t| t.number),
-                        "val_ppl": trial.and_then(|t| t.metrics.as_ref()).map(|m| m.val_ppl),
-                    })
-                }
-            };
-            println!("{value}");
+                        "step": 0,
+                        "steps": settings.search_steps,
+                    }),
+                    Some(m) => {
+                        let trial = derived_trial(m);
+                        json!({
+                            "shape": shape,
+                            "lambda": lambda,
+                            "step": m.step,
+                            "steps": m.steps,
+                            "supernet_seconds": m.seconds,
+                            "arch": m.result.as_ref().map(|r| r.arch.short_form()),
+                            "alpha": m.result.as_ref().map(|r| &r.probs),
+                            "candidates": names,
+                            "trial": trial.map(|t| t.number),
+                            "val_ppl": trial.and_then(|t| t.metrics.as_ref()).map(|m| m.val_ppl),
+                        })
+                    }
+                };
+                println!("{value}");
+            }
         }
     } else {
         println!(
-            "study `{}`: supernet d{} with {} slots of {} candidates ({}); α cost {}{}",
+            "study `{}`: {} supernet(s), {} λ each; candidates {}; α cost {}{}",
             study.name,
-            settings.d_model,
-            settings.depth,
-            names.len(),
-            names.join(" "),
+            progress.len(),
+            settings.lambdas.len(),
+            legend.join(" "),
             settings.cost,
             if settings.gumbel {
                 ", Gumbel-softmax sampling"
@@ -97,44 +112,65 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
                 ""
             }
         );
-        match &warm {
-            Some(w) => println!("warm-up: {}/{} steps, {:.1} s", w.step, w.steps, w.seconds),
-            None => println!("warm-up: not started"),
-        }
         println!(
-            "{:<8} {:>9} {:>9}  {:<32} {:>5} {:>8}",
-            "lambda", "steps", "seconds", "derived", "trial", "val ppl"
+            "{:<9} {:<8} {:>9} {:>9}  {:<32} {:>5} {:>8}",
+            "supernet", "lambda", "steps", "seconds", "derived", "trial", "val ppl"
         );
-        for (lambda, meta) in settings.lambdas.iter().zip(&phases) {
-            let Some(m) = meta else {
-                println!("{lambda:<8} {:>9}", format!("0/{}", settings.search_steps));
-                continue;
-            };
-            let trial = derived_trial(m);
-            println!(
-                "{lambda:<8} {:>9} {:>9.1}  {:<32} {:>5} {:>8}",
-                format!("{}/{}", m.step, m.steps),
-                m.seconds,
-                m.result
-                    .as_ref()
-                    .map_or("-".into(), |r| r.arch.short_form()),
-                trial.map_or("-".into(), |t| t.number.to_string()),
-                trial
-                    .and_then(|t| t.metrics.as_ref())
-                    .map_or("-".into(), |m| format!("{:.3}", m.val_ppl)),
-            );
+        for sp in &progress {
+            match &sp.warmup {
+                Some(w) => println!(
+                    "{:<9} {:<8} {:>9} {:>9.1}",
+                    sp.shape.to_string(),
+                    "warm-up",
+                    format!("{}/{}", w.step, w.steps),
+                    w.seconds
+                ),
+                None => println!(
+                    "{:<9} {:<8} {:>9}",
+                    sp.shape.to_string(),
+                    "warm-up",
+                    format!("0/{}", settings.warmup_steps)
+                ),
+            }
+            for (lambda, meta) in settings.lambdas.iter().zip(&sp.searches) {
+                let Some(m) = meta else {
+                    println!(
+                        "{:<9} {lambda:<8} {:>9}",
+                        sp.shape.to_string(),
+                        format!("0/{}", settings.search_steps)
+                    );
+                    continue;
+                };
+                let trial = derived_trial(m);
+                println!(
+                    "{:<9} {lambda:<8} {:>9} {:>9.1}  {:<32} {:>5} {:>8}",
+                    sp.shape.to_string(),
+                    format!("{}/{}", m.step, m.steps),
+                    m.seconds,
+                    m.result
+                        .as_ref()
+                        .map_or("-".into(), |r| r.arch.short_form()),
+                    trial.map_or("-".into(), |t| t.number.to_string()),
+                    trial
+                        .and_then(|t| t.metrics.as_ref())
+                        .map_or("-".into(), |m| format!("{:.3}", m.val_ppl)),
+                );
+            }
         }
-        for (lambda, meta) in settings.lambdas.iter().zip(&phases) {
-            if let Some(r) = meta.as_ref().and_then(|m| m.result.as_ref()) {
-                println!("final α at λ = {lambda}:");
-                for (s, row) in r.probs.iter().enumerate() {
-                    println!("  slot {s}: {}", top_two(row, &names));
+        for sp in &progress {
+            let names = tokens(&derive::candidates(&space, sp.shape.depth));
+            for (lambda, meta) in settings.lambdas.iter().zip(&sp.searches) {
+                if let Some(r) = meta.as_ref().and_then(|m| m.result.as_ref()) {
+                    println!("final α of {} at λ = {lambda}:", sp.shape);
+                    for (s, row) in r.probs.iter().enumerate() {
+                        println!("  slot {s}: {}", top_two(row, &names));
+                    }
                 }
             }
         }
         let c = compute(&store, &study, &trials)?;
         println!(
-            "compute: supernet {:.1} s + trials {:.1} s = {:.1} s of wall time",
+            "compute: supernets {:.1} s + trials {:.1} s = {:.1} s of wall time",
             c.supernet,
             c.trials,
             c.total()
@@ -145,18 +181,19 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
         let path = plot_arg
             .clone()
             .unwrap_or_else(|| PathBuf::from("runs").join(&study.name).join("alphas.png"));
-        let series: Vec<AlphaSeries> = settings
-            .lambdas
-            .iter()
-            .zip(&phases)
-            .filter_map(|(&lambda, m)| {
-                m.as_ref().map(|m| AlphaSeries {
-                    lambda,
-                    points: m.trajectory.clone(),
-                })
-            })
-            .filter(|s| !s.points.is_empty())
-            .collect();
+        let mut series = Vec::new();
+        for sp in &progress {
+            let names = tokens(&derive::candidates(&space, sp.shape.depth));
+            for (&lambda, meta) in settings.lambdas.iter().zip(&sp.searches) {
+                if let Some(m) = meta.as_ref().filter(|m| !m.trajectory.is_empty()) {
+                    series.push(AlphaSeries {
+                        label: format!("{}, λ = {lambda}", sp.shape),
+                        candidates: names.clone(),
+                        points: m.trajectory.clone(),
+                    });
+                }
+            }
+        }
         if series.is_empty() {
             return Err(UsageError(format!(
                 "study `{}` has no α trajectory yet: its supernet search has not started",
@@ -171,7 +208,7 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
             "{}: architecture weights softmax(α) per slot during the search",
             study.name
         );
-        draw_alphas(&path, &title, &names, &series)?;
+        draw_alphas(&path, &title, &legend, &series)?;
         eprintln!("plot written to {}", path.display());
     }
     Ok(())

@@ -138,13 +138,11 @@ pub fn compute(
         .sum();
     let mut supernet = 0.0;
     if study.strategy == "darts" {
-        // The stored space says how many λ phases there are.
+        // The stored space says which supernets and λs there are.
         if let Ok(space) = SearchSpace::parse(&study.space_text, &study.name) {
-            let (warm, phases) = DartsSearch::progress(store, study.id, &space.darts.lambdas)?;
-            supernet = warm
+            supernet = DartsSearch::progress(store, study.id, &space)?
                 .iter()
-                .chain(phases.iter().flatten())
-                .map(|m| m.seconds)
+                .map(|p| p.seconds())
                 .sum();
         }
     }

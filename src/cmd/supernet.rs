@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use hybrid_nas::data::Corpus;
 use hybrid_nas::search::darts::bilevel::PhaseProgress;
 use hybrid_nas::search::darts::{describe, DartsError, DartsObserver, DartsSearch, Derived};
-use hybrid_nas::space::SearchSpace;
+use hybrid_nas::space::{SearchSpace, SupernetShape};
 use hybrid_nas::store::{Store, Study};
 
 struct BarObserver<'a> {
@@ -32,7 +32,7 @@ impl DartsObserver for BarObserver<'_> {
         }
     }
 
-    fn phase(&mut self, lambda: Option<f64>, step: usize, steps: usize) {
+    fn phase(&mut self, shape: SupernetShape, lambda: Option<f64>, step: usize, steps: usize) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -40,8 +40,8 @@ impl DartsObserver for BarObserver<'_> {
             return;
         }
         let what = match lambda {
-            None => "supernet warm-up".to_string(),
-            Some(l) => format!("supernet search {}", describe(Some(l))),
+            None => format!("{shape} warm-up"),
+            Some(l) => format!("{shape} search {}", describe(Some(l))),
         };
         let bar = ProgressBar::new(steps as u64);
         bar.set_style(
@@ -92,11 +92,11 @@ pub fn search(
     if !quiet {
         let supernet_s: f64 = derived.iter().map(|d| d.seconds).sum();
         eprintln!(
-            "supernet: {} λ searched in {supernet_s:.1} s (plus the warm-up); derived:",
+            "supernet: {} searches in {supernet_s:.1} s (plus the warm-ups); derived:",
             derived.len()
         );
         for d in &derived {
-            eprintln!("  λ = {:<8} {}", d.lambda, d.arch.short_form());
+            eprintln!("  {} λ = {:<8} {}", d.shape, d.lambda, d.arch.short_form());
         }
     }
     Ok(derived)

@@ -13,8 +13,8 @@ use super::{Objective, SearchSpace, SpaceError};
 pub(super) struct RawDarts {
     lambdas: Option<List<f64>>,
     cost: Option<Spanned<String>>,
-    depth: Option<Spanned<i64>>,
-    d_model: Option<Spanned<i64>>,
+    depth: Option<List<i64>>,
+    d_model: Option<List<i64>>,
     warmup_steps: Option<Spanned<i64>>,
     search_steps: Option<Spanned<i64>>,
     arch_lr: Option<Spanned<f64>>,
@@ -33,10 +33,12 @@ pub struct DartsSettings {
     /// The cost in the α objective: flops, params or kv_cache. Default: the
     /// study's cost objective when it is one of those, else flops.
     pub cost: Objective,
-    /// Layer slots of the supernet (a depth choice; default: the largest).
-    pub depth: usize,
-    /// Width of the supernet (a d_model choice; default: the largest).
-    pub d_model: usize,
+    /// Layer slots of the supernets (depth choices; default: the largest).
+    pub depth: Vec<usize>,
+    /// Widths of the supernets (d_model choices; default: the largest). One
+    /// supernet is searched per (depth, d_model) pair, so that the derived
+    /// designs cover the cost axis that depth and width span.
+    pub d_model: Vec<usize>,
     /// Network-weight steps with uniform α before any α step, shared by all λ.
     pub warmup_steps: usize,
     /// Bilevel steps (one weight step, one α step) per λ.
@@ -82,25 +84,45 @@ impl Ctx<'_> {
         Ok(n as usize)
     }
 
-    /// One of `[model]`'s choices for `what`, when given.
-    fn darts_choice(
+    /// Some of `[model]`'s choices for `what`, distinct, when given.
+    fn darts_choices(
         &self,
-        v: &Option<Spanned<i64>>,
+        list: &Option<List<i64>>,
         key: &str,
         what: &str,
         choices: &[usize],
-    ) -> Result<Option<usize>, SpaceError> {
-        let Some(v) = v else { return Ok(None) };
-        let n = *v.get_ref();
-        match choices.iter().find(|&&c| c as i64 == n) {
-            Some(&c) => Ok(Some(c)),
-            None => Err(self.invalid(
-                &v.span(),
+    ) -> Result<Option<Vec<usize>>, SpaceError> {
+        let Some(list) = list else { return Ok(None) };
+        if list.get_ref().is_empty() {
+            return Err(self.invalid(
+                &list.span(),
                 key,
-                format!("{n} is not a {what} choice of [model]"),
-                format!("one of {choices:?}"),
-            )),
+                "the list is empty",
+                format!("one or more of {choices:?}"),
+            ));
         }
+        let mut out = Vec::new();
+        for v in list.get_ref() {
+            let n = *v.get_ref();
+            let Some(&c) = choices.iter().find(|&&c| c as i64 == n) else {
+                return Err(self.invalid(
+                    &v.span(),
+                    key,
+                    format!("{n} is not a {what} choice of [model]"),
+                    format!("values from {choices:?}"),
+                ));
+            };
+            if out.contains(&c) {
+                return Err(self.invalid(
+                    &v.span(),
+                    key,
+                    format!("{n} is listed twice"),
+                    "each choice once",
+                ));
+            }
+            out.push(c);
+        }
+        Ok(Some(out))
     }
 
     fn darts_rate(
@@ -183,11 +205,11 @@ impl Ctx<'_> {
             s.cost = o;
         }
         if let Some(d) =
-            self.darts_choice(&raw.depth, "darts.depth", "depth", &space.model.depth)?
+            self.darts_choices(&raw.depth, "darts.depth", "depth", &space.model.depth)?
         {
             s.depth = d;
         }
-        if let Some(d) = self.darts_choice(
+        if let Some(d) = self.darts_choices(
             &raw.d_model,
             "darts.d_model",
             "d_model",
@@ -238,14 +260,40 @@ impl Ctx<'_> {
     }
 }
 
+/// The depth and width of one supernet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SupernetShape {
+    pub depth: usize,
+    pub d_model: usize,
+}
+
+impl std::fmt::Display for SupernetShape {
+    /// `d64x3`: width, then depth.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "d{}x{}", self.d_model, self.depth)
+    }
+}
+
 impl DartsSettings {
+    /// Every (depth, d_model) pair, narrow and shallow first.
+    pub fn shapes(&self) -> Vec<SupernetShape> {
+        let mut out = Vec::new();
+        for &d_model in &self.d_model {
+            for &depth in &self.depth {
+                out.push(SupernetShape { depth, d_model });
+            }
+        }
+        out.sort_by_key(|s| (s.d_model, s.depth));
+        out
+    }
+
     /// A placeholder while the space is being built.
     pub(super) fn unset() -> Self {
         DartsSettings {
             lambdas: Vec::new(),
             cost: Objective::Flops,
-            depth: 0,
-            d_model: 0,
+            depth: Vec::new(),
+            d_model: Vec::new(),
             warmup_steps: 0,
             search_steps: 0,
             arch_lr: 0.0,
@@ -268,13 +316,13 @@ impl DartsSettings {
         DartsSettings {
             lambdas: vec![0.0, 0.1, 0.3, 1.0],
             cost,
-            depth: *space.model.depth.iter().max().expect("validated non-empty"),
-            d_model: *space
+            depth: vec![*space.model.depth.iter().max().expect("validated non-empty")],
+            d_model: vec![*space
                 .model
                 .d_model
                 .iter()
                 .max()
-                .expect("validated non-empty"),
+                .expect("validated non-empty")],
             warmup_steps: space.training.steps / 2,
             search_steps: space.training.steps,
             arch_lr: 3e-2,

@@ -53,7 +53,7 @@ use sha2::{Digest, Sha256};
 
 use crate::train::TrainConfig;
 
-pub use darts::{DartsSettings, DARTS_COSTS};
+pub use darts::{DartsSettings, SupernetShape, DARTS_COSTS};
 pub use mutate::{MutationOp, MutationWeights};
 pub use sample::Placement;
 

@@ -35,11 +35,12 @@ pub fn candidates(space: &SearchSpace, depth: usize) -> Vec<Layer> {
     out
 }
 
-/// The architecture the supernet stands for, without layers: width, MLP
-/// ratio (the space's first choice) and the reference head size.
-pub fn template(space: &SearchSpace, settings: &DartsSettings) -> Architecture {
+/// The architecture a supernet of width `d_model` stands for, without
+/// layers: width, MLP ratio (the space's first choice) and the reference
+/// head size.
+pub fn template(space: &SearchSpace, d_model: usize) -> Architecture {
     Architecture {
-        d_model: settings.d_model,
+        d_model,
         vocab_size: 0,
         mlp_ratio: space.model.mlp_ratio[0],
         ssm_head_dim: DEFAULT_SSM_HEAD_DIM,
@@ -159,6 +160,7 @@ fn best(slot: &[f64], candidates: &[Layer], keep: impl Fn(&Layer) -> bool) -> Op
 pub fn discretise(
     space: &SearchSpace,
     settings: &DartsSettings,
+    d_model: usize,
     candidates: &[Layer],
     probs: &[Vec<f64>],
 ) -> Result<Architecture, String> {
@@ -220,7 +222,7 @@ pub fn discretise(
         .collect();
     let arch = Architecture {
         layers,
-        ..template(space, settings)
+        ..template(space, d_model)
     };
     space.check(&arch)?;
     Ok(arch)

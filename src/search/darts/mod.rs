@@ -9,8 +9,12 @@
 //! the distinct ones become ordinary trials, trained from scratch by the
 //! proxy trainer through [`DerivedStrategy`].
 //!
+//! With several `depth` or `d_model` values, each (depth, d_model) shape has
+//! a supernet of its own, warmed up once and searched at every λ, so the
+//! derived designs cover the cost axis that depth and width span.
+//!
 //! Every phase checkpoints into the store's strategy state under
-//! [`WARMUP_KEY`] and [`lambda_key`] (its metadata alone also under
+//! [`warmup_key`] and [`lambda_key`] (its metadata alone also under
 //! [`meta_key`], so reports need not read the tensors); a killed study
 //! resumes from there.
 
@@ -32,16 +36,19 @@ use super::{Proposal, Strategy};
 use crate::arch::Architecture;
 use crate::data::{Batches, Corpus, DataError};
 use crate::model::supernet::SupernetSpec;
-use crate::space::SearchSpace;
+use crate::space::{SearchSpace, SupernetShape};
 use crate::store::{Store, StoreError, TrialRecord, TrialState};
 
-/// Strategy-state key of the warm-up checkpoint.
-pub const WARMUP_KEY: &str = "darts/warmup";
+/// Strategy-state key of the warm-up checkpoint of the supernet `shape`.
+pub fn warmup_key(shape: SupernetShape) -> String {
+    format!("darts/{shape}/warmup")
+}
 
-/// Strategy-state key of the checkpoint of the search at `lambda`. Keyed by
-/// value, so adding a λ to the list reruns nothing already searched.
-pub fn lambda_key(lambda: f64) -> String {
-    format!("darts/lambda/{lambda}")
+/// Strategy-state key of the checkpoint of the search at `lambda` in the
+/// supernet `shape`. Keyed by value, so adding a λ (or a shape) to the lists
+/// reruns nothing already searched.
+pub fn lambda_key(shape: SupernetShape, lambda: f64) -> String {
+    format!("darts/{shape}/lambda/{lambda}")
 }
 
 /// Key of the metadata copy of the checkpoint under `key`.
@@ -94,6 +101,7 @@ pub enum DartsError {
 /// What one λ derived.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Derived {
+    pub shape: SupernetShape,
     pub lambda: f64,
     pub arch: Architecture,
     /// Final softmax(α) per slot.
@@ -116,23 +124,23 @@ pub trait DartsObserver {
     /// After every step; `Break` checkpoints and stops with
     /// [`DartsError::Interrupted`].
     fn step(&mut self, progress: PhaseProgress) -> ControlFlow<()>;
-    /// A phase starts (`lambda` is `None` for the warm-up) at `step` of
-    /// `steps` (non-zero when resumed).
-    fn phase(&mut self, lambda: Option<f64>, step: usize, steps: usize);
+    /// A phase of the supernet `shape` starts (`lambda` is `None` for the
+    /// warm-up) at `step` of `steps` (non-zero when resumed).
+    fn phase(&mut self, shape: SupernetShape, lambda: Option<f64>, step: usize, steps: usize);
     /// Something the user should know (a stale checkpoint, ...).
     fn note(&mut self, message: String);
 }
 
 impl DartsSearch<'_> {
-    /// The candidates and their normalised costs, as the supernet uses them.
-    pub fn spec(&self) -> (SupernetSpec, Vec<f64>) {
+    /// The supernet of `shape` and its candidates' normalised costs.
+    pub fn spec(&self, shape: SupernetShape) -> (SupernetSpec, Vec<f64>) {
         let settings = &self.space.darts;
-        let mut template = derive::template(self.space, settings);
+        let mut template = derive::template(self.space, shape.d_model);
         template.vocab_size = self.corpus.vocab_size();
         let spec = SupernetSpec {
             template,
-            depth: settings.depth,
-            candidates: derive::candidates(self.space, settings.depth),
+            depth: shape.depth,
+            candidates: derive::candidates(self.space, shape.depth),
         };
         let costs = derive::normalised_costs(
             &spec.template,
@@ -143,27 +151,44 @@ impl DartsSearch<'_> {
         (spec, costs)
     }
 
-    /// Runs every phase that has not finished, and returns what each λ
-    /// derived, in the order of `[darts] lambdas`.
+    /// Runs every phase that has not finished, and returns what each shape
+    /// and λ derived: shapes as [`DartsSettings::shapes`] orders them, then
+    /// `[darts] lambdas` in order.
     pub fn run(&self, observer: &mut dyn DartsObserver) -> Result<Vec<Derived>, DartsError> {
-        let settings = &self.space.darts;
         let training = &self.space.training;
-        let (spec, costs) = self.spec();
         check_corpus(self.corpus, training.seq_len)?;
         let (weight_ids, arch_ids) = split(self.corpus);
         let weight_data = Batches::new(weight_ids);
         let arch_data = Batches::new(arch_ids);
+        let mut derived = Vec::new();
+        for shape in self.space.darts.shapes() {
+            derived.extend(self.run_shape(shape, &weight_data, &arch_data, observer)?);
+        }
+        Ok(derived)
+    }
+
+    fn run_shape(
+        &self,
+        shape: SupernetShape,
+        weight_data: &Batches,
+        arch_data: &Batches,
+        observer: &mut dyn DartsObserver,
+    ) -> Result<Vec<Derived>, DartsError> {
+        let settings = &self.space.darts;
+        let training = &self.space.training;
+        let (spec, costs) = self.spec(shape);
         let setup = PhaseSetup {
             spec: &spec,
             costs: &costs,
             settings,
             training,
-            weight_data: &weight_data,
-            arch_data: &arch_data,
+            weight_data,
+            arch_data,
             seed: self.seed,
         };
-        let derive =
-            |probs: &[Vec<f64>]| derive::discretise(self.space, settings, &spec.candidates, probs);
+        let derive = |probs: &[Vec<f64>]| {
+            derive::discretise(self.space, settings, shape.d_model, &spec.candidates, probs)
+        };
 
         // Everything that shapes the warm-up; the λ phases add their own.
         // (Discretisation is not in it: it is redone from the final α on
@@ -173,7 +198,6 @@ impl DartsSearch<'_> {
             "corpus": corpus_digest(self.corpus),
             "candidates": spec.candidates,
             "template": spec.template,
-            "depth": settings.depth,
             "batch": training.batch_size,
             "seq_len": training.seq_len,
             "weight_decay": training.weight_decay,
@@ -196,13 +220,15 @@ impl DartsSearch<'_> {
                 "search_steps": settings.search_steps,
             })
             .to_string();
-            let key = lambda_key(lambda);
+            let key = lambda_key(shape, lambda);
             let meta = match self.finished(&key, &fingerprint)? {
                 Some(meta) => meta,
                 None => {
                     // The warm-up is needed (and run, or read) only now.
                     if warm_tensors.is_none() {
-                        warm_tensors = Some(self.warmup(&setup, &warm_fingerprint, observer)?);
+                        let key = warmup_key(shape);
+                        warm_tensors =
+                            Some(self.warmup(&key, &setup, &warm_fingerprint, observer)?);
                     }
                     let mut phase =
                         Phase::new(&setup, Some(lambda), settings.search_steps, fingerprint);
@@ -211,13 +237,14 @@ impl DartsSearch<'_> {
                     phase.meta
                 }
             };
-            let result = meta
-                .result
-                .ok_or_else(|| DartsError::Checkpoint(format!("λ = {lambda} has no result")))?;
+            let result = meta.result.ok_or_else(|| {
+                DartsError::Checkpoint(format!("{shape} at λ = {lambda} has no result"))
+            })?;
             // Re-derived from the final α: the space may have changed (under
             // --force) since the search ran.
             let arch = derive(&result.probs).map_err(DartsError::Derive)?;
             derived.push(Derived {
+                shape,
                 lambda,
                 arch,
                 probs: result.probs,
@@ -241,12 +268,13 @@ impl DartsSearch<'_> {
     /// The warm-up's final weights: run or resumed to its end, or read.
     fn warmup(
         &self,
+        key: &str,
         setup: &PhaseSetup,
         fingerprint: &str,
         observer: &mut dyn DartsObserver,
     ) -> Result<Named, DartsError> {
-        if self.finished(WARMUP_KEY, fingerprint)?.is_some() {
-            let blob = self.store.load_state(self.study_id, WARMUP_KEY)?;
+        if self.finished(key, fingerprint)?.is_some() {
+            let blob = self.store.load_state(self.study_id, key)?;
             if let Some(Ok((meta, tensors))) = blob.map(|b| checkpoint::decode(&b)) {
                 if meta.fingerprint == fingerprint && meta.done() {
                     return Ok(tensors);
@@ -255,11 +283,11 @@ impl DartsSearch<'_> {
         }
         let steps = self.space.darts.warmup_steps;
         let mut phase = Phase::new(setup, None, steps, fingerprint.to_string());
-        self.resume_or_start(WARMUP_KEY, &mut phase, None, observer)?;
+        self.resume_or_start(key, &mut phase, None, observer)?;
         if steps == 0 {
-            self.save(WARMUP_KEY, &phase.checkpoint(Keep::Weights)?)?;
+            self.save(key, &phase.checkpoint(Keep::Weights)?)?;
         }
-        self.run_phase(WARMUP_KEY, &mut phase, observer, &|_| {
+        self.run_phase(key, &mut phase, observer, &|_| {
             Err("the warm-up derives no architecture".into())
         })?;
         Ok(phase.weights())
@@ -276,7 +304,11 @@ impl DartsSearch<'_> {
         start_weights: Option<&[(String, Tensor)]>,
         observer: &mut dyn DartsObserver,
     ) -> Result<(), DartsError> {
-        let what = describe(phase.meta.lambda);
+        let what = format!(
+            "{} of the {} supernet",
+            describe(phase.meta.lambda),
+            shape_of(phase)
+        );
         if let Some(blob) = self.store.load_state(self.study_id, key)? {
             let set_aside = match checkpoint::decode(&blob) {
                 Ok((meta, tensors)) if meta.fingerprint == phase.meta.fingerprint => {
@@ -312,7 +344,12 @@ impl DartsSearch<'_> {
         observer: &mut dyn DartsObserver,
         derive: &Discretise,
     ) -> Result<(), DartsError> {
-        observer.phase(phase.meta.lambda, phase.meta.step, phase.meta.steps);
+        observer.phase(
+            shape_of(phase),
+            phase.meta.lambda,
+            phase.meta.step,
+            phase.meta.steps,
+        );
         let mut save = |blob: &[u8]| self.save(key, blob);
         phase.run(&mut |p| observer.step(p), &mut save, derive)
     }
@@ -329,29 +366,67 @@ impl DartsSearch<'_> {
         Ok(())
     }
 
-    /// The stored metadata of the warm-up and of the search at each of
-    /// `lambdas` (`None` where a phase has not started or is unreadable).
+    /// The stored metadata of every shape's warm-up and of its search at
+    /// each λ of the study's space (`None` where a phase has not started or
+    /// is unreadable).
     pub fn progress(
         store: &dyn Store,
         study_id: i64,
-        lambdas: &[f64],
-    ) -> Result<Progress, DartsError> {
+        space: &SearchSpace,
+    ) -> Result<Vec<ShapeProgress>, DartsError> {
         let read = |key: &str| -> Result<Option<PhaseMeta>, DartsError> {
             Ok(store
                 .load_state(study_id, &meta_key(key))?
                 .and_then(|blob| checkpoint::decode_meta(&blob).ok()))
         };
-        let warm = read(WARMUP_KEY)?;
-        let phases = lambdas
-            .iter()
-            .map(|&l| read(&lambda_key(l)))
-            .collect::<Result<_, _>>()?;
-        Ok((warm, phases))
+        space
+            .darts
+            .shapes()
+            .into_iter()
+            .map(|shape| {
+                Ok(ShapeProgress {
+                    shape,
+                    warmup: read(&warmup_key(shape))?,
+                    searches: space
+                        .darts
+                        .lambdas
+                        .iter()
+                        .map(|&l| read(&lambda_key(shape, l)))
+                        .collect::<Result<_, _>>()?,
+                })
+            })
+            .collect()
     }
 }
 
-/// The warm-up's metadata and each λ's, as [`DartsSearch::progress`] reads them.
-pub type Progress = (Option<PhaseMeta>, Vec<Option<PhaseMeta>>);
+/// One supernet's stored progress, as [`DartsSearch::progress`] reads it.
+#[derive(Clone, Debug)]
+pub struct ShapeProgress {
+    pub shape: SupernetShape,
+    pub warmup: Option<PhaseMeta>,
+    /// One per λ of the space, in order.
+    pub searches: Vec<Option<PhaseMeta>>,
+}
+
+impl ShapeProgress {
+    /// Wall seconds of this supernet's phases so far.
+    pub fn seconds(&self) -> f64 {
+        self.warmup
+            .iter()
+            .chain(self.searches.iter().flatten())
+            .map(|m| m.seconds)
+            .sum()
+    }
+}
+
+/// The shape of a phase's supernet.
+fn shape_of(phase: &Phase) -> SupernetShape {
+    let spec = phase.setup().spec;
+    SupernetShape {
+        depth: spec.depth,
+        d_model: spec.template.d_model,
+    }
+}
 
 /// The training split cut for the bilevel steps: weights, then α.
 fn split(corpus: &Corpus) -> (&[i64], &[i64]) {
