@@ -87,6 +87,15 @@ fn search(
     .run(&mut Quiet { stop_at })
 }
 
+/// The small grammar corpus and a fresh store in a temporary directory
+/// (kept alive by the returned guard).
+fn grammar_and_store() -> (Corpus, tempfile::TempDir, SqliteStore) {
+    let corpus = Corpus::from_text(&common::synthetic_text(40_000), "grammar".into()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
+    (corpus, dir, store)
+}
+
 /// Blocks of eight characters `xyxyxyxy`, a fresh random pair each block:
 /// the character two back predicts the next one, the one before does not.
 /// An SSM sees two back through its short convolution; attention without
@@ -302,9 +311,7 @@ fn larger_lambda_never_derives_a_costlier_architecture() {
         "lambdas = [0.0, 0.1, 1.0, 10.0]\nwarmup_steps = 20\nsearch_steps = 40\ngumbel = true\narch_lr = 0.05\n",
         &[],
     );
-    let corpus = Corpus::from_text(&common::synthetic_text(40_000), "grammar".into()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("l.db").to_str().unwrap()).unwrap();
+    let (corpus, _dir, store) = grammar_and_store();
     let derived = search(&space, &corpus, &store, None).unwrap();
     let costs: Vec<u64> = derived
         .iter()
@@ -418,9 +425,7 @@ fn one_alpha_step_with_a_large_penalty_favours_the_cheapest_candidate() {
         "lambdas = [100.0]\nwarmup_steps = 0\nsearch_steps = 3\n",
         &[],
     );
-    let corpus = Corpus::from_text(&common::synthetic_text(40_000), "grammar".into()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("c.db").to_str().unwrap()).unwrap();
+    let (corpus, _dir, store) = grammar_and_store();
     let err = search(&space, &corpus, &store, Some((100.0, 1))).unwrap_err();
     assert!(matches!(err, DartsError::Interrupted), "{err}");
     let study = DartsSearch {
