@@ -49,10 +49,12 @@ python3 ../shared/peers/pytorch_hybrid.py speed --arch SSSASS --d 128 --T 256 --
     #[command(
         after_help = "Examples:\n  nas run --space search_spaces/hybrid.toml\n  \
 nas run --space tiny --jobs 2\n  nas run --space hybrid --study jamba-like --trials 100   # continue to 100\n  \
-nas run --space tiny --evaluator analytic --trials 5000 --json\n\n\
+nas run --space tiny --evaluator analytic --trials 5000 --json\n  \
+nas run --space tiny --strategy darts --study tiny-darts    # supernets, then derived trials\n\n\
 Running the same command again continues the study to its budget; trials a killed\n\
-run left behind are failed and their slots trained again. Several processes on one\n\
---storage share the budget. Ctrl-C stops cleanly (exit 130)."
+run left behind are failed and their slots trained again, and a DARTS supernet goes\n\
+on from its last checkpoint. Several processes on one --storage share the budget.\n\
+Ctrl-C stops cleanly (exit 130)."
     )]
     Run(RunArgs),
     /// List the studies in a store.
@@ -85,13 +87,14 @@ nas eval --space hybrid --arch \"d64 S16 A4 S16 S16\" --study external --trials 
 Exit status 2 (with {\"in_space\": false, ...} on stdout) when the design is outside the space."
     )]
     Eval(EvalArgs),
-    /// A DARTS study's supernet: each λ's progress, final architecture
+    /// A DARTS study's supernets: each search's progress, final architecture
     /// weights and derived architecture; --plot draws how α evolved.
     #[command(
         after_help = "Examples:\n  nas run --space tiny --strategy darts --study tiny-darts\n  \
 nas darts --study tiny-darts --plot\n  nas darts --study tiny-darts --json\n\n\
-Each λ of the space's [darts] lambdas is one supernet search from the shared warm-up;\n\
-its final α, discretised into the space, is trained from scratch as a trial."
+Each supernet shape of the space's [darts] (depth x d_model) is warmed up once and\n\
+searched at every λ of `lambdas`; each search's final α, discretised into the space,\n\
+is trained from scratch as a trial. `nas studies` shows the compute each study used."
     )]
     Darts(DartsArgs),
 }
@@ -107,7 +110,7 @@ pub struct DartsArgs {
     /// (default: runs/<study>/alphas.png).
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub plot: Option<Option<PathBuf>>,
-    /// One JSON object per λ instead of a table.
+    /// One JSON object per search (shape and λ) instead of a table.
     #[arg(long)]
     pub json: bool,
 }
