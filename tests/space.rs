@@ -487,6 +487,16 @@ fn each_mutation_kind_makes_its_change() {
     fn same_shape(a: &Architecture, b: &Architecture) -> bool {
         a.d_model == b.d_model && a.mlp_ratio == b.mlp_ratio && attention_of(a) == attention_of(b)
     }
+    // State dim and expand both change exactly one SSM layer in place.
+    fn one_ssm_layer_changed(a: &Architecture, b: &Architecture) -> bool {
+        same_shape(a, b)
+            && a.layers
+                .iter()
+                .zip(&b.layers)
+                .filter(|(x, y)| x != y)
+                .count()
+                == 1
+    }
     type Sig = Box<dyn Fn(&Architecture, &Architecture) -> bool>;
     let kinds: Vec<(MutationOp, Sig)> = vec![
         (
@@ -529,30 +539,8 @@ fn each_mutation_kind_makes_its_change() {
                 same_shape(a, b) && a.layers.iter().zip(&b.layers).any(|p| matches!(p, (Layer::Attention { window: x, .. }, Layer::Attention { window: y, .. }) if x != y))
             }),
         ),
-        (
-            MutationOp::StateDim,
-            Box::new(|a, b| {
-                same_shape(a, b)
-                    && a.layers
-                        .iter()
-                        .zip(&b.layers)
-                        .filter(|(x, y)| x != y)
-                        .count()
-                        == 1
-            }),
-        ),
-        (
-            MutationOp::Expand,
-            Box::new(|a, b| {
-                same_shape(a, b)
-                    && a.layers
-                        .iter()
-                        .zip(&b.layers)
-                        .filter(|(x, y)| x != y)
-                        .count()
-                        == 1
-            }),
-        ),
+        (MutationOp::StateDim, Box::new(one_ssm_layer_changed)),
+        (MutationOp::Expand, Box::new(one_ssm_layer_changed)),
     ];
     for space in spaces()
         .into_iter()

@@ -66,10 +66,14 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
         &space,
         *settings.depth.iter().max().expect("validated non-empty"),
     ));
+    // Each supernet's candidates, in its α's column order.
+    let names: Vec<Vec<String>> = progress
+        .iter()
+        .map(|sp| tokens(&derive::candidates(&space, sp.shape.depth)))
+        .collect();
 
     if args.json {
-        for shape_progress in &progress {
-            let names = tokens(&derive::candidates(&space, shape_progress.shape.depth));
+        for (shape_progress, names) in progress.iter().zip(&names) {
             for (lambda, meta) in settings.lambdas.iter().zip(&shape_progress.searches) {
                 let shape = shape_progress.shape.to_string();
                 let value = match meta {
@@ -157,13 +161,12 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        for sp in &progress {
-            let names = tokens(&derive::candidates(&space, sp.shape.depth));
+        for (sp, names) in progress.iter().zip(&names) {
             for (lambda, meta) in settings.lambdas.iter().zip(&sp.searches) {
                 if let Some(r) = meta.as_ref().and_then(|m| m.result.as_ref()) {
                     println!("final α of {} at λ = {lambda}:", sp.shape);
                     for (s, row) in r.probs.iter().enumerate() {
-                        println!("  slot {s}: {}", top_two(row, &names));
+                        println!("  slot {s}: {}", top_two(row, names));
                     }
                 }
             }
@@ -182,8 +185,7 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| PathBuf::from("runs").join(&study.name).join("alphas.png"));
         let mut series = Vec::new();
-        for sp in &progress {
-            let names = tokens(&derive::candidates(&space, sp.shape.depth));
+        for (sp, names) in progress.iter().zip(&names) {
             for (&lambda, meta) in settings.lambdas.iter().zip(&sp.searches) {
                 if let Some(m) = meta.as_ref().filter(|m| !m.trajectory.is_empty()) {
                     series.push(AlphaSeries {

@@ -93,36 +93,19 @@ impl Ctx<'_> {
         choices: &[usize],
     ) -> Result<Option<Vec<usize>>, SpaceError> {
         let Some(list) = list else { return Ok(None) };
-        if list.get_ref().is_empty() {
-            return Err(self.invalid(
-                &list.span(),
-                key,
-                "the list is empty",
-                format!("one or more of {choices:?}"),
-            ));
-        }
-        let mut out = Vec::new();
-        for v in list.get_ref() {
-            let n = *v.get_ref();
-            let Some(&c) = choices.iter().find(|&&c| c as i64 == n) else {
+        // Non-empty, positive, distinct: as for any list of the schema.
+        let checked = self.ints(list, key, 1, &format!("{what} choices of [model]"))?;
+        for (v, span) in &checked {
+            if !choices.contains(v) {
                 return Err(self.invalid(
-                    &v.span(),
+                    span,
                     key,
-                    format!("{n} is not a {what} choice of [model]"),
+                    format!("{v} is not a {what} choice of [model]"),
                     format!("values from {choices:?}"),
                 ));
-            };
-            if out.contains(&c) {
-                return Err(self.invalid(
-                    &v.span(),
-                    key,
-                    format!("{n} is listed twice"),
-                    "each choice once",
-                ));
             }
-            out.push(c);
         }
-        Ok(Some(out))
+        Ok(Some(checked.into_iter().map(|(v, _)| v).collect()))
     }
 
     fn darts_rate(

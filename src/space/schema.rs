@@ -258,7 +258,7 @@ fn values<T: Copy>(checked: &Checked<T>) -> Vec<T> {
 
 impl Ctx<'_> {
     /// A non-empty list of distinct integers, each at least `min`.
-    fn ints(
+    pub(super) fn ints(
         &self,
         list: &List<i64>,
         key: &str,

@@ -41,6 +41,9 @@ const TRAJECTORY_POINTS: usize = 100;
 /// Turns final per-slot probabilities into an architecture of the space.
 pub type Discretise<'a> = dyn Fn(&[Vec<f64>]) -> Result<Architecture, String> + 'a;
 
+/// Stores a phase's checkpoint blob, given with the metadata it holds.
+pub type SaveCheckpoint<'a> = dyn FnMut(&PhaseMeta, &[u8]) -> Result<(), DartsError> + 'a;
+
 /// Named tensors of a checkpoint.
 pub type Named = Vec<(String, Tensor)>;
 
@@ -95,6 +98,8 @@ pub struct Phase<'a> {
     owners: Vec<Option<(usize, usize)>>,
     /// `(S, C)` architecture weights, zeros at the start (uniform mixing).
     alpha: Tensor,
+    /// `(1, C)` normalised candidate costs, built once for every α step.
+    costs: Tensor,
     weight_opt: AdamW,
     arch_opt: AdamW,
     rngs: Vec<ChaCha8Rng>,
@@ -157,6 +162,9 @@ impl<'a> Phase<'a> {
         );
         let shape = [setup.spec.depth as i64, setup.spec.candidates.len() as i64];
         let alpha = Tensor::zeros(shape, (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+        let costs = Tensor::from_slice(setup.costs)
+            .to_kind(Kind::Float)
+            .unsqueeze(0);
         let mut arch_opt = AdamW::new(vec![alpha.shallow_clone()], vec![false], 0.0);
         arch_opt.beta1 = ARCH_BETA1;
         let stream = if lambda.is_some() {
@@ -179,6 +187,7 @@ impl<'a> Phase<'a> {
             weights,
             owners,
             alpha,
+            costs,
             weight_opt,
             arch_opt,
             rngs,
@@ -394,8 +403,7 @@ impl<'a> Phase<'a> {
             }
             None => self.cross_entropy(&x, &y, &Mixing::Soft(&p)),
         };
-        let costs = Tensor::from_slice(self.setup.costs).to_kind(Kind::Float); // (C)
-        let expected_cost = (&p * costs.unsqueeze(0))
+        let expected_cost = (&p * &self.costs)
             .sum_dim_intlist(-1, false, Kind::Float)
             .mean(Kind::Float);
         let objective = &ce + expected_cost * lambda;
@@ -413,13 +421,13 @@ impl<'a> Phase<'a> {
         }
     }
 
-    /// Runs the phase to its end from wherever it stands. `save` receives a
+    /// Runs the phase to its end from wherever it stands. `save` receives the metadata and a
     /// checkpoint every `checkpoint_every` steps, when `on_step` breaks, and
     /// at the end (then with the result of `derive` on the final α).
     pub fn run(
         &mut self,
         on_step: &mut dyn FnMut(PhaseProgress) -> ControlFlow<()>,
-        save: &mut dyn FnMut(&[u8]) -> Result<(), DartsError>,
+        save: &mut SaveCheckpoint,
         derive: &Discretise,
     ) -> Result<(), DartsError> {
         let settings = self.setup.settings;
@@ -496,7 +504,8 @@ impl<'a> Phase<'a> {
                     (true, None) => Keep::Weights,
                     (true, Some(_)) => Keep::Nothing,
                 };
-                save(&self.checkpoint(keep)?)?;
+                let blob = self.checkpoint(keep)?;
+                save(&self.meta, &blob)?;
             }
             if stop {
                 return Err(DartsError::Interrupted);

@@ -285,7 +285,8 @@ impl DartsSearch<'_> {
         let mut phase = Phase::new(setup, None, steps, fingerprint.to_string());
         self.resume_or_start(key, &mut phase, None, observer)?;
         if steps == 0 {
-            self.save(key, &phase.checkpoint(Keep::Weights)?)?;
+            let blob = phase.checkpoint(Keep::Weights)?;
+            self.save(key, &phase.meta, &blob)?;
         }
         self.run_phase(key, &mut phase, observer, &|_| {
             Err("the warm-up derives no architecture".into())
@@ -350,17 +351,16 @@ impl DartsSearch<'_> {
             phase.meta.step,
             phase.meta.steps,
         );
-        let mut save = |blob: &[u8]| self.save(key, blob);
+        let mut save = |meta: &PhaseMeta, blob: &[u8]| self.save(key, meta, blob);
         phase.run(&mut |p| observer.step(p), &mut save, derive)
     }
 
-    /// Stores a checkpoint, then its metadata alone for reports. Resuming
-    /// reads the checkpoint's own copy, so a crash between the two writes
-    /// leaves at worst a report one checkpoint behind.
-    fn save(&self, key: &str, blob: &[u8]) -> Result<(), DartsError> {
+    /// Stores a checkpoint `blob` of `meta`, then the metadata alone for
+    /// reports. Resuming reads the checkpoint's own copy, so a crash between
+    /// the two writes leaves at worst a report one checkpoint behind.
+    fn save(&self, key: &str, meta: &PhaseMeta, blob: &[u8]) -> Result<(), DartsError> {
         self.store.save_state(self.study_id, key, blob)?;
-        let meta = checkpoint::decode_meta(blob)?;
-        let header = checkpoint::encode(&meta, &[])?;
+        let header = checkpoint::encode(meta, &[])?;
         self.store
             .save_state(self.study_id, &meta_key(key), &header)?;
         Ok(())
