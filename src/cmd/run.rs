@@ -8,7 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use hybrid_nas::data::Corpus;
-use hybrid_nas::search::darts::{check_corpus, distinct, DartsError, DerivedStrategy};
+use hybrid_nas::search::darts::{check_corpus, DartsError, DerivedStrategy};
 use hybrid_nas::search::driver::{Driver, RunOptions};
 use hybrid_nas::search::{make_strategy, Strategy};
 use hybrid_nas::space::{SearchSpace, StrategyName};
@@ -145,44 +145,47 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         });
     }
 
-    let strategy: Box<dyn Strategy> = match (strategy, &supernet_corpus) {
-        (Some(strategy), _) => strategy,
-        (None, Some(corpus)) => {
-            // The supernet is one model: it gets every core; trials split them.
-            tch::set_num_threads(threads as i32);
-            let search_result =
-                supernet::search(&store, &study, &space, corpus, &interrupted, args.json);
-            tch::set_num_threads((threads / jobs).max(1) as i32);
-            let derived = match search_result {
-                Ok(derived) => derived,
-                Err(DartsError::Interrupted) => {
-                    eprintln!(
+    // DARTS also returns what it derived, which sets the study's budget.
+    let (strategy, derived): (Box<dyn Strategy>, Option<HashSet<String>>) =
+        match (strategy, &supernet_corpus) {
+            (Some(strategy), _) => (strategy, None),
+            (None, Some(corpus)) => {
+                // The supernet is one model: it gets every core; trials split them.
+                tch::set_num_threads(threads as i32);
+                let search_result =
+                    supernet::search(&store, &study, &space, corpus, &interrupted, args.json);
+                tch::set_num_threads((threads / jobs).max(1) as i32);
+                let derived = match search_result {
+                    Ok(derived) => derived,
+                    Err(DartsError::Interrupted) => {
+                        eprintln!(
                         "interrupted: the supernet is checkpointed; the same command continues it"
                     );
-                    return Ok(EXIT_INTERRUPTED);
-                }
-                Err(e) => return Err(e.into()),
-            };
-            // One trial per distinct derived design, plus the trials kept
-            // from designs no longer derived (λs or space changed since),
-            // which would otherwise use up the new designs' slots.
-            let derived_hashes: HashSet<String> = derived.iter().map(|d| d.arch.hash()).collect();
-            let kept = store
-                .trials(study.id)?
-                .into_iter()
-                .filter(|t| t.state != TrialState::Failed)
-                .filter(|t| !derived_hashes.contains(&t.arch_hash))
-                .count();
-            let budget = distinct(&derived) + kept;
-            if budget != study.budget {
-                study = store.open_study(&StudySpec { budget, ..spec }, args.force)?;
+                        return Ok(EXIT_INTERRUPTED);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let hashes = derived.iter().map(|d| d.arch.hash()).collect();
+                (Box::new(DerivedStrategy::new(derived)), Some(hashes))
             }
-            Box::new(DerivedStrategy::new(derived))
-        }
-        (None, None) => unreachable!("DARTS loads its corpus"),
-    };
+            (None, None) => unreachable!("DARTS loads its corpus"),
+        };
 
     let before = store.trials(study.id)?;
+    if let Some(derived) = &derived {
+        // One trial per distinct derived design, plus the trials kept from
+        // designs no longer derived (λs or space changed since), which would
+        // otherwise use up the new designs' slots.
+        let kept = before
+            .iter()
+            .filter(|t| t.state != TrialState::Failed)
+            .filter(|t| !derived.contains(&t.arch_hash))
+            .count();
+        let budget = derived.len() + kept;
+        if budget != study.budget {
+            study = store.open_study(&StudySpec { budget, ..spec }, args.force)?;
+        }
+    }
     let done_before = before
         .iter()
         .filter(|t| t.state == TrialState::Complete)

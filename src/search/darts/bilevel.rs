@@ -495,7 +495,14 @@ impl<'a> Phase<'a> {
                 self.meta.seconds += started.elapsed().as_secs_f64();
                 started = Instant::now();
                 if done && self.meta.lambda.is_some() {
-                    let probs = self.probs();
+                    // The last trajectory point holds the final α already.
+                    let probs = self
+                        .meta
+                        .trajectory
+                        .last()
+                        .expect("recorded at the end")
+                        .probs
+                        .clone();
                     let arch = derive(&probs).map_err(DartsError::Derive)?;
                     self.meta.result = Some(PhaseResult { probs, arch });
                 }

@@ -473,15 +473,6 @@ pub fn describe(lambda: Option<f64>) -> String {
     }
 }
 
-/// How many different architectures the λs derived (the study's budget).
-pub fn distinct(derived: &[Derived]) -> usize {
-    derived
-        .iter()
-        .map(|d| d.arch.hash())
-        .collect::<HashSet<_>>()
-        .len()
-}
-
 /// Proposes the derived architectures, in λ order, each once. The trial's
 /// extra information holds every λ that derived it, the first one's final α
 /// and the seconds its supernet search took.
