@@ -71,17 +71,7 @@ impl Ctx<'_> {
         min: i64,
         default: usize,
     ) -> Result<usize, SpaceError> {
-        let Some(v) = v else { return Ok(default) };
-        let n = *v.get_ref();
-        if n < min {
-            return Err(self.invalid(
-                &v.span(),
-                key,
-                format!("{n} is too small"),
-                format!("an integer >= {min}"),
-            ));
-        }
-        Ok(n as usize)
+        self.opt_at_least(v, key, min, &format!("an integer >= {min}"), default)
     }
 
     /// Some of `[model]`'s choices for `what`, distinct, when given.

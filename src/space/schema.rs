@@ -311,6 +311,29 @@ impl Ctx<'_> {
         }
     }
 
+    /// An optional integer of at least `min` (`expected` says what is
+    /// wanted), or `default` when the key is absent.
+    pub(super) fn opt_at_least(
+        &self,
+        v: &Option<Spanned<i64>>,
+        key: &str,
+        min: i64,
+        expected: &str,
+        default: usize,
+    ) -> Result<usize, SpaceError> {
+        let Some(v) = v else { return Ok(default) };
+        let n = *v.get_ref();
+        if n < min {
+            let problem = if n < 0 {
+                format!("{n} is negative")
+            } else {
+                format!("{n} is too small")
+            };
+            return Err(self.invalid(&v.span(), key, problem, expected));
+        }
+        Ok(n as usize)
+    }
+
     fn positive(&self, v: &Spanned<i64>, key: &str, what: &str) -> Result<usize, SpaceError> {
         let n = *v.get_ref();
         if n <= 0 {
@@ -590,18 +613,13 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<SearchSpace, SpaceError>
         Some(w) => *w.get_ref(),
         None => defaults.weight_decay,
     };
-    let eval_interval = match &t.eval_interval {
-        Some(v) if *v.get_ref() < 0 => {
-            return Err(ctx.invalid(
-                &v.span(),
-                "training.eval_interval",
-                format!("{} is negative", v.get_ref()),
-                "steps between evaluations >= 0 (0 = only at the end)",
-            ));
-        }
-        Some(v) => *v.get_ref() as usize,
-        None => defaults.eval_interval,
-    };
+    let eval_interval = ctx.opt_at_least(
+        &t.eval_interval,
+        "training.eval_interval",
+        0,
+        "steps between evaluations >= 0 (0 = only at the end)",
+        defaults.eval_interval,
+    )?;
     let eval_batches = match &t.eval_batches {
         Some(v) => ctx.positive(v, "training.eval_batches", "validation batches")?,
         None => defaults.eval_batches,
@@ -627,18 +645,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<SearchSpace, SpaceError>
         )
     })?;
     let trials = ctx.positive(&raw.search.trials, "search.trials", "a trial budget")?;
-    let seed = match &raw.search.seed {
-        Some(v) if *v.get_ref() < 0 => {
-            return Err(ctx.invalid(
-                &v.span(),
-                "search.seed",
-                format!("{} is negative", v.get_ref()),
-                "a seed >= 0",
-            ));
-        }
-        Some(v) => *v.get_ref() as u64,
-        None => 0,
-    };
+    let seed = ctx.opt_at_least(&raw.search.seed, "search.seed", 0, "a seed >= 0", 0)? as u64;
 
     let mutation_weights = mutation_weights(&ctx, &view)?;
 
