@@ -249,6 +249,15 @@ fn key_of_value_at(text: &str, offset: usize) -> Option<String> {
     Some(dotted(table_before(text, start), key))
 }
 
+/// What is wrong with an integer under its lower bound.
+fn below_min(n: i64) -> String {
+    if n < 0 {
+        format!("{n} is negative")
+    } else {
+        format!("{n} is too small")
+    }
+}
+
 /// Validated choice lists keep each value's span for later cross-checks.
 type Checked<T> = Vec<(T, Range<usize>)>;
 
@@ -277,12 +286,12 @@ impl Ctx<'_> {
         for item in list.get_ref() {
             let v = *item.get_ref();
             if v < min {
-                let problem = if v < 0 {
-                    format!("{v} is negative")
-                } else {
-                    format!("{v} is too small")
-                };
-                return Err(self.invalid(&item.span(), key, problem, format!("{what} >= {min}")));
+                return Err(self.invalid(
+                    &item.span(),
+                    key,
+                    below_min(v),
+                    format!("{what} >= {min}"),
+                ));
             }
             if out.iter().any(|(u, _)| *u as i64 == v) {
                 return Err(self.invalid(
@@ -324,12 +333,7 @@ impl Ctx<'_> {
         let Some(v) = v else { return Ok(default) };
         let n = *v.get_ref();
         if n < min {
-            let problem = if n < 0 {
-                format!("{n} is negative")
-            } else {
-                format!("{n} is too small")
-            };
-            return Err(self.invalid(&v.span(), key, problem, expected));
+            return Err(self.invalid(&v.span(), key, below_min(n), expected));
         }
         Ok(n as usize)
     }
