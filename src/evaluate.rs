@@ -10,16 +10,90 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::arch::{Architecture, Layer};
 use crate::cost::Cost;
-use crate::data::Corpus;
-use crate::space::Objective;
-use crate::store::Metrics;
+use crate::data::{Corpus, DataError};
+use crate::metrics::{self, CurveStep, Metrics, Values};
+use crate::names::named;
+use crate::space::SearchSpace;
 use crate::train::{self, CurvePoint, Progress, TrainConfig, TrainError};
 
-/// What one evaluation measured.
+/// What one evaluation measured, as named values.
 #[derive(Clone, Debug)]
 pub struct Evaluation {
-    pub metrics: Metrics,
-    pub curve: Vec<CurvePoint>,
+    pub values: Values,
+    pub curve: Vec<CurveStep>,
+}
+
+/// Which evaluator scores a study's trials; stored with the study.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EvaluatorKind {
+    /// Proxy training: every value is measured.
+    Train,
+    /// The closed-form stand-in: its perplexities are not measurements.
+    Analytic,
+}
+
+named!(EvaluatorKind, "evaluator");
+
+impl EvaluatorKind {
+    pub const ALL: [EvaluatorKind; 2] = [EvaluatorKind::Train, EvaluatorKind::Analytic];
+
+    /// The name stored with a study and given to `--evaluator`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EvaluatorKind::Train => "train",
+            EvaluatorKind::Analytic => "analytic",
+        }
+    }
+
+    /// Whether its values are stand-ins that must be labelled as such.
+    pub fn is_stand_in(&self) -> bool {
+        matches!(self, EvaluatorKind::Analytic)
+    }
+
+    /// The warning printed beside every value of a stand-in study.
+    pub fn stand_in_note(&self) -> Option<&'static str> {
+        self.is_stand_in().then_some(
+            "values from the analytic evaluator: closed-form stand-ins, not measurements",
+        )
+    }
+}
+
+/// Vocabulary the analytic evaluator assumes (tinyshakespeare's 65 symbols).
+const ANALYTIC_VOCAB: usize = 65;
+
+/// The evaluator `kind`, set up from the space's task and training settings.
+/// The corpus is read and checked here, so a bad one stops a command before
+/// any store is touched.
+pub fn build(kind: EvaluatorKind, space: &SearchSpace) -> Result<Box<dyn Evaluator>, DataError> {
+    Ok(match kind {
+        EvaluatorKind::Train => {
+            let corpus = Corpus::load(space.task.corpus.as_deref())?;
+            corpus.check_seq_len(space.task.seq_len)?;
+            Box::new(TrainEvaluator {
+                corpus,
+                config: space.training.clone(),
+            })
+        }
+        EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {
+            seq_len: space.task.seq_len,
+            vocab_size: ANALYTIC_VOCAB,
+        }),
+    })
+}
+
+/// A trainer's learning curve as named values per step.
+pub fn curve_values(curve: &[CurvePoint]) -> Vec<CurveStep> {
+    curve
+        .iter()
+        .map(|p| CurveStep {
+            step: p.step,
+            values: Values::from_iter([
+                (metrics::TRAIN_LOSS, p.train_loss),
+                (metrics::VAL_LOSS, p.val_loss),
+                (metrics::ELAPSED, p.elapsed_s),
+            ]),
+        })
+        .collect()
 }
 
 pub trait Evaluator: Sync {
@@ -55,19 +129,20 @@ impl Evaluator for TrainEvaluator {
         };
         let trained = train::train(arch, &self.corpus, &cfg, on_step)?;
         let r = trained.report;
+        let metrics = Metrics {
+            val_loss: r.val_loss,
+            val_ppl: r.val_ppl,
+            params: r.params,
+            flops_per_token: r.cost.flops_per_token,
+            kv_cache_bytes: r.cost.kv_cache_bytes,
+            ssm_state_bytes: r.cost.ssm_state_bytes,
+            latency_ms: r.latency_ms,
+            train_seconds: r.train_seconds,
+            tokens_per_s: r.tokens_per_s,
+        };
         Ok(Evaluation {
-            metrics: Metrics {
-                val_loss: r.val_loss,
-                val_ppl: r.val_ppl,
-                params: r.params,
-                flops_per_token: r.cost.flops_per_token,
-                kv_cache_bytes: r.cost.kv_cache_bytes,
-                ssm_state_bytes: r.cost.ssm_state_bytes,
-                latency_ms: r.latency_ms,
-                train_seconds: r.train_seconds,
-                tokens_per_s: r.tokens_per_s,
-            },
-            curve: r.curve,
+            values: metrics.to_values(),
+            curve: curve_values(&r.curve),
         })
     }
 
@@ -146,36 +221,26 @@ impl Evaluator for AnalyticEvaluator {
         arch.vocab_size = self.vocab_size;
         let cost = Cost::of(&arch, self.seq_len);
         let val_loss = self.val_loss(&arch, seed);
+        let metrics = Metrics {
+            val_loss,
+            val_ppl: val_loss.exp(),
+            params: cost.params,
+            flops_per_token: cost.flops_per_token,
+            kv_cache_bytes: cost.kv_cache_bytes,
+            ssm_state_bytes: cost.ssm_state_bytes,
+            // A nominal 5 GFLOP/s device: a stand-in, labelled as such by
+            // the evaluator name stored with the study.
+            latency_ms: cost.flops_per_token * self.seq_len as f64 / 5e6,
+            train_seconds: 0.0,
+            tokens_per_s: 0.0,
+        };
         Ok(Evaluation {
-            metrics: Metrics {
-                val_loss,
-                val_ppl: val_loss.exp(),
-                params: cost.params,
-                flops_per_token: cost.flops_per_token,
-                kv_cache_bytes: cost.kv_cache_bytes,
-                ssm_state_bytes: cost.ssm_state_bytes,
-                // A nominal 5 GFLOP/s device: a stand-in, labelled as such by
-                // the evaluator name stored with the study.
-                latency_ms: cost.flops_per_token * self.seq_len as f64 / 5e6,
-                train_seconds: 0.0,
-                tokens_per_s: 0.0,
-            },
+            values: metrics.to_values(),
             curve: Vec::new(),
         })
     }
 
     fn seq_len(&self) -> usize {
         self.seq_len
-    }
-}
-
-/// The value of one objective in a trial's metrics (all are minimised).
-pub fn objective_value(metrics: &Metrics, objective: Objective) -> f64 {
-    match objective {
-        Objective::ValPpl => metrics.val_ppl,
-        Objective::Flops => metrics.flops_per_token,
-        Objective::Params => metrics.params as f64,
-        Objective::KvCache => metrics.kv_cache_bytes as f64,
-        Objective::Latency => metrics.latency_ms,
     }
 }

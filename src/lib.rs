@@ -1,9 +1,12 @@
 //! hybrid-nas: search hybrid attention + state-space language-model
 //! architectures with proxy training on libtorch.
 //!
-//! The vocabulary follows DESIGN.md: an [`arch::Architecture`] is one design,
+//! The vocabulary: an [`arch::Architecture`] is one design,
 //! [`cost::Cost`] its closed-form cost, [`model::HybridLm`] its tch proxy model,
-//! [`train::train`] the proxy trainer that measures it.
+//! [`train::train`] the proxy trainer that measures it, an
+//! [`evaluate::Evaluator`] turns a design into named [`metrics::Values`], a
+//! [`search::Strategy`] proposes designs, and a [`study`] records them as
+//! trials in a [`store::Store`] against its [`objective::Objective`]s.
 
 pub mod alpha_plot;
 pub mod arch;
@@ -11,11 +14,15 @@ pub mod bench;
 pub mod cost;
 pub mod data;
 pub mod evaluate;
+pub mod metrics;
 pub mod model;
+pub(crate) mod names;
+pub mod objective;
 pub mod optim;
 pub mod pareto;
 pub mod plot;
 pub mod search;
 pub mod space;
 pub mod store;
+pub mod study;
 pub mod train;

@@ -331,3 +331,25 @@ impl<Id: Clone + PartialEq> StudyFront<Id> {
         front_staircase(&xy)
     }
 }
+
+/// The fronts of several studies, each given as `(id, ppl, cost)` trials,
+/// measured against one reference point so that their hypervolumes compare:
+/// `reference`, or [`default_reference`] over every study's trials.
+pub fn compare<Id: Clone + PartialEq>(
+    studies: &[Vec<(Id, f64, f64)>],
+    reference: Option<(f64, f64)>,
+) -> ((f64, f64), Vec<StudyFront<Id>>) {
+    let reference = reference.unwrap_or_else(|| {
+        let all: Vec<(f64, f64)> = studies
+            .iter()
+            .flatten()
+            .map(|&(_, ppl, cost)| (cost, ppl))
+            .collect();
+        default_reference(&all)
+    });
+    let fronts = studies
+        .iter()
+        .map(|trials| StudyFront::compute(trials, Some(reference)))
+        .collect();
+    (reference, fronts)
+}

@@ -78,6 +78,35 @@ impl TrainConfig {
     }
 }
 
+impl TrainConfig {
+    /// The `[training]` table of a design file (what `nas export` writes
+    /// beside `[architecture]`), `None` when the file has none. JSON files
+    /// carry it as a `training` member.
+    pub fn from_design_file(path: &std::path::Path) -> Result<Option<TrainConfig>, TrainError> {
+        let bad = |message: String| {
+            TrainError::Config(format!("{}: [training]: {message}", path.display()))
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| TrainError::Config(format!("cannot read {}: {e}", path.display())))?;
+        if path.extension().is_some_and(|e| e == "json") {
+            let doc: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+            return doc
+                .get("training")
+                .map(|t| serde_json::from_value(t.clone()).map_err(|e| bad(e.to_string())))
+                .transpose();
+        }
+        let doc: toml::Table = toml::from_str(&text).map_err(|e| bad(e.message().to_string()))?;
+        doc.get("training")
+            .map(|t| {
+                t.clone()
+                    .try_into()
+                    .map_err(|e: toml::de::Error| bad(e.message().to_string()))
+            })
+            .transpose()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("loss became {loss} at step {step}: training diverged (try a lower learning rate)")]

@@ -63,6 +63,7 @@ fn open_study(store: &SqliteStore, space: &SearchSpace) -> i64 {
             .map(|s| s.to_string())
             .collect(),
         strategy: "darts".into(),
+        evaluator: "train".into(),
         seed: 0,
         budget: space.darts.lambdas.len(),
         code_version: "test".into(),

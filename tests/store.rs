@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use hybrid_nas::metrics::{self, CurveStep, Metrics, Values};
 use hybrid_nas::store::{
-    Claim, Metrics, NewTrial, Outcome, SqliteStore, Store, StoreError, StudySpec, TrialRecord,
+    Claim, FailKind, NewTrial, Outcome, SqliteStore, Store, StoreError, StudySpec, TrialRecord,
     TrialState,
 };
-use hybrid_nas::train::CurvePoint;
 
 fn temp_db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -24,6 +24,7 @@ fn spec(name: &str, budget: usize, space_hash: &str) -> StudySpec {
         space_hash: space_hash.to_string(),
         objectives: vec!["val_ppl".into(), "flops_per_token".into()],
         strategy: "random".into(),
+        evaluator: "train".into(),
         seed: 7,
         budget,
         code_version: "test".into(),
@@ -41,7 +42,7 @@ fn trial(hash: &str) -> NewTrial {
     }
 }
 
-fn metrics(ppl: f64) -> Metrics {
+fn values(ppl: f64) -> Values {
     Metrics {
         val_loss: ppl.ln(),
         val_ppl: ppl,
@@ -53,22 +54,25 @@ fn metrics(ppl: f64) -> Metrics {
         train_seconds: 3.5,
         tokens_per_s: 10_000.0,
     }
+    .to_values()
 }
 
 fn complete(ppl: f64) -> Outcome {
     Outcome::Complete {
-        metrics: metrics(ppl),
+        values: values(ppl),
         curve: vec![],
     }
 }
 
-fn curve(n: usize) -> Vec<CurvePoint> {
+fn curve(n: usize) -> Vec<CurveStep> {
     (0..n)
-        .map(|i| CurvePoint {
+        .map(|i| CurveStep {
             step: (i + 1) * 10,
-            train_loss: 5.0 - i as f64 * 0.1,
-            val_loss: 5.1 - i as f64 * 0.1,
-            elapsed_s: i as f64 * 0.5,
+            values: Values::from_iter([
+                (metrics::TRAIN_LOSS, 5.0 - i as f64 * 0.1),
+                (metrics::VAL_LOSS, 5.1 - i as f64 * 0.1),
+                (metrics::ELAPSED, i as f64 * 0.5),
+            ]),
         })
         .collect()
 }
@@ -166,6 +170,7 @@ fn claim_respects_budget_duplicates_and_numbering() {
     let b = claimed(store.claim(study.id, &trial("b")).unwrap());
     assert_eq!(b.number, 1);
     let failed = Outcome::Failed {
+        kind: FailKind::Error,
         error: "out of memory".into(),
     };
     assert!(store.finish(b.id, &failed).unwrap());
@@ -220,7 +225,9 @@ fn claim_respects_budget_duplicates_and_numbering() {
     );
     assert_eq!(trials[1].error.as_deref(), Some("out of memory"));
     assert_eq!(trials[3].error.as_deref(), Some("worse than median"));
-    assert_eq!(trials[3].metrics, None);
+    assert!(trials[3].values.is_empty());
+    assert_eq!(trials[1].fail_kind, Some(FailKind::Error));
+    assert_eq!(trials[3].fail_kind, None);
     assert_eq!(store.curve(c.id).unwrap(), curve(2));
 
     // Another study numbers from 0 and may hold the same hashes.
@@ -248,18 +255,20 @@ fn finish_stores_metrics_and_curve() {
     assert_eq!(t.seed, u64::MAX);
     store.heartbeat(t.id).unwrap();
 
-    let mut m = metrics(42.0);
-    m.params = u64::MAX;
+    let mut m = values(42.0);
+    m.insert(metrics::PARAMS, u64::MAX as f64);
+    m.insert("recall_acc", 0.75); // any named value, no column needed
     let points = curve(1500); // more than one INSERT's worth of rows
     let outcome = Outcome::Complete {
-        metrics: m.clone(),
+        values: m.clone(),
         curve: points.clone(),
     };
     assert!(store.finish(t.id, &outcome).unwrap());
 
     let stored = &store.trials(study.id).unwrap()[0];
     assert_eq!(stored.state, TrialState::Complete);
-    assert_eq!(stored.metrics.as_ref(), Some(&m));
+    assert_eq!(stored.values, m);
+    assert_eq!(stored.value("recall_acc"), Some(0.75));
     assert_eq!(stored.seed, u64::MAX);
     assert_eq!(stored.extra, new.extra);
     assert_eq!(stored.error, None);
@@ -270,31 +279,31 @@ fn finish_stores_metrics_and_curve() {
 
     // A finished trial cannot be finished again.
     assert!(!store.finish(t.id, &complete(1.0)).unwrap());
-    assert_eq!(
-        store.trials(study.id).unwrap()[0].metrics.as_ref(),
-        Some(&m)
-    );
+    assert_eq!(store.trials(study.id).unwrap()[0].values, m);
 
     // NaN (a diverged run) survives the round trip as NaN.
     let u = claimed(store.claim(study.id, &trial("nan")).unwrap());
-    let mut diverged = metrics(f64::NAN);
-    diverged.val_loss = f64::NAN;
+    let mut diverged = values(f64::NAN);
+    diverged.insert(metrics::VAL_LOSS, f64::NAN);
     let outcome = Outcome::Complete {
-        metrics: diverged,
-        curve: vec![CurvePoint {
+        values: diverged,
+        curve: vec![CurveStep {
             step: 1,
-            train_loss: f64::NAN,
-            val_loss: f64::INFINITY,
-            elapsed_s: 0.1,
+            values: Values::from_iter([
+                (metrics::TRAIN_LOSS, f64::NAN),
+                (metrics::VAL_LOSS, f64::INFINITY),
+                (metrics::ELAPSED, 0.1),
+            ]),
         }],
     };
     assert!(store.finish(u.id, &outcome).unwrap());
-    let stored = store.trials(study.id).unwrap()[1].metrics.clone().unwrap();
-    assert!(stored.val_ppl.is_nan() && stored.val_loss.is_nan());
-    assert_eq!(stored.params, 123_456);
+    let stored = store.trials(study.id).unwrap()[1].values.clone();
+    assert!(stored.get(metrics::VAL_PPL).unwrap().is_nan());
+    assert!(stored.get(metrics::VAL_LOSS).unwrap().is_nan());
+    assert_eq!(stored.get(metrics::PARAMS), Some(123_456.0));
     let c = store.curve(u.id).unwrap();
-    assert!(c[0].train_loss.is_nan());
-    assert_eq!(c[0].val_loss, f64::INFINITY);
+    assert!(c[0].values.get(metrics::TRAIN_LOSS).unwrap().is_nan());
+    assert_eq!(c[0].values.get(metrics::VAL_LOSS), Some(f64::INFINITY));
 
     let summary = &store.list_studies().unwrap()[0];
     assert_eq!(summary.complete, 2);
@@ -338,6 +347,7 @@ fn reap_stale_fails_only_stale_running_trials() {
         trials[0].error.as_deref(),
         Some("heartbeat lost (worker host:12:3)")
     );
+    assert_eq!(trials[0].fail_kind, Some(FailKind::HeartbeatLost));
     assert!(trials[0].finished.is_some());
     assert_eq!(trials[1].state, TrialState::Complete);
     assert_eq!(trials[2].state, TrialState::Running);
@@ -348,7 +358,7 @@ fn reap_stale_fails_only_stale_running_trials() {
 
     // The reaped worker's late result is refused and changes nothing.
     let late = Outcome::Complete {
-        metrics: metrics(5.0),
+        values: values(5.0),
         curve: curve(3),
     };
     assert!(!store.finish(stale.id, &late).unwrap());
@@ -403,7 +413,7 @@ fn concurrent_stores_share_one_budget() {
                             // takes the transactional path of `finish`.
                             let outcome = if i % 3 == 0 {
                                 Outcome::Complete {
-                                    metrics: metrics(10.0 + i as f64),
+                                    values: values(10.0 + i as f64),
                                     curve: curve(4),
                                 }
                             } else {
@@ -576,7 +586,7 @@ fn strategy_state_and_delete_study() {
     for study in [&keep, &gone] {
         let t = claimed(store.claim(study.id, &trial("a")).unwrap());
         let outcome = Outcome::Complete {
-            metrics: metrics(3.0),
+            values: values(3.0),
             curve: curve(5),
         };
         assert!(store.finish(t.id, &outcome).unwrap());

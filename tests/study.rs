@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{nas, stderr, stdout, write_corpus};
-use hybrid_nas::store::{SqliteStore, Store, TrialState};
+use hybrid_nas::metrics;
+use hybrid_nas::store::{FailKind, SqliteStore, Store, TrialState};
 
 fn spawn_nas(cwd: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_nas"))
@@ -63,9 +64,10 @@ fn tiny_space_real_study_trains_and_exports_a_trainable_file() {
     let trials = trials_of(&dir.path().join("runs/nas.db"), "t");
     assert_eq!(count(&trials, TrialState::Complete), 3, "{}", stderr(&out));
     for t in &trials {
-        let m = t.metrics.as_ref().unwrap();
-        assert!(m.val_ppl.is_finite() && m.val_ppl > 1.0);
-        assert!(m.train_seconds > 0.0 && m.latency_ms > 0.0);
+        let ppl = t.value(metrics::VAL_PPL).unwrap();
+        assert!(ppl.is_finite() && ppl > 1.0);
+        assert!(t.value(metrics::TRAIN_SECONDS).unwrap() > 0.0);
+        assert!(t.value(metrics::LATENCY).unwrap() > 0.0);
     }
     let store = SqliteStore::open(dir.path().join("runs/nas.db").to_str().unwrap()).unwrap();
     assert!(
@@ -101,8 +103,8 @@ fn tiny_space_real_study_trains_and_exports_a_trainable_file() {
     let best = trials
         .iter()
         .min_by(|a, b| {
-            let (a, b) = (a.metrics.as_ref().unwrap(), b.metrics.as_ref().unwrap());
-            a.val_ppl.total_cmp(&b.val_ppl)
+            let ppl = |t: &hybrid_nas::store::TrialRecord| t.value(metrics::VAL_PPL).unwrap();
+            ppl(a).total_cmp(&ppl(b))
         })
         .unwrap();
     assert!(stdout(&out).contains(&best.arch_short));
@@ -173,6 +175,7 @@ fn sigkill_at_random_moments_then_resume_loses_no_trial() {
             "{:?}",
             t.error
         );
+        assert_eq!(t.fail_kind, Some(FailKind::WorkerDied), "{:?}", t.error);
     }
     assert!(
         killed >= 5,
@@ -374,6 +377,7 @@ fn interrupt_marks_the_running_trial_failed_and_nothing_else() {
         .collect();
     assert_eq!(failed.len(), 1, "{trials:?}");
     assert_eq!(failed[0].error.as_deref(), Some("interrupted"));
+    assert_eq!(failed[0].fail_kind, Some(FailKind::Interrupted));
 }
 
 #[test]
@@ -406,4 +410,7 @@ fn designs_that_always_fail_are_not_retried_forever() {
         "the same design was retried: {designs:?}"
     );
     assert!(trials[0].error.as_deref().unwrap().contains("diverged"));
+    assert!(trials
+        .iter()
+        .all(|t| t.fail_kind == Some(FailKind::Diverged)));
 }

@@ -7,12 +7,13 @@ use serde_json::json;
 
 use hybrid_nas::alpha_plot::{draw_alphas, AlphaSeries};
 use hybrid_nas::arch::Layer;
+use hybrid_nas::metrics;
 use hybrid_nas::search::darts::checkpoint::PhaseMeta;
-use hybrid_nas::search::darts::{derive, DartsSearch};
-use hybrid_nas::space::SearchSpace;
-use hybrid_nas::store::{Store, TrialRecord, TrialState};
+use hybrid_nas::search::darts::{derive, DartsSearch, ShapeProgress};
+use hybrid_nas::space::StrategyName;
+use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
+use hybrid_nas::study::{self, StoredStudy, StudyStrategy};
 
-use super::studies::{compute, find_study, open_existing};
 use super::UsageError;
 use crate::cli::DartsArgs;
 
@@ -40,10 +41,22 @@ fn tokens(layers: &[Layer]) -> Vec<String> {
     layers.iter().map(Layer::token).collect()
 }
 
+/// What `nas darts` shows of one study.
+struct Report<'a> {
+    study: &'a StoredStudy,
+    progress: Vec<ShapeProgress>,
+    trials: Vec<TrialRecord>,
+    /// Every candidate of any shape, in the order of the deepest supernet's
+    /// (a superset: shallower ones may lack attention under the ratio bounds).
+    legend: Vec<String>,
+    /// Each supernet's candidates, in its α's column order.
+    names: Vec<Vec<String>>,
+}
+
 pub fn run(args: DartsArgs) -> anyhow::Result<()> {
-    let store = open_existing(&args.store.storage)?;
-    let study = find_study(&store, &args.study)?;
-    if study.strategy != "darts" {
+    let store = SqliteStore::open_existing(&args.store.storage)?;
+    let study = study::find(&store, &args.study)?;
+    if study.strategy != StudyStrategy::Search(StrategyName::Darts) {
         return Err(UsageError(format!(
             "study `{}` uses the {} strategy; `nas darts` shows DARTS studies \
              (start one with `nas run --strategy darts --study NAME`)",
@@ -51,29 +64,45 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let space = SearchSpace::parse(&study.space_text, &format!("study {}", study.name))?;
-    let settings = &space.darts;
-    let progress = DartsSearch::progress(&store, study.id, &space)?;
-    let trials = store.trials(study.id)?;
-    let derived_trial = |meta: &PhaseMeta| {
+    let space = &study.space;
+    let progress = DartsSearch::progress(&store, study.id, space)?;
+    let legend = tokens(&derive::candidates(
+        space,
+        *space.darts.depth.iter().max().expect("validated non-empty"),
+    ));
+    let names = progress
+        .iter()
+        .map(|sp| tokens(&derive::candidates(space, sp.shape.depth)))
+        .collect();
+    let report = Report {
+        study: &study,
+        progress,
+        trials: store.trials(study.id)?,
+        legend,
+        names,
+    };
+    if args.json {
+        report.print_json();
+    } else {
+        report.print_table(&store)?;
+    }
+    if let Some(plot_arg) = &args.plot {
+        report.draw(plot_arg.clone())?;
+    }
+    Ok(())
+}
+
+impl Report<'_> {
+    fn derived_trial(&self, meta: &PhaseMeta) -> Option<&TrialRecord> {
         meta.result
             .as_ref()
-            .and_then(|r| trial_of(&trials, &r.arch.hash()))
-    };
-    // Every candidate of any shape, in the order of the deepest supernet's
-    // (a superset: shallower ones may lack attention under the ratio bounds).
-    let legend = tokens(&derive::candidates(
-        &space,
-        *settings.depth.iter().max().expect("validated non-empty"),
-    ));
-    // Each supernet's candidates, in its α's column order.
-    let names: Vec<Vec<String>> = progress
-        .iter()
-        .map(|sp| tokens(&derive::candidates(&space, sp.shape.depth)))
-        .collect();
+            .and_then(|r| trial_of(&self.trials, &r.arch.hash()))
+    }
 
-    if args.json {
-        for (shape_progress, names) in progress.iter().zip(&names) {
+    fn print_json(&self) {
+        let settings = &self.study.space.darts;
+        let (progress, names) = (&self.progress, &self.names);
+        for (shape_progress, names) in progress.iter().zip(names) {
             for (lambda, meta) in settings.lambdas.iter().zip(&shape_progress.searches) {
                 let shape = shape_progress.shape.to_string();
                 let value = match meta {
@@ -84,7 +113,7 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
                         "steps": settings.search_steps,
                     }),
                     Some(m) => {
-                        let trial = derived_trial(m);
+                        let trial = self.derived_trial(m);
                         json!({
                             "shape": shape,
                             "lambda": lambda,
@@ -95,14 +124,18 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
                             "alpha": m.result.as_ref().map(|r| &r.probs),
                             "candidates": names,
                             "trial": trial.map(|t| t.number),
-                            "val_ppl": trial.and_then(|t| t.metrics.as_ref()).map(|m| m.val_ppl),
+                            "val_ppl": trial.and_then(|t| t.value(metrics::VAL_PPL)),
                         })
                     }
                 };
                 println!("{value}");
             }
         }
-    } else {
+    }
+
+    fn print_table(&self, store: &dyn Store) -> anyhow::Result<()> {
+        let (study, settings) = (self.study, &self.study.space.darts);
+        let (progress, names, legend) = (&self.progress, &self.names, &self.legend);
         println!(
             "study `{}`: {} supernet(s), {} λ each; candidates {}; α cost {}{}",
             study.name,
@@ -120,7 +153,7 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
             "{:<9} {:<8} {:>9} {:>9}  {:<32} {:>5} {:>8}",
             "supernet", "lambda", "steps", "seconds", "derived", "trial", "val ppl"
         );
-        for sp in &progress {
+        for sp in progress {
             match &sp.warmup {
                 Some(w) => println!(
                     "{:<9} {:<8} {:>9} {:>9.1}",
@@ -145,7 +178,7 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
                     );
                     continue;
                 };
-                let trial = derived_trial(m);
+                let trial = self.derived_trial(m);
                 println!(
                     "{:<9} {lambda:<8} {:>9} {:>9.1}  {:<32} {:>5} {:>8}",
                     sp.shape.to_string(),
@@ -156,12 +189,12 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
                         .map_or("-".into(), |r| r.arch.short_form()),
                     trial.map_or("-".into(), |t| t.number.to_string()),
                     trial
-                        .and_then(|t| t.metrics.as_ref())
-                        .map_or("-".into(), |m| format!("{:.3}", m.val_ppl)),
+                        .and_then(|t| t.value(metrics::VAL_PPL))
+                        .map_or("-".into(), |v| format!("{v:.3}")),
                 );
             }
         }
-        for (sp, names) in progress.iter().zip(&names) {
+        for (sp, names) in progress.iter().zip(names) {
             for (lambda, meta) in settings.lambdas.iter().zip(&sp.searches) {
                 if let Some(r) = meta.as_ref().and_then(|m| m.result.as_ref()) {
                     println!("final α of {} at λ = {lambda}:", sp.shape);
@@ -171,21 +204,23 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        let c = compute(&store, &study, &trials)?;
+        let c = study::compute(store, study, &self.trials)?;
         println!(
             "compute: supernets {:.1} s + trials {:.1} s = {:.1} s of wall time",
             c.supernet,
             c.trials,
             c.total()
         );
+        Ok(())
     }
 
-    if let Some(plot_arg) = &args.plot {
-        let path = plot_arg
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("runs").join(&study.name).join("alphas.png"));
+    fn draw(&self, path: Option<PathBuf>) -> anyhow::Result<()> {
+        let (study, settings) = (self.study, &self.study.space.darts);
+        let (progress, names, legend) = (&self.progress, &self.names, &self.legend);
+        let path =
+            path.unwrap_or_else(|| PathBuf::from("runs").join(&study.name).join("alphas.png"));
         let mut series = Vec::new();
-        for (sp, names) in progress.iter().zip(&names) {
+        for (sp, names) in progress.iter().zip(names) {
             for (&lambda, meta) in settings.lambdas.iter().zip(&sp.searches) {
                 if let Some(m) = meta.as_ref().filter(|m| !m.trajectory.is_empty()) {
                     series.push(AlphaSeries {
@@ -210,8 +245,8 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
             "{}: architecture weights softmax(α) per slot during the search",
             study.name
         );
-        draw_alphas(&path, &title, &legend, &series)?;
+        draw_alphas(&path, &title, legend, &series)?;
         eprintln!("plot written to {}", path.display());
+        Ok(())
     }
-    Ok(())
 }

@@ -1,163 +1,145 @@
-//! `nas eval`: one architecture, evaluated (and optionally recorded) against a
-//! space's objectives.
+//! `nas eval`: one architecture, evaluated (and with `--study` recorded as a
+//! trial) against a space's objectives.
 
 use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
 
 use hybrid_nas::arch::Architecture;
-use hybrid_nas::evaluate::{objective_value, Evaluation};
-use hybrid_nas::search::driver::process_id;
+use hybrid_nas::evaluate::{self, Evaluator};
 use hybrid_nas::space::SearchSpace;
-use hybrid_nas::store::{Claim, NewTrial, Outcome, SqliteStore, Store, TrialState};
+use hybrid_nas::store::{Claim, SqliteStore, Store, TrialRecord};
+use hybrid_nas::study::driver::{process_id, RunOptions};
+use hybrid_nas::study::trial::{new_trial, TrialRun};
+use hybrid_nas::study::{
+    self, interrupt, StoredStudy, StudyConfig, StudyRequest, StudyStrategy, EXIT_INTERRUPTED,
+};
 
-use super::studies::{evaluator_name, evaluator_of};
-use super::{make_evaluator, study_spec, UsageError};
-
-/// How often a recorded evaluation refreshes its trial's heartbeat.
-const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
+use super::{UsageError, EXIT_USAGE};
 use crate::cli::EvalArgs;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
-    let (mut space, note) = SearchSpace::resolve(&args.space)?;
+    let (space, note) = SearchSpace::resolve(&args.space)?;
     if let Some(note) = note {
         eprintln!("note: {note}");
     }
-    if let Some(seed) = args.seed {
-        space.seed = seed;
-    }
-    if let Some(trials) = args.trials {
-        if trials == 0 {
-            return Err(UsageError("--trials must be at least 1".into()).into());
-        }
-        space.trials = trials;
-    }
     let arch = Architecture::load(&args.arch)?;
     if let Err(reason) = space.check(&arch) {
-        println!(
-            "{}",
-            serde_json::json!({ "in_space": false, "arch": arch.short_form(), "reason": reason })
-        );
-        return Ok(super::EXIT_USAGE);
+        let line =
+            serde_json::json!({ "in_space": false, "arch": arch.short_form(), "reason": reason });
+        println!("{line}");
+        return Ok(EXIT_USAGE);
     }
-    let evaluator = make_evaluator(args.evaluator, &space)?;
-
-    let mut recorded = None;
-    let evaluation = match &args.study {
-        None => evaluator.evaluate(&arch, space.seed, &mut |_| ControlFlow::Continue(()))?,
-        Some(name) => {
+    let config = StudyConfig::new(
+        space,
+        StudyRequest {
+            name: args.study.clone(),
+            trials: args.trials,
+            seed: args.seed,
+            strategy: Some(StudyStrategy::External),
+            evaluator: Some(args.evaluator.into()),
+        },
+    )?;
+    let evaluator = evaluate::build(config.evaluator, &config.space)?;
+    let (values, trial) = match &args.study {
+        None => {
+            let e = evaluator.evaluate(&arch, config.seed, &mut |_| ControlFlow::Continue(()))?;
+            (e.values, None)
+        }
+        Some(_) => {
             let store = SqliteStore::open(&args.store.storage)?;
-            let mut spec = study_spec(&space, name, "external");
-            if let (None, Some(existing)) = (args.trials, store.find_study(name)?) {
-                // Recording one trial must not reset the budget set before.
-                spec.budget = existing.budget;
-            }
-            if let Some(existing) = store.find_study(name)? {
-                let wanted = evaluator_name(args.evaluator);
-                if let Some(used) = evaluator_of(&store.trials(existing.id)?) {
-                    if used != wanted {
-                        return Err(UsageError(format!(
-                            "study `{name}` holds trials from the {used} evaluator, not {wanted}"
-                        ))
-                        .into());
-                    }
-                }
-            }
-            let study = store.open_study(&spec, false)?;
-            let new = NewTrial {
-                arch_json: serde_json::to_string(&arch)?,
-                arch_hash: arch.hash(),
-                arch_short: arch.short_form(),
-                seed: study.seed,
-                worker: format!("{}:eval", process_id()),
-                extra: Some(serde_json::json!({ "origin": "external" })),
-            };
-            match store.claim(study.id, &new)? {
-                Claim::Claimed(trial) => {
-                    recorded = Some(trial.number);
-                    // Heartbeats keep a concurrent `nas run` from taking this
-                    // trial for one a dead process left behind.
-                    let mut last_beat = Instant::now();
-                    let mut on_step = |_| {
-                        if last_beat.elapsed() >= HEARTBEAT_EVERY {
-                            last_beat = Instant::now();
-                            if let Err(e) = store.heartbeat(trial.id) {
-                                tracing::warn!("heartbeat of trial {}: {e}", trial.number);
-                            }
-                        }
-                        ControlFlow::Continue(())
-                    };
-                    match evaluator.evaluate(&arch, study.seed, &mut on_step) {
-                        Ok(e) => {
-                            let recorded_now = store.finish(
-                                trial.id,
-                                &Outcome::Complete {
-                                    metrics: e.metrics.clone(),
-                                    curve: e.curve.clone(),
-                                },
-                            )?;
-                            if !recorded_now {
-                                anyhow::bail!(
-                                    "trial {} was marked failed while it trained (heartbeat lost); \
-                                     its result is not recorded",
-                                    trial.number
-                                );
-                            }
-                            e
-                        }
-                        Err(e) => {
-                            store.finish(
-                                trial.id,
-                                &Outcome::Failed {
-                                    error: e.to_string(),
-                                },
-                            )?;
-                            return Err(e.into());
-                        }
-                    }
-                }
-                Claim::Duplicate { number } => {
-                    // Already evaluated in this study: answer from the store.
-                    let trial = store
-                        .trials(study.id)?
-                        .into_iter()
-                        .find(|t| t.number == number && t.state == TrialState::Complete)
-                        .ok_or_else(|| {
-                            UsageError(format!(
-                                "trial {number} of `{name}` holds this design but has no \
-                                 result (it is running, or was pruned)"
-                            ))
-                        })?;
-                    recorded = Some(number);
-                    Evaluation {
-                        metrics: trial.metrics.expect("complete trials have metrics"),
-                        curve: Vec::new(),
-                    }
-                }
-                Claim::BudgetExhausted => {
-                    return Err(UsageError(format!(
-                        "study `{name}` has used its budget of {} trials",
-                        study.budget
-                    ))
-                    .into())
-                }
+            let study = study::open_or_continue(&store, &config, false)?;
+            match record(&store, &study, evaluator.as_ref(), &arch)? {
+                Recorded::Trial(t) => (t.values, Some(t.number)),
+                Recorded::Interrupted => return Ok(EXIT_INTERRUPTED),
             }
         }
     };
-    let objectives: Vec<f64> = space
-        .objectives
-        .iter()
-        .map(|&o| objective_value(&evaluation.metrics, o))
-        .collect();
+    let objectives = &config.objectives;
     println!(
         "{}",
         serde_json::json!({
             "in_space": true,
             "arch": arch.short_form(),
-            "objectives": space.objectives.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
-            "values": objectives,
-            "metrics": evaluation.metrics,
-            "trial": recorded,
+            "objectives": objectives.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
+            "values": objectives.iter().map(|o| o.value(&values)).collect::<Vec<_>>(),
+            "metrics": values,
+            "trial": trial,
+            "evaluator": config.evaluator.as_str(),
         })
     );
     Ok(0)
+}
+
+enum Recorded {
+    /// Complete: evaluated now, or earlier in the same study.
+    Trial(Box<TrialRecord>),
+    Interrupted,
+}
+
+/// Claims `arch` in `study` and evaluates it through the study's one trial
+/// path; a design the study has evaluated already is answered from the store.
+fn record(
+    store: &dyn Store,
+    study: &StoredStudy,
+    evaluator: &dyn Evaluator,
+    arch: &Architecture,
+) -> anyhow::Result<Recorded> {
+    let worker = format!("{}:eval", process_id());
+    let extra = Some(serde_json::json!({ "origin": "external" }));
+    let trial = match store.claim(study.id, &new_trial(arch, study.seed, &worker, extra))? {
+        Claim::Claimed(trial) => trial,
+        Claim::Duplicate { number } => return earlier(store, study, number),
+        Claim::BudgetExhausted => {
+            return Err(UsageError(format!(
+                "study `{}` has used its budget of {} trials (--trials raises it)",
+                study.name, study.budget
+            ))
+            .into())
+        }
+    };
+    let interrupted = interrupt::flag();
+    let run = TrialRun {
+        store,
+        evaluator,
+        interrupted: &interrupted,
+        heartbeat_every: RunOptions::default().heartbeat_every,
+    };
+    let finished = run.run(trial)?;
+    let interrupted = finished.interrupted();
+    let t = finished.record;
+    if interrupted {
+        eprintln!("interrupted: trial {} is recorded as interrupted", t.number);
+        return Ok(Recorded::Interrupted);
+    }
+    if !finished.recorded {
+        anyhow::bail!(
+            "trial {} was marked failed while it trained (heartbeat lost); its result is not \
+             recorded",
+            t.number
+        );
+    }
+    if !t.is_complete() {
+        anyhow::bail!(
+            "trial {} failed ({}): {}",
+            t.number,
+            t.fail_kind.map_or("error", |k| k.as_str()),
+            t.error.as_deref().unwrap_or("no message")
+        );
+    }
+    Ok(Recorded::Trial(Box::new(t)))
+}
+
+/// The complete trial `number` of `study`, which holds this design already.
+fn earlier(store: &dyn Store, study: &StoredStudy, number: i64) -> anyhow::Result<Recorded> {
+    let trial = store
+        .trials(study.id)?
+        .into_iter()
+        .find(|t| t.number == number && t.is_complete())
+        .ok_or_else(|| {
+            UsageError(format!(
+                "trial {number} of `{}` holds this design but has no result (it is running, \
+                 or was pruned)",
+                study.name
+            ))
+        })?;
+    Ok(Recorded::Trial(Box::new(trial)))
 }

@@ -4,22 +4,22 @@ use anyhow::Context;
 use serde::Serialize;
 
 use hybrid_nas::arch::Architecture;
-use hybrid_nas::evaluate::objective_value;
-use hybrid_nas::space::SearchSpace;
-use hybrid_nas::store::{Metrics, Store, TrialState};
+use hybrid_nas::metrics::{self, Values};
+use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
+use hybrid_nas::study::{self, StoredStudy};
 use hybrid_nas::train::TrainConfig;
 
-use super::studies::{cost_objective, find_study, open_existing};
 use super::UsageError;
 use crate::cli::{ExportArgs, ExportFormat};
 
 /// The exported document: the `[architecture]` table (what `--arch` reads),
-/// the training settings the trial used, its metrics, and where it came from.
+/// the `[training]` settings the trial used (which `nas train` applies), its
+/// values, and where it came from.
 #[derive(Serialize)]
 struct Export {
     architecture: Architecture,
-    training: Option<TrainConfig>,
-    metrics: Metrics,
+    training: TrainConfig,
+    metrics: Values,
     source: Source,
 }
 
@@ -29,81 +29,46 @@ struct Source {
     trial: i64,
     space_hash: String,
     short_form: String,
+    /// `train`, or `analytic` for stand-in values.
+    evaluator: String,
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let store = open_existing(&args.store.storage)?;
-    let study = find_study(&store, &args.study)?;
-    let complete: Vec<_> = store
+    let format = format_of(&args)?;
+    let store = SqliteStore::open_existing(&args.store.storage)?;
+    let study = study::find(&store, &args.study)?;
+    let complete: Vec<TrialRecord> = store
         .trials(study.id)?
         .into_iter()
-        .filter(|t| t.state == TrialState::Complete && t.metrics.is_some())
+        .filter(|t| t.is_complete() && !t.values.is_empty())
         .collect();
-    let trial = if let Some(n) = args.trial {
-        complete.iter().find(|t| t.number == n).ok_or_else(|| {
-            UsageError(format!(
-                "study `{}` has no complete trial {n} (`nas trials --study {}` lists them)",
-                study.name, study.name
-            ))
-        })?
-    } else {
-        let cost = cost_objective(&study);
-        if args.max_cost.is_some() && cost.is_none() {
-            return Err(UsageError(format!(
-                "--max-cost: study `{}` has no cost objective to limit",
-                study.name
-            ))
-            .into());
-        }
-        let within = |m: &Metrics| match (args.max_cost, cost) {
-            (Some(max), Some(c)) => objective_value(m, c) <= max,
-            _ => true,
-        };
-        complete
-            .iter()
-            .filter(|t| within(t.metrics.as_ref().unwrap()))
-            .min_by(|a, b| {
-                let (a, b) = (a.metrics.as_ref().unwrap(), b.metrics.as_ref().unwrap());
-                a.val_ppl.total_cmp(&b.val_ppl)
-            })
-            .ok_or_else(|| {
-                UsageError(match args.max_cost {
-                    Some(max) => format!(
-                        "no complete trial of `{}` has {} <= {max}",
-                        study.name,
-                        cost.map_or("cost", |c| c.as_str())
-                    ),
-                    None => format!("study `{}` has no complete trial yet", study.name),
-                })
-            })?
-    };
+    let trial = choose(&args, &study, &complete)?;
     // vocab_size stays 0 ("from the corpus") unless the search recorded it.
     let architecture: Architecture =
         serde_json::from_str(&trial.arch_json).context("reading the stored architecture")?;
-    let space = SearchSpace::parse(&study.space_text, &format!("study `{}`", study.name)).ok();
-    let training = space.as_ref().map(|s| TrainConfig {
-        seed: trial.seed,
-        ..s.training.clone()
-    });
     let doc = Export {
         architecture,
-        training,
-        metrics: trial.metrics.clone().expect("complete trials have metrics"),
+        training: TrainConfig {
+            seed: trial.seed,
+            ..study.space.training.clone()
+        },
+        metrics: trial.values.clone(),
         source: Source {
             study: study.name.clone(),
             trial: trial.number,
             space_hash: study.space_hash.clone(),
             short_form: trial.arch_short.clone(),
+            evaluator: study.evaluator_name().to_string(),
         },
     };
-    let format =
-        args.format
-            .unwrap_or_else(|| match args.output.extension().and_then(|e| e.to_str()) {
-                Some("json") => ExportFormat::Json,
-                _ => ExportFormat::Toml,
-            });
     let text = match format {
-        ExportFormat::Toml => toml::to_string(&doc)?,
+        ExportFormat::Toml => {
+            let body = toml::to_string(&doc)?;
+            match study.stand_in_note() {
+                Some(note) => format!("# {note}\n{body}"),
+                None => body,
+            }
+        }
         ExportFormat::Json => serde_json::to_string_pretty(&doc)?,
     };
     if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -112,12 +77,76 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     std::fs::write(&args.output, text)
         .with_context(|| format!("writing {}", args.output.display()))?;
     eprintln!(
-        "exported trial {} of `{}` ({}, val ppl {:.3}) to {}",
+        "exported trial {} of `{}` ({}, val ppl {:.3}{}) to {}",
         trial.number,
         study.name,
         trial.arch_short,
-        doc.metrics.val_ppl,
+        trial.value(metrics::VAL_PPL).unwrap_or(f64::NAN),
+        if study.is_stand_in() {
+            ", an analytic stand-in value"
+        } else {
+            ""
+        },
         args.output.display()
     );
     Ok(())
+}
+
+/// `--format`, else the output's extension; another extension is refused
+/// rather than written in a format its name does not say.
+fn format_of(args: &ExportArgs) -> Result<ExportFormat, UsageError> {
+    if let Some(format) = args.format {
+        return Ok(format);
+    }
+    match args.output.extension().and_then(|e| e.to_str()) {
+        Some("toml") => Ok(ExportFormat::Toml),
+        Some("json") => Ok(ExportFormat::Json),
+        _ => Err(UsageError(format!(
+            "-o {}: cannot tell the format from the name (use .toml or .json, or --format)",
+            args.output.display()
+        ))),
+    }
+}
+
+/// The trial `--trial N` names, or with `--best` the complete trial with the
+/// lowest validation perplexity (within `--max-cost`).
+fn choose<'a>(
+    args: &ExportArgs,
+    study: &StoredStudy,
+    complete: &'a [TrialRecord],
+) -> Result<&'a TrialRecord, UsageError> {
+    if let Some(n) = args.trial {
+        return complete.iter().find(|t| t.number == n).ok_or_else(|| {
+            UsageError(format!(
+                "study `{0}` has no complete trial {n} (`nas trials --study {0}` lists them)",
+                study.name
+            ))
+        });
+    }
+    let cost = study.cost_objective();
+    if args.max_cost.is_some() && cost.is_none() {
+        return Err(UsageError(format!(
+            "--max-cost: study `{}` has no cost objective to limit",
+            study.name
+        )));
+    }
+    let within = |t: &TrialRecord| match (args.max_cost, cost) {
+        (Some(max), Some(c)) => c.value(&t.values).is_some_and(|v| v <= max),
+        _ => true,
+    };
+    let ppl = |t: &TrialRecord| t.value(metrics::VAL_PPL).unwrap_or(f64::INFINITY);
+    complete
+        .iter()
+        .filter(|t| within(t))
+        .min_by(|a, b| ppl(a).total_cmp(&ppl(b)))
+        .ok_or_else(|| {
+            UsageError(match args.max_cost {
+                Some(max) => format!(
+                    "no complete trial of `{}` has {} <= {max}",
+                    study.name,
+                    cost.map_or("cost", |c| c.as_str())
+                ),
+                None => format!("study `{}` has no complete trial yet", study.name),
+            })
+        })
 }

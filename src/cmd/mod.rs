@@ -5,21 +5,21 @@ mod darts;
 mod eval;
 mod export;
 mod pareto;
+mod progress;
 mod run;
 mod studies;
 mod supernet;
 mod train;
 
 use hybrid_nas::arch::ArchError;
-use hybrid_nas::data::{Corpus, DataError};
-use hybrid_nas::evaluate::objective_value;
-use hybrid_nas::evaluate::{AnalyticEvaluator, Evaluator, TrainEvaluator};
+use hybrid_nas::data::DataError;
 use hybrid_nas::search::darts::DartsError;
-use hybrid_nas::space::{Objective, SearchSpace, SpaceError};
-use hybrid_nas::store::{StoreError, StudySpec, TrialRecord};
+use hybrid_nas::space::SpaceError;
+use hybrid_nas::store::{StoreError, TrialRecord};
+use hybrid_nas::study::{StoredStudy, StudyError};
 use hybrid_nas::train::TrainError;
 
-use crate::cli::{Cli, Command, EvaluatorKind};
+use crate::cli::{Cli, Command};
 
 /// Exit code for bad input (a file, an argument): nothing was done.
 pub const EXIT_USAGE: i32 = 2;
@@ -64,8 +64,15 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(DartsError::TooShort { .. }) = cause.downcast_ref() {
             return EXIT_USAGE;
         }
-        if let Some(StoreError::SpaceMismatch { .. } | StoreError::NotFound(_)) =
-            cause.downcast_ref()
+        if cause
+            .downcast_ref::<StudyError>()
+            .is_some_and(StudyError::is_usage)
+        {
+            return EXIT_USAGE;
+        }
+        if let Some(
+            StoreError::SpaceMismatch { .. } | StoreError::NotFound(_) | StoreError::Missing(_),
+        ) = cause.downcast_ref()
         {
             return EXIT_USAGE;
         }
@@ -73,64 +80,26 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     1
 }
 
-/// Vocabulary the analytic evaluator assumes (tinyshakespeare's 65 symbols).
-const ANALYTIC_VOCAB: usize = 65;
-
-/// The evaluator a command asked for, set up from the space's task and
-/// training settings (the corpus is read and checked here, before any store
-/// is touched).
-pub fn make_evaluator(
-    kind: EvaluatorKind,
-    space: &SearchSpace,
-) -> anyhow::Result<Box<dyn Evaluator>> {
-    Ok(match kind {
-        EvaluatorKind::Train => {
-            let corpus = Corpus::load(space.task.corpus.as_deref())?;
-            corpus.check_seq_len(space.task.seq_len)?;
-            Box::new(TrainEvaluator {
-                corpus,
-                config: space.training.clone(),
-            })
-        }
-        EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {
-            seq_len: space.task.seq_len,
-            vocab_size: ANALYTIC_VOCAB,
-        }),
-    })
-}
-
-/// What a study of `space` named `name` is stored as.
-pub fn study_spec(space: &SearchSpace, name: &str, strategy: &str) -> StudySpec {
-    StudySpec {
-        name: name.to_string(),
-        space_text: space.text.clone(),
-        space_hash: space.hash(),
-        objectives: space
-            .objectives
-            .iter()
-            .map(|o| o.as_str().to_string())
-            .collect(),
-        strategy: strategy.to_string(),
-        seed: space.seed,
-        budget: space.trials,
-        code_version: env!("CARGO_PKG_VERSION").to_string(),
-    }
-}
-
-/// One trial as a JSON line (for `--json` outputs).
-pub fn trial_json(t: &TrialRecord, cost: Option<Objective>) -> String {
+/// One trial as a JSON line (for `--json` outputs): its values under
+/// `metrics`, the study's cost objective under `cost`, and the evaluator,
+/// so that a stand-in value can never be taken for a measurement.
+pub fn trial_json(t: &TrialRecord, study: &StoredStudy) -> String {
     let mut v = serde_json::json!({
         "number": t.number,
         "state": t.state.to_string(),
         "arch": t.arch_short,
         "hash": t.arch_hash,
-        "metrics": t.metrics,
+        "metrics": (!t.values.is_empty()).then_some(&t.values),
+        "fail_kind": t.fail_kind.map(|k| k.as_str()),
         "error": t.error,
         "worker": t.worker,
         "extra": t.extra,
+        "evaluator": study.evaluator_name(),
     });
-    if let (Some(m), Some(c)) = (&t.metrics, cost) {
-        v["cost"] = serde_json::json!({ "objective": c.as_str(), "value": objective_value(m, c) });
+    if let Some(c) = study.cost_objective() {
+        if let Some(value) = c.value(&t.values) {
+            v["cost"] = serde_json::json!({ "objective": c.as_str(), "value": value });
+        }
     }
     v.to_string()
 }

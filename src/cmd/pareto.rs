@@ -1,24 +1,34 @@
 //! `nas pareto`: the front of cost against perplexity, as a table, JSON, or a
-//! plot. The geometry is `hybrid_nas::pareto`'s; this file only gathers
-//! trials and prints or hands them to `hybrid_nas::plot`.
+//! plot. The geometry is `hybrid_nas::pareto`'s and the drawing
+//! `hybrid_nas::plot`'s; this file gathers trials and prints.
 
 use std::path::PathBuf;
 
 use hybrid_nas::arch::Architecture;
-use hybrid_nas::evaluate::objective_value;
-use hybrid_nas::pareto::{default_reference, StudyFront};
+use hybrid_nas::objective::Objective;
+use hybrid_nas::pareto::{self, StudyFront};
 use hybrid_nas::plot::{self, PlotPoint, PlotSeries, PlotSpec};
-use hybrid_nas::space::{Objective, SearchSpace};
-use hybrid_nas::store::{Store, TrialRecord, TrialState};
+use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
+use hybrid_nas::study::{self, StoredStudy};
 
-use super::studies::{cost_objective, find_study, open_existing};
 use super::UsageError;
 use crate::cli::{CostArg, ParetoArgs};
 
+/// One study's complete trials, as the front sees them.
 struct Gathered {
-    name: String,
+    study: StoredStudy,
     trials: Vec<TrialRecord>,
-    seq_len: Option<usize>,
+}
+
+impl Gathered {
+    /// `(trial number, ppl, cost)` of every trial.
+    fn points(&self, cost: Objective) -> Vec<(i64, f64, f64)> {
+        let value = |t: &TrialRecord, o: Objective| o.value(&t.values).unwrap_or(f64::NAN);
+        self.trials
+            .iter()
+            .map(|t| (t.number, value(t, Objective::ValPpl), value(t, cost)))
+            .collect()
+    }
 }
 
 fn objective_of(cost: CostArg) -> Objective {
@@ -27,17 +37,6 @@ fn objective_of(cost: CostArg) -> Objective {
         CostArg::Params => Objective::Params,
         CostArg::KvCache => Objective::KvCache,
         CostArg::Latency => Objective::Latency,
-    }
-}
-
-fn axis_title(cost: Objective, seq_len: Option<usize>) -> String {
-    let at = seq_len.map_or(String::new(), |t| format!(", T = {t}"));
-    match cost {
-        Objective::Flops => format!("forward FLOPs per token{at}"),
-        Objective::Params => "parameters".into(),
-        Objective::KvCache => format!("KV cache bytes (bf16{at})"),
-        Objective::Latency => format!("latency, ms per forward (batch 1{at})"),
-        Objective::ValPpl => "validation perplexity".into(),
     }
 }
 
@@ -59,38 +58,48 @@ fn parse_reference(text: &str) -> Result<(f64, f64), UsageError> {
 }
 
 pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
-    let store = open_existing(&args.store.storage)?;
+    let reference = args.reference.as_deref().map(parse_reference).transpose()?;
+    let store = SqliteStore::open_existing(&args.store.storage)?;
+    let studies = gather(&store, &args.study)?;
+    let cost = match args.cost {
+        Some(c) => objective_of(c),
+        None => studies[0]
+            .study
+            .cost_objective()
+            .unwrap_or(Objective::Flops),
+    };
+    let points: Vec<_> = studies.iter().map(|g| g.points(cost)).collect();
+    let (reference, fronts) = pareto::compare(&points, reference);
+    for (g, front) in studies.iter().zip(&fronts) {
+        if args.json {
+            print_json(g, front, cost, reference);
+        } else {
+            print_table(g, front, cost, reference);
+        }
+    }
+    if let Some(plot_arg) = &args.plot {
+        draw(&args, plot_arg.clone(), &studies, &fronts, cost, reference)?;
+    }
+    Ok(())
+}
+
+/// The complete trials of each named study; studies with none are left out
+/// with a note (an error when none has any).
+fn gather(store: &dyn Store, names: &[String]) -> anyhow::Result<Vec<Gathered>> {
     let mut studies = Vec::new();
-    for name in &args.study {
-        let study = find_study(&store, name)?;
+    for name in names {
+        let study = study::find(store, name)?;
+        // Failed and pruned trials never reach the front.
         let trials = store
             .trials(study.id)?
             .into_iter()
-            // Failed and pruned trials never reach the front.
-            .filter(|t| t.state == TrialState::Complete && t.metrics.is_some())
-            .collect::<Vec<_>>();
-        let seq_len = SearchSpace::parse(&study.space_text, name)
-            .ok()
-            .map(|s| s.task.seq_len);
-        studies.push((
-            study,
-            Gathered {
-                name: name.clone(),
-                trials,
-                seq_len,
-            },
-        ));
+            .filter(|t| t.is_complete() && !t.values.is_empty())
+            .collect();
+        studies.push(Gathered { study, trials });
     }
-    let cost = match args.cost {
-        Some(c) => objective_of(c),
-        None => cost_objective(&studies[0].0).unwrap_or(Objective::Flops),
-    };
-    let empty: Vec<&str> = studies
-        .iter()
-        .filter(|(_, g)| g.trials.is_empty())
-        .map(|(_, g)| g.name.as_str())
-        .collect();
-    if empty.len() == studies.len() {
+    let (full, empty): (Vec<_>, Vec<_>) = studies.into_iter().partition(|g| !g.trials.is_empty());
+    let empty: Vec<&str> = empty.iter().map(|g| g.study.name.as_str()).collect();
+    if full.is_empty() {
         return Err(UsageError(format!(
             "no complete trial in {}: nothing has a perplexity yet (`nas trials --study {}` shows why)",
             empty.join(", "),
@@ -101,151 +110,138 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
     for name in &empty {
         eprintln!("note: study `{name}` has no complete trial; left out");
     }
-    let studies: Vec<Gathered> = studies
-        .into_iter()
-        .map(|(_, g)| g)
-        .filter(|g| !g.trials.is_empty())
-        .collect();
+    Ok(full)
+}
 
-    // One reference for every study, so their hypervolumes compare.
-    let point = |t: &TrialRecord| {
-        let m = t.metrics.as_ref().expect("complete trials have metrics");
-        (objective_value(m, cost), m.val_ppl)
-    };
-    let reference = match &args.reference {
-        Some(text) => parse_reference(text)?,
-        None => {
-            let all: Vec<(f64, f64)> = studies
-                .iter()
-                .flat_map(|g| g.trials.iter().map(point))
-                .collect();
-            default_reference(&all)
-        }
-    };
-    let fronts: Vec<StudyFront<i64>> = studies
-        .iter()
-        .map(|g| {
-            let input: Vec<(i64, f64, f64)> = g
-                .trials
-                .iter()
-                .map(|t| {
-                    let (c, p) = point(t);
-                    (t.number, p, c)
-                })
-                .collect();
-            StudyFront::compute(&input, Some(reference))
+/// The front's rows: trial, its attention ratio, perplexity and cost.
+fn rows<'a>(
+    g: &'a Gathered,
+    front: &'a StudyFront<i64>,
+) -> impl Iterator<Item = (&'a TrialRecord, f64, f64, f64)> {
+    front.members.iter().map(move |m| {
+        let t = g
+            .trials
+            .iter()
+            .find(|t| t.number == m.id)
+            .expect("front ids are trials");
+        let ratio = serde_json::from_str::<Architecture>(&t.arch_json)
+            .map(|a| a.attention_ratio())
+            .unwrap_or(f64::NAN);
+        (t, ratio, m.ppl, m.cost)
+    })
+}
+
+fn print_json(g: &Gathered, front: &StudyFront<i64>, cost: Objective, reference: (f64, f64)) {
+    let members: Vec<_> = rows(g, front)
+        .map(|(t, ratio, ppl, c)| {
+            serde_json::json!({
+                "trial": t.number, "arch": t.arch_short, "attention_ratio": ratio,
+                "val_ppl": ppl, "cost": c,
+            })
         })
         .collect();
+    println!(
+        "{}",
+        serde_json::json!({
+            "study": g.study.name, "cost": cost.as_str(), "complete": g.trials.len(),
+            "evaluator": g.study.evaluator_name(),
+            "reference": { "cost": reference.0, "val_ppl": reference.1 },
+            "hypervolume": front.hypervolume, "front": members,
+        })
+    );
+}
 
-    for (g, front) in studies.iter().zip(&fronts) {
-        let rows = front.members.iter().map(|m| {
-            let t = g
-                .trials
-                .iter()
-                .find(|t| t.number == m.id)
-                .expect("front ids are trials");
-            let ratio = serde_json::from_str::<Architecture>(&t.arch_json)
-                .map(|a| a.attention_ratio())
-                .unwrap_or(f64::NAN);
-            (t, ratio, m.ppl, m.cost)
-        });
-        if args.json {
-            let front_json: Vec<_> = rows
-                .map(|(t, ratio, ppl, c)| {
-                    serde_json::json!({
-                        "trial": t.number, "arch": t.arch_short, "attention_ratio": ratio,
-                        "val_ppl": ppl, "cost": c,
-                    })
-                })
-                .collect();
-            println!(
-                "{}",
-                serde_json::json!({
-                    "study": g.name, "cost": cost.as_str(), "complete": g.trials.len(),
-                    "reference": { "cost": reference.0, "val_ppl": reference.1 },
-                    "hypervolume": front.hypervolume, "front": front_json,
-                })
-            );
-            continue;
-        }
-        println!(
-            "study `{}`: {} complete trials, {} on the front; hypervolume {:.6e} (reference {} = {:.4e}, val ppl = {:.3})",
-            g.name,
-            g.trials.len(),
-            front.members.len(),
-            front.hypervolume,
-            cost.as_str(),
-            reference.0,
-            reference.1
-        );
-        println!(
-            "{:>5}  {:>9}  {:>12}  {:>5}  architecture",
-            "trial",
-            "val ppl",
-            cost.as_str(),
-            "attn"
-        );
-        for (t, ratio, ppl, c) in rows {
-            println!(
-                "{:>5}  {:>9.3}  {:>12.4e}  {:>5.2}  {}",
-                t.number, ppl, c, ratio, t.arch_short
-            );
-        }
-        println!();
+fn print_table(g: &Gathered, front: &StudyFront<i64>, cost: Objective, reference: (f64, f64)) {
+    println!(
+        "study `{}`: {} complete trials, {} on the front; hypervolume {:.6e} (reference {} = {:.4e}, val ppl = {:.3})",
+        g.study.name,
+        g.trials.len(),
+        front.members.len(),
+        front.hypervolume,
+        cost.as_str(),
+        reference.0,
+        reference.1
+    );
+    if let Some(note) = g.study.stand_in_note() {
+        println!("note: {note}");
     }
+    println!(
+        "{:>5}  {:>9}  {:>12}  {:>5}  architecture",
+        "trial",
+        "val ppl",
+        cost.as_str(),
+        "attn"
+    );
+    for (t, ratio, ppl, c) in rows(g, front) {
+        println!(
+            "{:>5}  {:>9.3}  {:>12.4e}  {:>5.2}  {}",
+            t.number, ppl, c, ratio, t.arch_short
+        );
+    }
+    println!();
+}
 
-    if let Some(plot_arg) = &args.plot {
-        let path = plot_arg.clone().unwrap_or_else(|| {
-            let names: Vec<&str> = studies.iter().map(|g| g.name.as_str()).collect();
-            PathBuf::from("runs")
-                .join(names.join("+"))
-                .join(format!("pareto-{}.png", cost.as_str()))
-        });
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let series: Vec<PlotSeries> = studies
-            .iter()
-            .zip(&fronts)
-            .map(|(g, front)| PlotSeries {
-                study: g.name.clone(),
-                points: g
-                    .trials
-                    .iter()
-                    .map(|t| {
-                        let (c, p) = point(t);
-                        PlotPoint {
-                            cost: c,
-                            ppl: p,
-                            label: t.arch_short.clone(),
-                            on_front: front.contains(&t.number),
-                        }
-                    })
-                    .collect(),
-                hypervolume: front.hypervolume,
-            })
-            .collect();
-        let total: usize = studies.iter().map(|g| g.trials.len()).sum();
-        let names: Vec<&str> = studies.iter().map(|g| g.name.as_str()).collect();
-        let spec = PlotSpec {
-            title: format!(
-                "Pareto front: {} ({} complete trials)",
-                names.join(" vs "),
-                total
-            ),
-            x_label: axis_title(cost, studies[0].seq_len),
-            y_label: "validation perplexity (per character)".into(),
-            log_x: if args.log_x {
-                Some(true)
-            } else if args.linear_x {
-                Some(false)
+fn draw(
+    args: &ParetoArgs,
+    path: Option<PathBuf>,
+    studies: &[Gathered],
+    fronts: &[StudyFront<i64>],
+    cost: Objective,
+    reference: (f64, f64),
+) -> anyhow::Result<()> {
+    let names: Vec<&str> = studies.iter().map(|g| g.study.name.as_str()).collect();
+    let path = path.unwrap_or_else(|| {
+        PathBuf::from("runs")
+            .join(names.join("+"))
+            .join(format!("pareto-{}.png", cost.as_str()))
+    });
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let series: Vec<PlotSeries> = studies
+        .iter()
+        .zip(fronts)
+        .map(|(g, front)| PlotSeries {
+            study: g.study.name.clone(),
+            points: g
+                .points(cost)
+                .into_iter()
+                .zip(&g.trials)
+                .map(|((number, ppl, c), t)| PlotPoint {
+                    cost: c,
+                    ppl,
+                    label: t.arch_short.clone(),
+                    on_front: front.contains(&number),
+                })
+                .collect(),
+            hypervolume: front.hypervolume,
+        })
+        .collect();
+    let total: usize = studies.iter().map(|g| g.trials.len()).sum();
+    let stand_in = studies.iter().any(|g| g.study.is_stand_in());
+    let spec = PlotSpec {
+        title: format!(
+            "Pareto front: {} ({} complete trials){}",
+            names.join(" vs "),
+            total,
+            if stand_in {
+                ", analytic stand-in values, not measured"
             } else {
-                None
-            },
-            reference: Some(reference),
-        };
-        plot::draw(&path, &series, &spec)?;
-        eprintln!("plot written to {}", path.display());
-    }
+                ""
+            }
+        ),
+        x_label: cost.describe(studies[0].study.space.task.seq_len),
+        y_label: format!("{} (per character)", Objective::ValPpl.describe(0)),
+        log_x: if args.log_x {
+            Some(true)
+        } else if args.linear_x {
+            Some(false)
+        } else {
+            None
+        },
+        reference: Some(reference),
+    };
+    plot::draw(&path, &series, &spec)?;
+    eprintln!("plot written to {}", path.display());
     Ok(())
 }

@@ -1,83 +1,15 @@
 //! `nas studies` and `nas trials`: what a store holds.
 
-use hybrid_nas::evaluate::objective_value;
-use hybrid_nas::search::darts::DartsSearch;
-use hybrid_nas::space::{Objective, SearchSpace};
-use hybrid_nas::store::{database_path, SqliteStore, Store, Study, TrialRecord, TrialState};
+use hybrid_nas::metrics;
+use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
+use hybrid_nas::study::{self, StoredStudy};
 
 use super::{trial_json, UsageError};
-use crate::cli::{EvaluatorKind, StoreArgs, TrialSort, TrialsArgs};
-
-/// Opens an existing store for reading; a missing file is a usage error, not
-/// a reason to create an empty database.
-pub fn open_existing(storage: &str) -> anyhow::Result<SqliteStore> {
-    let path = database_path(storage)?;
-    if !path.exists() {
-        return Err(UsageError(format!(
-            "no store at {storage} (run `nas run` first, or pass --storage)"
-        ))
-        .into());
-    }
-    Ok(SqliteStore::open(storage)?)
-}
-
-pub fn find_study(store: &SqliteStore, name: &str) -> anyhow::Result<Study> {
-    match store.find_study(name)? {
-        Some(s) => Ok(s),
-        None => {
-            let names: Vec<String> = store
-                .list_studies()?
-                .into_iter()
-                .map(|s| s.study.name)
-                .collect();
-            Err(UsageError(format!(
-                "no study `{name}` in this store (studies: {})",
-                if names.is_empty() {
-                    "none".into()
-                } else {
-                    names.join(", ")
-                }
-            ))
-            .into())
-        }
-    }
-}
-
-/// Which evaluator produced a study's complete trials, read off their metrics:
-/// the analytic evaluator trains nothing, so its trials have no throughput.
-/// `None` before the first complete trial.
-pub fn evaluator_of(trials: &[TrialRecord]) -> Option<&'static str> {
-    let mut kinds = trials.iter().filter_map(|t| t.metrics.as_ref()).map(|m| {
-        if m.tokens_per_s > 0.0 {
-            "training"
-        } else {
-            "analytic"
-        }
-    });
-    let first = kinds.next()?;
-    Some(if kinds.all(|k| k == first) {
-        first
-    } else {
-        "mixed"
-    })
-}
-
-/// The name [`evaluator_of`] gives the trials of an evaluator.
-pub fn evaluator_name(kind: EvaluatorKind) -> &'static str {
-    match kind {
-        EvaluatorKind::Train => "training",
-        EvaluatorKind::Analytic => "analytic",
-    }
-}
-
-/// The study's cost objective (its second), if it has one.
-pub fn cost_objective(study: &Study) -> Option<Objective> {
-    study.objectives.get(1).and_then(|o| o.parse().ok())
-}
+use crate::cli::{StoreArgs, TrialSort, TrialsArgs};
 
 pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
-    let store = open_existing(&args.storage)?;
-    let studies = store.list_studies()?;
+    let store = SqliteStore::open_existing(&args.storage)?;
+    let studies = study::list(&store)?;
     if studies.is_empty() {
         println!("no studies in {}", args.storage);
         return Ok(());
@@ -94,64 +26,44 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
         "best ppl",
         "compute s"
     );
-    for s in studies {
-        let trials = store.trials(s.study.id)?;
+    let mut stand_ins = false;
+    for (s, summary) in studies {
+        let trials = store.trials(s.id)?;
+        stand_ins |= s.is_stand_in();
         println!(
             "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  {:>9.1}  {}",
-            s.study.name,
-            s.study.strategy,
-            evaluator_of(&trials).unwrap_or("-"),
-            s.complete,
-            s.running,
-            s.failed,
-            s.study.budget,
-            s.best_val_ppl.map_or("-".into(), |p| format!("{p:.3}")),
-            compute(&store, &s.study, &trials)?.total(),
-            s.study.objectives.join(", ")
+            s.name,
+            s.strategy.as_str(),
+            // A star marks stand-in values (explained below the table).
+            format!(
+                "{}{}",
+                s.evaluator_name(),
+                if s.is_stand_in() { "*" } else { "" }
+            ),
+            summary.complete,
+            summary.running,
+            summary.failed,
+            s.budget,
+            summary
+                .best_val_ppl
+                .map_or("-".into(), |p| format!("{p:.3}")),
+            study::compute(&store, &s, &trials)?.total(),
+            s.objectives
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
+    }
+    if stand_ins {
+        println!("* analytic: closed-form stand-in values, not measurements");
     }
     Ok(())
 }
 
-/// Wall seconds a study has spent, for comparing strategies at equal compute.
-pub struct Compute {
-    /// DARTS' supernet phases (0 for other strategies).
-    pub supernet: f64,
-    /// Every trial that finished (complete, failed or pruned), start to end.
-    pub trials: f64,
-}
-
-impl Compute {
-    pub fn total(&self) -> f64 {
-        self.supernet + self.trials
-    }
-}
-
-pub fn compute(
-    store: &SqliteStore,
-    study: &Study,
-    trials: &[TrialRecord],
-) -> anyhow::Result<Compute> {
-    let trials = trials
-        .iter()
-        .filter_map(|t| t.finished.map(|f| (f - t.started).max(0.0)))
-        .sum();
-    let mut supernet = 0.0;
-    if study.strategy == "darts" {
-        // The stored space says which supernets and λs there are.
-        if let Ok(space) = SearchSpace::parse(&study.space_text, &study.name) {
-            supernet = DartsSearch::progress(store, study.id, &space)?
-                .iter()
-                .map(|p| p.seconds())
-                .sum();
-        }
-    }
-    Ok(Compute { supernet, trials })
-}
-
 pub fn list_trials(args: TrialsArgs) -> anyhow::Result<()> {
-    let store = open_existing(&args.store.storage)?;
-    let study = find_study(&store, &args.study)?;
+    let store = SqliteStore::open_existing(&args.store.storage)?;
+    let study = study::find(&store, &args.study)?;
     let state = args
         .state
         .as_deref()
@@ -163,57 +75,76 @@ pub fn list_trials(args: TrialsArgs) -> anyhow::Result<()> {
             })
         })
         .transpose()?;
-    let cost = cost_objective(&study);
     let mut trials: Vec<_> = store
         .trials(study.id)?
         .into_iter()
         .filter(|t| state.is_none_or(|s| t.state == s))
         .collect();
-    let key = |t: &TrialRecord, by_cost: bool| {
-        t.metrics
-            .as_ref()
-            .map_or(f64::INFINITY, |m| match (by_cost, cost) {
-                (true, Some(c)) => objective_value(m, c),
-                _ => m.val_ppl,
-            })
-    };
-    match args.sort {
-        TrialSort::Number => {}
-        TrialSort::Ppl => trials.sort_by(|a, b| key(a, false).total_cmp(&key(b, false))),
-        TrialSort::Cost => trials.sort_by(|a, b| key(a, true).total_cmp(&key(b, true))),
-    }
+    sort(&mut trials, &study, args.sort);
     if args.json {
         for t in &trials {
-            println!("{}", trial_json(t, cost));
+            println!("{}", trial_json(t, &study));
         }
         return Ok(());
     }
-    let cost_name = cost.map_or("cost", |c| c.as_str());
-    println!(
-        "{:>5}  {:<9} {:>9} {:>12} {:>10}  architecture",
-        "trial", "state", "val ppl", cost_name, "params"
+    print_table(&trials, &study);
+    Ok(())
+}
+
+/// Orders trials by number (as stored), perplexity or cost; trials without
+/// the value go last.
+fn sort(trials: &mut [TrialRecord], study: &StoredStudy, by: TrialSort) {
+    let objective = match by {
+        TrialSort::Number => return,
+        TrialSort::Ppl => Some(hybrid_nas::objective::Objective::ValPpl),
+        TrialSort::Cost => study.cost_objective(),
+    };
+    let key = |t: &TrialRecord| {
+        objective
+            .and_then(|o| o.minimised(&t.values))
+            .unwrap_or(f64::INFINITY)
+    };
+    trials.sort_by(|a, b| key(a).total_cmp(&key(b)));
+}
+
+fn print_table(trials: &[TrialRecord], study: &StoredStudy) {
+    if let Some(note) = study.stand_in_note() {
+        println!("note: {note}");
+    }
+    let cost = study.cost_objective();
+    // No second column for parameters when they are the cost already.
+    let params_column = cost != Some(hybrid_nas::objective::Objective::Params);
+    let mut header = format!(
+        "{:>5}  {:<9} {:>9} {:>12}",
+        "trial",
+        "state",
+        "val ppl",
+        cost.map_or("cost", |c| c.as_str())
     );
-    for t in &trials {
-        let (ppl, c, params) = match &t.metrics {
-            Some(m) => (
-                format!("{:.3}", m.val_ppl),
-                cost.map_or("-".into(), |c| format!("{:.4e}", objective_value(m, c))),
-                m.params.to_string(),
-            ),
-            None => ("-".into(), "-".into(), "-".into()),
-        };
-        println!(
-            "{:>5}  {:<9} {:>9} {:>12} {:>10}  {}",
+    if params_column {
+        header.push_str(&format!(" {:>10}", "params"));
+    }
+    println!("{header}  architecture");
+    for t in trials {
+        let value = |name: &str, f: fn(f64) -> String| t.value(name).map_or("-".into(), f);
+        let mut row = format!(
+            "{:>5}  {:<9} {:>9} {:>12}",
             t.number,
             t.state.to_string(),
-            ppl,
-            c,
-            params,
-            t.arch_short
+            value(metrics::VAL_PPL, |v| format!("{v:.3}")),
+            cost.and_then(|c| c.value(&t.values))
+                .map_or("-".into(), |v| format!("{v:.4e}")),
         );
+        if params_column {
+            row.push_str(&format!(
+                " {:>10}",
+                value(metrics::PARAMS, |v| format!("{v:.0}"))
+            ));
+        }
+        println!("{row}  {}", t.arch_short);
         if let Some(err) = &t.error {
-            println!("{:>5}  {:<9} {err}", "", "");
+            let kind = t.fail_kind.map_or(String::new(), |k| format!("[{k}] "));
+            println!("{:>5}  {:<9} {kind}{err}", "", "");
         }
     }
-    Ok(())
 }

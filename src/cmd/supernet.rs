@@ -1,22 +1,38 @@
-//! The supernet part of `nas run --strategy darts`: runs or resumes the
-//! warm-up and the λ phases with a progress bar, then reports what each λ
-//! derived.
+//! The supernet part of `nas run --strategy darts`: the progress bar of the
+//! warm-up and λ phases, and what each λ derived.
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use hybrid_nas::data::Corpus;
 use hybrid_nas::search::darts::bilevel::PhaseProgress;
-use hybrid_nas::search::darts::{describe, DartsError, DartsObserver, DartsSearch, Derived};
-use hybrid_nas::space::{SearchSpace, SupernetShape};
-use hybrid_nas::store::{Store, Study};
+use hybrid_nas::search::darts::{describe, DartsObserver, Derived};
+use hybrid_nas::space::SupernetShape;
 
-struct BarObserver<'a> {
+/// Shows each supernet phase as a bar (none when `quiet`) and stops the
+/// phase when the interrupt flag is set.
+pub struct BarObserver<'a> {
     bar: Option<ProgressBar>,
     quiet: bool,
     interrupted: &'a AtomicBool,
+}
+
+impl<'a> BarObserver<'a> {
+    pub fn new(quiet: bool, interrupted: &'a AtomicBool) -> Self {
+        BarObserver {
+            bar: None,
+            quiet,
+            interrupted,
+        }
+    }
+
+    /// Clears the last bar.
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl DartsObserver for BarObserver<'_> {
@@ -33,9 +49,7 @@ impl DartsObserver for BarObserver<'_> {
     }
 
     fn phase(&mut self, shape: SupernetShape, lambda: Option<f64>, step: usize, steps: usize) {
-        if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
-        }
+        self.finish();
         if self.quiet {
             return;
         }
@@ -43,6 +57,11 @@ impl DartsObserver for BarObserver<'_> {
             None => format!("{shape} warm-up"),
             Some(l) => format!("{shape} search {}", describe(Some(l))),
         };
+        if console_is_hidden() {
+            // No terminal to redraw a bar on: one line per phase.
+            eprintln!("supernet {what}: from step {step} of {steps}");
+            return;
+        }
         let bar = ProgressBar::new(steps as u64);
         bar.set_style(
             ProgressStyle::with_template(&format!(
@@ -62,42 +81,18 @@ impl DartsObserver for BarObserver<'_> {
     }
 }
 
-/// Runs every unfinished supernet phase of `study`; prints what each λ
-/// derived unless `quiet`.
-pub fn search(
-    store: &dyn Store,
-    study: &Study,
-    space: &SearchSpace,
-    corpus: &Corpus,
-    interrupted: &AtomicBool,
-    quiet: bool,
-) -> Result<Vec<Derived>, DartsError> {
-    let search = DartsSearch {
-        store,
-        study_id: study.id,
-        space,
-        corpus,
-        seed: study.seed,
-    };
-    let mut observer = BarObserver {
-        bar: None,
-        quiet,
-        interrupted,
-    };
-    let result = search.run(&mut observer);
-    if let Some(bar) = observer.bar.take() {
-        bar.finish_and_clear();
+fn console_is_hidden() -> bool {
+    ProgressBar::new(1).is_hidden()
+}
+
+/// Prints what each search derived.
+pub fn print_derived(derived: &[Derived]) {
+    let supernet_s: f64 = derived.iter().map(|d| d.seconds).sum();
+    eprintln!(
+        "supernet: {} searches in {supernet_s:.1} s (plus the warm-ups); derived:",
+        derived.len()
+    );
+    for d in derived {
+        eprintln!("  {} λ = {:<8} {}", d.shape, d.lambda, d.arch.short_form());
     }
-    let derived = result?;
-    if !quiet {
-        let supernet_s: f64 = derived.iter().map(|d| d.seconds).sum();
-        eprintln!(
-            "supernet: {} searches in {supernet_s:.1} s (plus the warm-ups); derived:",
-            derived.len()
-        );
-        for d in &derived {
-            eprintln!("  {} λ = {:<8} {}", d.shape, d.lambda, d.arch.short_form());
-        }
-    }
-    Ok(derived)
 }

@@ -2,7 +2,7 @@
 //! the checkpoint (safetensors), the architecture and the metrics beside it.
 
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,6 +13,33 @@ use hybrid_nas::data::Corpus;
 use hybrid_nas::train::{self, TrainConfig};
 
 use crate::cli::TrainArgs;
+
+/// The training settings: each flag given, else the design file's
+/// `[training]` table, else the defaults.
+fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    let path = Path::new(&args.arch);
+    let base = if path.is_file() {
+        TrainConfig::from_design_file(path)?
+    } else {
+        None
+    };
+    let from_file = base.is_some();
+    let base = base.unwrap_or_default();
+    let cfg = TrainConfig {
+        steps: args.steps.unwrap_or(base.steps),
+        batch_size: args.batch.unwrap_or(base.batch_size),
+        seq_len: args.seq_len.unwrap_or(base.seq_len),
+        lr: args.lr.unwrap_or(base.lr),
+        weight_decay: args.weight_decay.unwrap_or(base.weight_decay),
+        eval_interval: args.eval_interval.unwrap_or(base.eval_interval),
+        eval_batches: args.eval_batches.unwrap_or(base.eval_batches),
+        seed: args.seed.unwrap_or(base.seed),
+    };
+    if from_file && !args.json {
+        eprintln!("training settings from {} (flags override them)", args.arch);
+    }
+    Ok(cfg)
+}
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let mut arch = Architecture::load(&args.arch)?;
@@ -25,20 +52,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     arch.vocab_size = corpus.vocab_size();
-    let cfg = TrainConfig {
-        steps: args.steps,
-        batch_size: args.batch,
-        seq_len: args.seq_len,
-        lr: args.lr,
-        weight_decay: args.weight_decay,
-        eval_interval: args.eval_interval,
-        eval_batches: args.eval_batches,
-        seed: args.seed,
-    };
+    let cfg = config(&args)?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs")
             .join("train")
-            .join(format!("{}-s{}", arch.hash(), args.seed))
+            .join(format!("{}-s{}", arch.hash(), cfg.seed))
     });
 
     let bar = if args.json {

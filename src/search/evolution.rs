@@ -21,7 +21,6 @@ use serde::Deserialize;
 
 use super::{Proposal, Strategy};
 use crate::arch::Architecture;
-use crate::evaluate::objective_value;
 use crate::pareto::{crowding_distance, non_dominated_sort};
 use crate::space::{Objective, SearchSpace};
 use crate::store::{TrialRecord, TrialState};
@@ -111,7 +110,7 @@ impl AgingEvolution {
     fn propose(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal {
         let complete: Vec<&TrialRecord> = history
             .iter()
-            .filter(|t| t.state == TrialState::Complete && t.metrics.is_some())
+            .filter(|t| t.state == TrialState::Complete && !t.values.is_empty())
             .collect();
         let p = self.config.population.max(2);
         if complete.len() < p {
@@ -124,10 +123,11 @@ impl AgingEvolution {
         let values: Vec<Vec<f64>> = population
             .iter()
             .map(|t| {
-                let m = t.metrics.as_ref().expect("filtered on metrics");
+                // Lower is better for every objective here; a value the
+                // trial lacks ranks worst.
                 self.objectives
                     .iter()
-                    .map(|&o| objective_value(m, o))
+                    .map(|o| o.minimised(&t.values).unwrap_or(f64::INFINITY))
                     .collect()
             })
             .collect();

@@ -1,8 +1,7 @@
-//! Search: strategies that propose architectures (ask/tell through the stored
-//! history) and the driver that claims, evaluates and records trials.
+//! Search: strategies that propose architectures, ask/tell through the stored
+//! history. `crate::study` drives them: it claims, evaluates and records.
 
 pub mod darts;
-pub mod driver;
 pub mod evolution;
 pub mod random;
 

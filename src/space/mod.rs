@@ -45,12 +45,13 @@ mod mutate;
 mod sample;
 mod schema;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use sha2::{Digest, Sha256};
 
+use crate::names::named;
+pub use crate::names::UnknownName;
+pub use crate::objective::Objective;
 use crate::train::TrainConfig;
 
 pub use darts::{DartsSettings, SupernetShape, DARTS_COSTS};
@@ -178,36 +179,6 @@ impl Pattern {
     }
 }
 
-/// What a study optimises: validation perplexity first, then costs (all minimised).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Objective {
-    ValPpl,
-    Flops,
-    Params,
-    KvCache,
-    Latency,
-}
-
-impl Objective {
-    pub const ALL: [Objective; 5] = [
-        Objective::ValPpl,
-        Objective::Flops,
-        Objective::Params,
-        Objective::KvCache,
-        Objective::Latency,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Objective::ValPpl => "val_ppl",
-            Objective::Flops => "flops",
-            Objective::Params => "params",
-            Objective::KvCache => "kv_cache",
-            Objective::Latency => "latency",
-        }
-    }
-}
-
 /// The search strategy named in `[search]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StrategyName {
@@ -232,45 +203,7 @@ impl StrategyName {
     }
 }
 
-/// A name that is not one of the known ones; says which are.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{name}` (expected one of {expected})")]
-pub struct UnknownName {
-    pub what: &'static str,
-    pub name: String,
-    pub expected: String,
-}
-
-/// Implements `Display` and `FromStr` through `as_str` and `ALL`.
-macro_rules! named {
-    ($ty:ty, $what:literal) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl FromStr for $ty {
-            type Err = UnknownName;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                <$ty>::ALL
-                    .iter()
-                    .copied()
-                    .find(|v| v.as_str() == s)
-                    .ok_or_else(|| UnknownName {
-                        what: $what,
-                        name: s.to_string(),
-                        expected: <$ty>::ALL
-                            .iter()
-                            .map(|v| v.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    })
-            }
-        }
-    };
-}
 named!(Pattern, "pattern");
-named!(Objective, "objective");
 named!(StrategyName, "strategy");
 named!(MutationOp, "mutation");
 

@@ -17,7 +17,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 pub use self::sqlite::{parse_location as database_path, SqliteStore};
-use crate::train::CurvePoint;
+pub use crate::metrics::{CurveStep, Values};
 
 /// Where a trial is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -61,7 +61,75 @@ impl FromStr for TrialState {
     }
 }
 
-/// What a user asks for when starting or continuing a study.
+/// Why a failed trial failed. Whether it is retried follows from the kind
+/// alone ([`FailKind::is_retried`]), never from the wording of its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailKind {
+    /// The loss became NaN or infinite: the design (or its settings) fails.
+    Diverged,
+    /// Any other error of the evaluation (libtorch, an unreadable design).
+    Error,
+    /// Ctrl-C stopped it.
+    Interrupted,
+    /// Its process on this machine is gone.
+    WorkerDied,
+    /// Its worker stopped refreshing the heartbeat.
+    HeartbeatLost,
+}
+
+impl FailKind {
+    pub const ALL: [FailKind; 5] = [
+        FailKind::Diverged,
+        FailKind::Error,
+        FailKind::Interrupted,
+        FailKind::WorkerDied,
+        FailKind::HeartbeatLost,
+    ];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailKind::Diverged => "diverged",
+            FailKind::Error => "error",
+            FailKind::Interrupted => "interrupted",
+            FailKind::WorkerDied => "worker_died",
+            FailKind::HeartbeatLost => "heartbeat_lost",
+        }
+    }
+
+    /// Failures that say nothing about the design: its slot is trained
+    /// again, with the same proposal.
+    pub fn is_retried(self) -> bool {
+        matches!(
+            self,
+            FailKind::Interrupted | FailKind::WorkerDied | FailKind::HeartbeatLost
+        )
+    }
+}
+
+impl fmt::Display for FailKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FailKind {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FailKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| StoreError::Invalid {
+                what: "failure kind",
+                value: s.to_string(),
+            })
+    }
+}
+
+/// What a user asks for when starting or continuing a study. The store
+/// keeps the names as written; `crate::study` reads them back as types.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudySpec {
     pub name: String,
@@ -70,6 +138,8 @@ pub struct StudySpec {
     pub space_hash: String,
     pub objectives: Vec<String>,
     pub strategy: String,
+    /// Which evaluator scores the trials (`train`, `analytic`).
+    pub evaluator: String,
     pub seed: u64,
     /// Trials to evaluate (running, complete and pruned ones count; failed ones do not).
     pub budget: usize,
@@ -85,6 +155,10 @@ pub struct Study {
     pub space_hash: String,
     pub objectives: Vec<String>,
     pub strategy: String,
+    /// `None` only for a study an earlier release created and no trial of
+    /// which completed (its evaluator could not be told); the next run
+    /// records its own.
+    pub evaluator: Option<String>,
     pub seed: u64,
     pub budget: usize,
     pub code_version: String,
@@ -102,20 +176,6 @@ pub struct StudySummary {
     pub failed: usize,
     /// Lowest validation perplexity among complete trials.
     pub best_val_ppl: Option<f64>,
-}
-
-/// What a complete trial measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    pub val_loss: f64,
-    pub val_ppl: f64,
-    pub params: u64,
-    pub flops_per_token: f64,
-    pub kv_cache_bytes: u64,
-    pub ssm_state_bytes: u64,
-    pub latency_ms: f64,
-    pub train_seconds: f64,
-    pub tokens_per_s: f64,
 }
 
 /// A trial a worker wants to start.
@@ -150,14 +210,15 @@ pub enum Claim {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     Complete {
-        metrics: Metrics,
-        curve: Vec<CurvePoint>,
+        values: Values,
+        curve: Vec<CurveStep>,
     },
     Pruned {
         reason: String,
-        curve: Vec<CurvePoint>,
+        curve: Vec<CurveStep>,
     },
     Failed {
+        kind: FailKind,
         error: String,
     },
 }
@@ -175,8 +236,10 @@ pub struct TrialRecord {
     pub arch_short: String,
     pub seed: u64,
     pub worker: String,
-    /// Present for complete trials only.
-    pub metrics: Option<Metrics>,
+    /// What it measured, by name; empty unless complete.
+    pub values: Values,
+    /// Set exactly when the trial failed.
+    pub fail_kind: Option<FailKind>,
     /// The failure message, or the reason a trial was pruned.
     pub error: Option<String>,
     pub extra: Option<serde_json::Value>,
@@ -184,6 +247,28 @@ pub struct TrialRecord {
     pub started: f64,
     pub finished: Option<f64>,
     pub heartbeat: f64,
+}
+
+impl TrialRecord {
+    /// A stored value of a complete trial (`metrics::VAL_PPL`, ...).
+    pub fn value(&self, name: &str) -> Option<f64> {
+        self.values.get(name)
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.state == TrialState::Complete
+    }
+
+    /// Whether the trial has ended for good: complete, pruned, or failed for
+    /// a reason of its design. A trial failed by an interruption or a dead
+    /// worker will be retried, and is not.
+    pub fn is_settled(&self) -> bool {
+        match self.state {
+            TrialState::Complete | TrialState::Pruned => true,
+            TrialState::Failed => !self.fail_kind.is_some_and(FailKind::is_retried),
+            TrialState::Running => false,
+        }
+    }
 }
 
 /// Why a store operation failed.
@@ -203,6 +288,8 @@ pub enum StoreError {
     SpaceMismatch { study: String },
     #[error("{0} not found in the database")]
     NotFound(String),
+    #[error("no store at {0} (run `nas run` first, or pass --storage)")]
+    Missing(String),
     #[error("cannot create the database directory {path}: {source}")]
     CreateDir {
         path: String,
@@ -217,6 +304,8 @@ pub enum StoreError {
         "unknown trial state '{0}' in the database (expected running, complete, pruned or failed)"
     )]
     InvalidState(String),
+    #[error("unknown {what} '{value}' in the database")]
+    Invalid { what: &'static str, value: String },
     #[error("invalid JSON in the database ({what}): {source}")]
     Json {
         what: &'static str,
@@ -232,7 +321,8 @@ pub trait Store: Send + Sync {
     /// `space_hash` is [`StoreError::SpaceMismatch`] unless `force` (then the
     /// stored space text and hash are replaced). Continuing sets the budget to
     /// `spec.budget` (users extend a study by asking for more trials); the
-    /// other fields keep their stored values.
+    /// other fields keep their stored values, except an evaluator the study
+    /// did not record yet, which is taken from `spec`.
     fn open_study(&self, spec: &StudySpec, force: bool) -> Result<Study, StoreError>;
 
     fn find_study(&self, name: &str) -> Result<Option<Study>, StoreError>;
@@ -246,6 +336,9 @@ pub trait Store: Send + Sync {
     /// insert a running trial numbered one past the study's highest number.
     fn claim(&self, study_id: i64, trial: &NewTrial) -> Result<Claim, StoreError>;
 
+    /// Set the study's budget (DARTS, once it knows how many designs it derived).
+    fn set_budget(&self, study_id: i64, budget: usize) -> Result<(), StoreError>;
+
     /// Record that the worker of a running trial is alive.
     fn heartbeat(&self, trial_id: i64) -> Result<(), StoreError>;
 
@@ -255,14 +348,15 @@ pub trait Store: Send + Sync {
     fn finish(&self, trial_id: i64, outcome: &Outcome) -> Result<bool, StoreError>;
 
     /// Fail the study's running trials whose heartbeat is older than
-    /// `older_than_s` seconds, giving their budget slots back. Returns how many.
+    /// `older_than_s` seconds ([`FailKind::HeartbeatLost`]), giving their
+    /// budget slots back. Returns how many.
     fn reap_stale(&self, study_id: i64, older_than_s: f64) -> Result<usize, StoreError>;
 
     /// All trials of a study ordered by number.
     fn trials(&self, study_id: i64) -> Result<Vec<TrialRecord>, StoreError>;
 
     /// The learning curve of a trial, ordered by step.
-    fn curve(&self, trial_id: i64) -> Result<Vec<CurvePoint>, StoreError>;
+    fn curve(&self, trial_id: i64) -> Result<Vec<CurveStep>, StoreError>;
 
     /// Store opaque per-study strategy state (e.g. DARTS architecture weights).
     fn save_state(&self, study_id: i64, key: &str, value: &[u8]) -> Result<(), StoreError>;

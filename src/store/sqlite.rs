@@ -21,10 +21,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    Claim, Metrics, NewTrial, Outcome, Store, StoreError, Study, StudySpec, StudySummary,
-    TrialRecord, TrialState,
+    Claim, CurveStep, FailKind, NewTrial, Outcome, Store, StoreError, Study, StudySpec,
+    StudySummary, TrialRecord, TrialState, Values,
 };
-use crate::train::CurvePoint;
 
 static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations");
 
@@ -35,15 +34,14 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_CONNECTIONS: u32 = 8;
 /// Attempts at opening a new database while another process creates it too.
 const OPEN_ATTEMPTS: u32 = 20;
-/// Curve rows per INSERT, keeping under SQLite's 32766 bound parameters.
-const CURVE_ROWS_PER_INSERT: usize = 1000;
+/// Named-value rows per INSERT, keeping under SQLite's 32766 bound parameters.
+const VALUE_ROWS_PER_INSERT: usize = 1000;
 
-const STUDY_COLUMNS: &str =
-    "id, name, space_text, space_hash, objectives, strategy, seed, budget, code_version, created";
+const STUDY_COLUMNS: &str = "id, name, space_text, space_hash, objectives, strategy, evaluator, \
+     seed, budget, code_version, created";
 
 const TRIAL_COLUMNS: &str = "id, study_id, number, state, arch_json, arch_hash, arch_short, seed, \
-     worker, val_loss, val_ppl, params, flops_per_token, kv_cache_bytes, ssm_state_bytes, \
-     latency_ms, train_seconds, tokens_per_s, error, extra, started, finished, heartbeat";
+     worker, fail_kind, error, extra, started, finished, heartbeat";
 
 /// A [`Store`] on one SQLite file. Cheap to share behind an `Arc`; several
 /// instances (in one process or many) may use the same file at once.
@@ -85,6 +83,15 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = rt.block_on(connect_and_migrate(options))?;
         Ok(SqliteStore { pool, rt, path })
+    }
+
+    /// Opens a database that must exist already, for commands that only
+    /// read: a missing file is [`StoreError::Missing`], not a new empty store.
+    pub fn open_existing(url_or_path: &str) -> Result<SqliteStore, StoreError> {
+        if !parse_location(url_or_path)?.exists() {
+            return Err(StoreError::Missing(url_or_path.to_string()));
+        }
+        Self::open(url_or_path)
     }
 
     /// The database file.
@@ -244,6 +251,7 @@ fn study_from_row(row: &SqliteRow) -> Result<Study, StoreError> {
             source,
         })?,
         strategy: row.try_get("strategy")?,
+        evaluator: row.try_get("evaluator")?,
         seed: from_db(row.try_get("seed")?),
         budget: row.try_get::<i64, _>("budget")?.max(0) as usize,
         code_version: row.try_get("code_version")?,
@@ -256,29 +264,9 @@ fn real(row: &SqliteRow, col: &str) -> Result<f64, sqlx::Error> {
     Ok(row.try_get::<Option<f64>, _>(col)?.unwrap_or(f64::NAN))
 }
 
+/// A trial row without its values (the caller adds them from `trial_values`).
 fn trial_from_row(row: &SqliteRow) -> Result<TrialRecord, StoreError> {
     let state: String = row.try_get("state")?;
-    // `params` is never NaN, so it alone says whether metrics were stored.
-    let metrics = match row.try_get::<Option<i64>, _>("params")? {
-        Some(params) => Some(Metrics {
-            val_loss: real(row, "val_loss")?,
-            val_ppl: real(row, "val_ppl")?,
-            params: from_db(params),
-            flops_per_token: real(row, "flops_per_token")?,
-            kv_cache_bytes: from_db(
-                row.try_get::<Option<i64>, _>("kv_cache_bytes")?
-                    .unwrap_or(0),
-            ),
-            ssm_state_bytes: from_db(
-                row.try_get::<Option<i64>, _>("ssm_state_bytes")?
-                    .unwrap_or(0),
-            ),
-            latency_ms: real(row, "latency_ms")?,
-            train_seconds: real(row, "train_seconds")?,
-            tokens_per_s: real(row, "tokens_per_s")?,
-        }),
-        None => None,
-    };
     let extra = row
         .try_get::<Option<String>, _>("extra")?
         .map(|s| serde_json::from_str(&s))
@@ -297,13 +285,59 @@ fn trial_from_row(row: &SqliteRow) -> Result<TrialRecord, StoreError> {
         arch_short: row.try_get("arch_short")?,
         seed: from_db(row.try_get("seed")?),
         worker: row.try_get("worker")?,
-        metrics,
+        values: Values::new(),
+        fail_kind: row
+            .try_get::<Option<String>, _>("fail_kind")?
+            .map(|k| k.parse::<FailKind>())
+            .transpose()?,
         error: row.try_get("error")?,
         extra,
         started: row.try_get("started")?,
         finished: row.try_get("finished")?,
         heartbeat: row.try_get("heartbeat")?,
     })
+}
+
+/// Inserts a trial's named values, in chunks that stay under SQLite's bound
+/// parameter limit (as does [`insert_curve`]).
+async fn insert_trial_values(
+    tx: &mut sqlx::SqliteConnection,
+    trial_id: i64,
+    values: &Values,
+) -> Result<(), StoreError> {
+    let rows: Vec<(&str, f64)> = values.iter().collect();
+    for chunk in rows.chunks(VALUE_ROWS_PER_INSERT) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO trial_values (trial_id, name, value) ");
+        insert.push_values(chunk, |mut row, (name, value)| {
+            row.push_bind(trial_id).push_bind(*name).push_bind(*value);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+async fn insert_curve(
+    tx: &mut sqlx::SqliteConnection,
+    trial_id: i64,
+    curve: &[CurveStep],
+) -> Result<(), StoreError> {
+    let rows: Vec<(usize, &str, f64)> = curve
+        .iter()
+        .flat_map(|p| p.values.iter().map(move |(name, v)| (p.step, name, v)))
+        .collect();
+    for chunk in rows.chunks(VALUE_ROWS_PER_INSERT) {
+        let mut insert =
+            QueryBuilder::<Sqlite>::new("INSERT INTO curve_values (trial_id, step, name, value) ");
+        insert.push_values(chunk, |mut row, (step, name, value)| {
+            row.push_bind(trial_id)
+                .push_bind(*step as i64)
+                .push_bind(*name)
+                .push_bind(*value);
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 fn count(row: &SqliteRow, col: &str) -> Result<usize, sqlx::Error> {
@@ -327,14 +361,15 @@ impl Store for SqliteStore {
                     let created = now();
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO studies (name, space_text, space_hash, objectives, strategy, \
-                         seed, budget, code_version, created) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                         evaluator, seed, budget, code_version, created) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
                     )
                     .bind(&spec.name)
                     .bind(&spec.space_text)
                     .bind(&spec.space_hash)
                     .bind(objectives)
                     .bind(&spec.strategy)
+                    .bind(&spec.evaluator)
                     .bind(to_db(spec.seed))
                     .bind(spec.budget as i64)
                     .bind(&spec.code_version)
@@ -348,6 +383,7 @@ impl Store for SqliteStore {
                         space_hash: spec.space_hash.clone(),
                         objectives: spec.objectives.clone(),
                         strategy: spec.strategy.clone(),
+                        evaluator: Some(spec.evaluator.clone()),
                         seed: spec.seed,
                         budget: spec.budget,
                         code_version: spec.code_version.clone(),
@@ -365,14 +401,18 @@ impl Store for SqliteStore {
                         study.space_hash = spec.space_hash.clone();
                     }
                     study.budget = spec.budget;
+                    study
+                        .evaluator
+                        .get_or_insert_with(|| spec.evaluator.clone());
                     sqlx::query(
-                        "UPDATE studies SET space_text = ?2, space_hash = ?3, budget = ?4 \
-                         WHERE id = ?1",
+                        "UPDATE studies SET space_text = ?2, space_hash = ?3, budget = ?4, \
+                         evaluator = ?5 WHERE id = ?1",
                     )
                     .bind(study.id)
                     .bind(&study.space_text)
                     .bind(&study.space_hash)
                     .bind(study.budget as i64)
+                    .bind(&study.evaluator)
                     .execute(&mut *tx)
                     .await?;
                     study
@@ -398,7 +438,9 @@ impl Store for SqliteStore {
                    COALESCE(SUM(t.state = 'complete'), 0) AS n_complete, \
                    COALESCE(SUM(t.state = 'pruned'), 0) AS n_pruned, \
                    COALESCE(SUM(t.state = 'failed'), 0) AS n_failed, \
-                   MIN(CASE WHEN t.state = 'complete' THEN t.val_ppl END) AS best_val_ppl \
+                   (SELECT MIN(v.value) FROM trials c \
+                     JOIN trial_values v ON v.trial_id = c.id AND v.name = 'val_ppl' \
+                     WHERE c.study_id = s.id AND c.state = 'complete') AS best_val_ppl \
                  FROM studies s LEFT JOIN trials t ON t.study_id = s.id \
                  GROUP BY s.id ORDER BY s.id",
                 cols = STUDY_COLUMNS
@@ -500,7 +542,8 @@ impl Store for SqliteStore {
                 arch_short: trial.arch_short.clone(),
                 seed: trial.seed,
                 worker: trial.worker.clone(),
-                metrics: None,
+                values: Values::new(),
+                fail_kind: None,
                 error: None,
                 extra: trial.extra.clone(),
                 started,
@@ -527,62 +570,67 @@ impl Store for SqliteStore {
         })
     }
 
-    fn finish(&self, trial_id: i64, outcome: &Outcome) -> Result<bool, StoreError> {
-        let (state, metrics, error, curve) = match outcome {
-            Outcome::Complete { metrics, curve } => {
-                (TrialState::Complete, Some(metrics), None, &curve[..])
-            }
-            Outcome::Pruned { reason, curve } => {
-                (TrialState::Pruned, None, Some(reason.as_str()), &curve[..])
-            }
-            Outcome::Failed { error } => (TrialState::Failed, None, Some(error.as_str()), &[][..]),
-        };
-        let update = sqlx::query(
-            "UPDATE trials SET state = ?2, val_loss = ?3, val_ppl = ?4, params = ?5, \
-             flops_per_token = ?6, kv_cache_bytes = ?7, ssm_state_bytes = ?8, latency_ms = ?9, \
-             train_seconds = ?10, tokens_per_s = ?11, error = ?12, finished = ?13 \
-             WHERE id = ?1 AND state = 'running'",
-        )
-        .bind(trial_id)
-        .bind(state.as_str())
-        .bind(metrics.map(|m| m.val_loss))
-        .bind(metrics.map(|m| m.val_ppl))
-        .bind(metrics.map(|m| to_db(m.params)))
-        .bind(metrics.map(|m| m.flops_per_token))
-        .bind(metrics.map(|m| to_db(m.kv_cache_bytes)))
-        .bind(metrics.map(|m| to_db(m.ssm_state_bytes)))
-        .bind(metrics.map(|m| m.latency_ms))
-        .bind(metrics.map(|m| m.train_seconds))
-        .bind(metrics.map(|m| m.tokens_per_s))
-        .bind(error)
-        .bind(now());
+    fn set_budget(&self, study_id: i64, budget: usize) -> Result<(), StoreError> {
         self.run(async {
-            let changed = if curve.is_empty() {
-                // A single statement is atomic on its own.
-                update.execute(&self.pool).await?.rows_affected() > 0
+            let done = sqlx::query("UPDATE studies SET budget = ?2 WHERE id = ?1")
+                .bind(study_id)
+                .bind(budget as i64)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("study with id {study_id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn finish(&self, trial_id: i64, outcome: &Outcome) -> Result<bool, StoreError> {
+        let none = Values::new();
+        let (state, values, kind, error, curve) = match outcome {
+            Outcome::Complete { values, curve } => {
+                (TrialState::Complete, values, None, None, &curve[..])
+            }
+            Outcome::Pruned { reason, curve } => (
+                TrialState::Pruned,
+                &none,
+                None,
+                Some(reason.as_str()),
+                &curve[..],
+            ),
+            Outcome::Failed { kind, error } => (
+                TrialState::Failed,
+                &none,
+                Some(kind.as_str()),
+                Some(error.as_str()),
+                &[][..],
+            ),
+        };
+        self.run(async {
+            // One transaction: the state change, the values and the curve
+            // land together or not at all.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let changed = sqlx::query(
+                "UPDATE trials SET state = ?2, fail_kind = ?3, error = ?4, finished = ?5 \
+                 WHERE id = ?1 AND state = 'running'",
+            )
+            .bind(trial_id)
+            .bind(state.as_str())
+            .bind(kind)
+            .bind(error)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if changed {
+                insert_trial_values(&mut tx, trial_id, values).await?;
+                insert_curve(&mut tx, trial_id, curve).await?;
+                tx.commit().await?;
             } else {
-                let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                let changed = update.execute(&mut *tx).await?.rows_affected() > 0;
-                if changed {
-                    for chunk in curve.chunks(CURVE_ROWS_PER_INSERT) {
-                        let mut insert = QueryBuilder::<Sqlite>::new(
-                            "INSERT INTO curves (trial_id, step, train_loss, val_loss, elapsed_s) ",
-                        );
-                        insert.push_values(chunk, |mut row, p| {
-                            row.push_bind(trial_id)
-                                .push_bind(p.step as i64)
-                                .push_bind(p.train_loss)
-                                .push_bind(p.val_loss)
-                                .push_bind(p.elapsed_s);
-                        });
-                        insert.build().execute(&mut *tx).await?;
-                    }
-                    tx.commit().await?;
+                tx.rollback().await?;
+                if !self.trial_exists(trial_id).await? {
+                    return Err(StoreError::NotFound(format!("trial with id {trial_id}")));
                 }
-                changed
-            };
-            if !changed && !self.trial_exists(trial_id).await? {
-                return Err(StoreError::NotFound(format!("trial with id {trial_id}")));
             }
             Ok(changed)
         })
@@ -592,7 +640,7 @@ impl Store for SqliteStore {
         self.run(async {
             let now = now();
             let done = sqlx::query(
-                "UPDATE trials SET state = 'failed', \
+                "UPDATE trials SET state = 'failed', fail_kind = 'heartbeat_lost', \
                    error = 'heartbeat lost (worker ' || worker || ')', finished = ?2 \
                  WHERE study_id = ?1 AND state = 'running' AND heartbeat < ?3",
             )
@@ -607,35 +655,61 @@ impl Store for SqliteStore {
 
     fn trials(&self, study_id: i64) -> Result<Vec<TrialRecord>, StoreError> {
         self.run(async {
+            // Two reads in one transaction, so the values match the trials.
+            let mut tx = self.pool.begin().await?;
             let sql =
                 format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = ?1 ORDER BY number");
-            let rows = sqlx::query(&sql)
-                .bind(study_id)
-                .fetch_all(&self.pool)
-                .await?;
-            rows.iter().map(trial_from_row).collect()
+            let rows = sqlx::query(&sql).bind(study_id).fetch_all(&mut *tx).await?;
+            let mut trials = rows
+                .iter()
+                .map(trial_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            let values = sqlx::query(
+                "SELECT v.trial_id AS trial_id, v.name AS name, v.value AS value \
+                 FROM trial_values v JOIN trials t ON t.id = v.trial_id WHERE t.study_id = ?1",
+            )
+            .bind(study_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            let index: std::collections::HashMap<i64, usize> =
+                trials.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
+            for row in &values {
+                let trial_id: i64 = row.try_get("trial_id")?;
+                if let Some(&i) = index.get(&trial_id) {
+                    trials[i]
+                        .values
+                        .insert(row.try_get::<String, _>("name")?, real(row, "value")?);
+                }
+            }
+            Ok(trials)
         })
     }
 
-    fn curve(&self, trial_id: i64) -> Result<Vec<CurvePoint>, StoreError> {
+    fn curve(&self, trial_id: i64) -> Result<Vec<CurveStep>, StoreError> {
         self.run(async {
             let rows = sqlx::query(
-                "SELECT step, train_loss, val_loss, elapsed_s FROM curves \
+                "SELECT step, name, value FROM curve_values \
                  WHERE trial_id = ?1 ORDER BY step, rowid",
             )
             .bind(trial_id)
             .fetch_all(&self.pool)
             .await?;
-            rows.iter()
-                .map(|row| {
-                    Ok(CurvePoint {
-                        step: row.try_get::<i64, _>("step")?.max(0) as usize,
-                        train_loss: real(row, "train_loss")?,
-                        val_loss: real(row, "val_loss")?,
-                        elapsed_s: real(row, "elapsed_s")?,
-                    })
-                })
-                .collect()
+            let mut curve: Vec<CurveStep> = Vec::new();
+            for row in &rows {
+                let step = row.try_get::<i64, _>("step")?.max(0) as usize;
+                if curve.last().is_none_or(|p| p.step != step) {
+                    curve.push(CurveStep {
+                        step,
+                        values: Values::new(),
+                    });
+                }
+                let point = curve.last_mut().expect("pushed above");
+                point
+                    .values
+                    .insert(row.try_get::<String, _>("name")?, real(row, "value")?);
+            }
+            Ok(curve)
         })
     }
 
@@ -679,13 +753,11 @@ impl Store for SqliteStore {
             // Explicit deletes rather than relying on ON DELETE CASCADE, which
             // SQLite honours only on connections with foreign keys enabled.
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            sqlx::query(
-                "DELETE FROM curves WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
-            )
-            .bind(study_id)
-            .execute(&mut *tx)
-            .await?;
             for sql in [
+                "DELETE FROM curve_values \
+                 WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
+                "DELETE FROM trial_values \
+                 WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
                 "DELETE FROM trials WHERE study_id = ?1",
                 "DELETE FROM strategy_state WHERE study_id = ?1",
             ] {

@@ -31,7 +31,6 @@ use tch::Tensor;
 
 use self::bilevel::{Discretise, Keep, Named, Phase, PhaseProgress, PhaseSetup};
 use self::checkpoint::{CheckpointError, PhaseMeta};
-use super::driver::counts_as_finished;
 use super::{Proposal, Strategy};
 use crate::arch::Architecture;
 use crate::data::{Batches, Corpus, DataError};
@@ -496,7 +495,7 @@ impl Strategy for DerivedStrategy {
         // design is tried once. One failed by an interruption is tried again.
         let taken: HashSet<&str> = history
             .iter()
-            .filter(|t| t.state == TrialState::Running || counts_as_finished(t))
+            .filter(|t| t.state == TrialState::Running || t.is_settled())
             .map(|t| t.arch_hash.as_str())
             .collect();
         let next = self

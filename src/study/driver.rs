@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::Strategy;
+use super::trial::{new_trial, TrialRun};
+use super::StoredStudy;
 use crate::evaluate::Evaluator;
-use crate::store::{Claim, NewTrial, Outcome, Store, StoreError, Study, TrialRecord, TrialState};
-use crate::train::TrainError;
+use crate::search::Strategy;
+use crate::store::{Claim, FailKind, Outcome, Store, StoreError, TrialRecord, TrialState};
 
 /// How a run behaves; the defaults suit both real training and the analytic
 /// evaluator.
@@ -104,7 +105,7 @@ fn is_dead_local_worker(worker: &str, host: &str) -> bool {
 /// Fails the running trials whose worker is gone; returns how many.
 pub fn reap_dead(
     store: &dyn Store,
-    study: &Study,
+    study: &StoredStudy,
     stale_after: Duration,
 ) -> Result<usize, StoreError> {
     let mut reaped = store.reap_stale(study.id, stale_after.as_secs_f64())?;
@@ -113,7 +114,11 @@ pub fn reap_dead(
     for t in store.trials(study.id)? {
         if t.state == TrialState::Running && is_dead_local_worker(&t.worker, &host) {
             let error = format!("worker {} died (process gone)", t.worker);
-            if store.finish(t.id, &Outcome::Failed { error })? {
+            let outcome = Outcome::Failed {
+                kind: FailKind::WorkerDied,
+                error,
+            };
+            if store.finish(t.id, &outcome)? {
                 reaped += 1;
             }
         }
@@ -121,29 +126,12 @@ pub fn reap_dead(
     Ok(reaped)
 }
 
-/// Errors that say nothing about the design: its trial is simply retried.
-const RETRYABLE: [&str; 3] = ["interrupted", "died", "heartbeat lost"];
-
-/// Whether a trial has ended for good, in the sense of the proposal RNG:
-/// complete, pruned, or failed because of its design (a diverging loss, an
-/// error in libtorch). A trial failed by an interruption or a dead worker is
+/// The RNG of one proposal: a function of the study seed, how many trials have
+/// ended for good ([`TrialRecord::is_settled`]), and how many duplicates were
+/// drawn for this slot. A trial failed by an interruption or a dead worker is
 /// retried, so it must not move the RNG on, or a resumed study would not
 /// propose what the uninterrupted one did; a design that fails on its own
 /// must move it on, or it would be proposed again forever.
-pub fn counts_as_finished(t: &TrialRecord) -> bool {
-    match t.state {
-        TrialState::Complete | TrialState::Pruned => true,
-        TrialState::Failed => {
-            let error = t.error.as_deref().unwrap_or_default();
-            !RETRYABLE.iter().any(|r| error.contains(r))
-        }
-        TrialState::Running => false,
-    }
-}
-
-/// The RNG of one proposal: a function of the study seed, how many trials have
-/// ended for good ([`counts_as_finished`]), and how many duplicates were drawn
-/// for this slot.
 fn proposal_rng(seed: u64, finished: usize, attempt: usize) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(((finished as u64) << 20) | attempt as u64);
@@ -167,7 +155,7 @@ enum Next {
 
 pub struct Driver<'a> {
     pub store: &'a dyn Store,
-    pub study: &'a Study,
+    pub study: &'a StoredStudy,
     pub evaluator: &'a dyn Evaluator,
     pub options: RunOptions,
     pub interrupted: &'a AtomicBool,
@@ -250,37 +238,26 @@ impl Driver<'_> {
                     return Ok(());
                 }
             };
-            let outcome = self.evaluate(&trial)?;
-            let interrupted =
-                matches!(&outcome, Outcome::Failed { error } if error == "interrupted");
-            let finished = self.store.finish(trial.id, &outcome)?;
-            let mut record = trial;
-            match &outcome {
-                Outcome::Complete { metrics, .. } => {
-                    record.state = TrialState::Complete;
-                    record.metrics = Some(metrics.clone());
-                }
-                Outcome::Pruned { .. } => record.state = TrialState::Pruned,
-                Outcome::Failed { error } => {
-                    record.state = TrialState::Failed;
-                    record.error = Some(error.clone());
-                }
-            }
-            if !finished {
+            let run = TrialRun {
+                store: self.store,
+                evaluator: self.evaluator,
+                interrupted: self.interrupted,
+                heartbeat_every: self.options.heartbeat_every,
+            };
+            let finished = run.run(trial)?;
+            let interrupted = finished.interrupted();
+            if !finished.recorded {
                 // Reaped while it ran (its heartbeat looked lost): the store
                 // already counts it failed and its slot is being retrained.
-                tracing::warn!(
-                    "trial {} finished after it was marked failed; its result is not recorded",
-                    record.number
-                );
                 continue;
             }
+            let record = finished.record;
             let failures_in_a_row = {
                 let mut s = shared.lock().unwrap();
                 if let Some(slot) = s.history.iter_mut().find(|t| t.id == record.id) {
                     *slot = record.clone();
                 }
-                if counts_as_finished(&record) {
+                if record.is_settled() {
                     if record.state == TrialState::Failed {
                         s.consecutive_failures += 1;
                     } else {
@@ -316,7 +293,7 @@ impl Driver<'_> {
             s.refreshed = Instant::now();
         }
         for attempt in 0..self.options.max_duplicate_draws {
-            let finished = s.history.iter().filter(|t| counts_as_finished(t)).count();
+            let finished = s.history.iter().filter(|t| t.is_settled()).count();
             let mut rng = proposal_rng(self.study.seed, finished, attempt);
             let Shared {
                 strategy, history, ..
@@ -324,14 +301,7 @@ impl Driver<'_> {
             let Some(proposal) = strategy.ask(history, &mut rng) else {
                 return Ok(Next::Exhausted);
             };
-            let new = NewTrial {
-                arch_json: serde_json::to_string(&proposal.arch).expect("architectures serialise"),
-                arch_hash: proposal.arch.hash(),
-                arch_short: proposal.arch.short_form(),
-                seed: self.study.seed,
-                worker: worker.to_string(),
-                extra: proposal.extra,
-            };
+            let new = new_trial(&proposal.arch, self.study.seed, worker, proposal.extra);
             match self.store.claim(self.study.id, &new)? {
                 Claim::Claimed(record) => {
                     s.history.push(record.clone());
@@ -358,58 +328,5 @@ impl Driver<'_> {
             }
         }
         Ok(Next::Exhausted)
-    }
-
-    /// Evaluates one claimed trial, heart-beating while it trains.
-    fn evaluate(&self, trial: &TrialRecord) -> Result<Outcome, DriverError> {
-        let arch = match serde_json::from_str(&trial.arch_json) {
-            Ok(a) => a,
-            Err(e) => {
-                return Ok(Outcome::Failed {
-                    error: format!("stored architecture unreadable: {e}"),
-                })
-            }
-        };
-        let mut last_beat = Instant::now();
-        let mut beat_error = None;
-        let mut on_step = |_| {
-            if self.interrupted.load(Ordering::SeqCst) {
-                return std::ops::ControlFlow::Break(());
-            }
-            if last_beat.elapsed() >= self.options.heartbeat_every {
-                last_beat = Instant::now();
-                if let Err(e) = self.store.heartbeat(trial.id) {
-                    beat_error = Some(e);
-                }
-            }
-            std::ops::ControlFlow::Continue(())
-        };
-        // A panic inside libtorch (say, out of memory in an op without a
-        // fallible wrapper) fails this trial, not the study.
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.evaluator.evaluate(&arch, trial.seed, &mut on_step)
-        }));
-        if let Some(e) = beat_error {
-            tracing::warn!("heartbeat of trial {} failed: {e}", trial.number);
-        }
-        Ok(match result {
-            Ok(Ok(eval)) => Outcome::Complete {
-                metrics: eval.metrics,
-                curve: eval.curve,
-            },
-            Ok(Err(TrainError::Interrupted { .. })) => Outcome::Failed {
-                error: "interrupted".into(),
-            },
-            Ok(Err(e)) => Outcome::Failed {
-                error: e.to_string(),
-            },
-            Err(panic) => Outcome::Failed {
-                error: panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "evaluation panicked".into()),
-            },
-        })
     }
 }

@@ -1,0 +1,110 @@
+//! Progress of `nas run`: a bar on a terminal, one line per finished trial
+//! otherwise (a log file, CI), one JSON line per trial with `--json`.
+
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use hybrid_nas::metrics;
+use hybrid_nas::store::{TrialRecord, TrialState};
+use hybrid_nas::study::StoredStudy;
+
+use super::trial_json;
+
+pub struct TrialProgress<'a> {
+    study: &'a StoredStudy,
+    bar: ProgressBar,
+    json: bool,
+    /// Complete trials so far and the best perplexity among them.
+    state: Mutex<(usize, f64)>,
+}
+
+impl<'a> TrialProgress<'a> {
+    /// `before`: the study's trials when the run starts.
+    pub fn new(study: &'a StoredStudy, before: &[TrialRecord], json: bool) -> Self {
+        let complete = before.iter().filter(|t| t.is_complete()).count();
+        let best = before
+            .iter()
+            .filter(|t| t.is_complete())
+            .filter_map(|t| t.value(metrics::VAL_PPL))
+            .fold(f64::INFINITY, f64::min);
+        let bar = if json {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(study.budget as u64)
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} trials  best ppl {msg}  [{elapsed_precise} < {eta_precise}]",
+            )
+            .expect("valid progress template"),
+        );
+        bar.set_position(complete.min(study.budget) as u64);
+        bar.set_message(format_best(best));
+        TrialProgress {
+            study,
+            bar,
+            json,
+            state: Mutex::new((complete, best)),
+        }
+    }
+
+    /// Shows one trial this process finished.
+    pub fn finished(&self, t: &TrialRecord) {
+        if self.json {
+            println!("{}", trial_json(t, self.study));
+            return;
+        }
+        let (complete, best) = {
+            let mut s = self.state.lock().unwrap();
+            if t.state == TrialState::Complete {
+                s.0 += 1;
+                s.1 = s.1.min(t.value(metrics::VAL_PPL).unwrap_or(f64::INFINITY));
+            }
+            *s
+        };
+        if t.state == TrialState::Complete {
+            self.bar.inc(1);
+            self.bar.set_message(format_best(best));
+        }
+        let line = match (&t.state, &t.error) {
+            (TrialState::Complete, _) => {
+                if !self.bar.is_hidden() {
+                    return;
+                }
+                format!(
+                    "trial {} complete: {}  val ppl {}  ({complete}/{} complete, best {})",
+                    t.number,
+                    t.arch_short,
+                    format_best(t.value(metrics::VAL_PPL).unwrap_or(f64::NAN)),
+                    self.study.budget,
+                    format_best(best)
+                )
+            }
+            (_, Some(err)) => format!(
+                "trial {} {} [{}]: {err}",
+                t.number,
+                t.state,
+                t.fail_kind.map_or("-", |k| k.as_str())
+            ),
+            (_, None) => format!("trial {} {}", t.number, t.state),
+        };
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+pub fn format_best(ppl: f64) -> String {
+    if ppl.is_finite() {
+        format!("{ppl:.3}")
+    } else {
+        "-".into()
+    }
+}

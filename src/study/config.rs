@@ -1,0 +1,463 @@
+//! What a command asks of a study, and the rules for creating or continuing
+//! one. Every rule is checked before the store is written: a refused request
+//! leaves the store as it was.
+
+use std::collections::HashSet;
+
+use super::{StoredStudy, StudyError, StudyStrategy};
+use crate::data::Corpus;
+use crate::evaluate::EvaluatorKind;
+use crate::objective::Objective;
+use crate::search::darts::check_corpus;
+use crate::search::{make_strategy, Strategy};
+use crate::space::{SearchSpace, StrategyName};
+use crate::store::{Store, StoreError, Study, StudySpec, TrialRecord, TrialState};
+
+/// The overrides a command line gives; `None` takes the space's (or, when
+/// the study exists, the stored) value.
+#[derive(Clone, Debug, Default)]
+pub struct StudyRequest {
+    /// Study name (default: the space's name).
+    pub name: Option<String>,
+    /// Trial budget (a DARTS study has none to give: its supernets decide).
+    pub trials: Option<usize>,
+    pub seed: Option<u64>,
+    /// `None`: the space's strategy.
+    pub strategy: Option<StudyStrategy>,
+    pub evaluator: Option<EvaluatorKind>,
+}
+
+/// A study as a command wants it, checked against itself.
+#[derive(Clone, Debug)]
+pub struct StudyConfig {
+    pub name: String,
+    pub space: SearchSpace,
+    pub strategy: StudyStrategy,
+    pub objectives: Vec<Objective>,
+    pub evaluator: EvaluatorKind,
+    pub seed: u64,
+    /// The budget of a new study: `--trials`, else the space's `trials`; for
+    /// DARTS one trial per (shape, λ) until the supernets say how many
+    /// distinct designs they derived ([`darts_budget`]).
+    pub budget: usize,
+    /// The version of `nas` that records the trials.
+    pub code_version: String,
+    request: StudyRequest,
+}
+
+impl StudyConfig {
+    pub fn new(space: SearchSpace, request: StudyRequest) -> Result<Self, StudyError> {
+        if request.trials == Some(0) {
+            return Err(StudyError::Refused("--trials must be at least 1".into()));
+        }
+        let strategy = request
+            .strategy
+            .unwrap_or(StudyStrategy::Search(space.strategy));
+        let is_darts = strategy == StudyStrategy::Search(StrategyName::Darts);
+        if is_darts && request.trials.is_some() {
+            return Err(StudyError::Refused(
+                "--trials does not apply to darts: a DARTS study trains one architecture per \
+                 [darts] lambdas entry and supernet shape (fewer when two derive the same)"
+                    .into(),
+            ));
+        }
+        let budget = if is_darts {
+            space.darts.depth.len() * space.darts.d_model.len() * space.darts.lambdas.len()
+        } else {
+            request.trials.unwrap_or(space.trials)
+        };
+        Ok(StudyConfig {
+            name: request.name.clone().unwrap_or_else(|| space.name.clone()),
+            strategy,
+            objectives: space.objectives.clone(),
+            evaluator: request.evaluator.unwrap_or(EvaluatorKind::Train),
+            seed: request.seed.unwrap_or(space.seed),
+            budget,
+            code_version: env!("CARGO_PKG_VERSION").to_string(),
+            space,
+            request,
+        })
+    }
+
+    pub fn is_darts(&self) -> bool {
+        self.strategy == StudyStrategy::Search(StrategyName::Darts)
+    }
+
+    /// The strategy that proposes this study's designs, for the strategies
+    /// that propose from the history alone (DARTS first trains supernets:
+    /// `crate::search::darts::DartsSearch`).
+    pub fn make_strategy(&self) -> Result<Box<dyn Strategy>, StudyError> {
+        match self.strategy {
+            StudyStrategy::Search(name) => Ok(make_strategy(name, &self.space)?),
+            StudyStrategy::External => Err(StudyError::Refused(format!(
+                "study `{}` is external: its designs come from `nas eval --study`, \
+                 not from a strategy of `nas run`",
+                self.name
+            ))),
+        }
+    }
+
+    /// The corpus a DARTS supernet trains on (whatever scores the trials),
+    /// read and checked before anything is stored; `None` for other strategies.
+    pub fn supernet_corpus(&self) -> Result<Option<Corpus>, StudyError> {
+        if !self.is_darts() {
+            return Ok(None);
+        }
+        let corpus = Corpus::load(self.space.task.corpus.as_deref())?;
+        corpus.check_seq_len(self.space.task.seq_len)?;
+        check_corpus(&corpus, self.space.task.seq_len)?;
+        Ok(Some(corpus))
+    }
+
+    fn spec(&self, budget: usize) -> StudySpec {
+        StudySpec {
+            name: self.name.clone(),
+            space_text: self.space.text.clone(),
+            space_hash: self.space.hash(),
+            objectives: self
+                .objectives
+                .iter()
+                .map(|o| o.as_str().to_string())
+                .collect(),
+            strategy: self.strategy.as_str().to_string(),
+            evaluator: self.evaluator.as_str().to_string(),
+            seed: self.seed,
+            budget,
+            code_version: self.code_version.clone(),
+        }
+    }
+
+    /// Refuses to continue `existing` with another strategy, seed or
+    /// evaluator. An external request (`nas eval`) may record into any study.
+    fn check_continuation(&self, existing: &StoredStudy) -> Result<(), StudyError> {
+        let name = &existing.name;
+        if existing.strategy == StudyStrategy::External && self.strategy != existing.strategy {
+            return Err(StudyError::Refused(format!(
+                "study `{name}` is external (its trials come from `nas eval --study {name}`); \
+                 `nas run` cannot propose for it: use --study NEW_NAME"
+            )));
+        }
+        if self.strategy != StudyStrategy::External && existing.strategy != self.strategy {
+            return Err(StudyError::Refused(if self.request.strategy.is_some() {
+                format!(
+                    "study `{name}` uses the {} strategy; --strategy {} needs a new --study name",
+                    existing.strategy, self.strategy
+                )
+            } else {
+                format!(
+                    "study `{name}` uses the {0} strategy, but the space says {1}; pass \
+                     --strategy {0} to continue it, or use --study NEW_NAME",
+                    existing.strategy, self.strategy
+                )
+            }));
+        }
+        if self.request.seed.is_some_and(|seed| seed != existing.seed) {
+            return Err(StudyError::Refused(format!(
+                "study `{name}` has seed {}; another --seed needs a new --study name",
+                existing.seed
+            )));
+        }
+        // Perplexities from the analytic stand-in and from training must
+        // never share a front: a study keeps the evaluator it started with.
+        if let Some(used) = existing.evaluator.filter(|&e| e != self.evaluator) {
+            return Err(StudyError::Refused(format!(
+                "study `{name}` holds trials from the {used} evaluator; continue it with \
+                 --evaluator {used}, or use --study NEW_NAME"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Creates the study `config` describes, or continues it.
+///
+/// Continuing keeps the stored strategy, seed and evaluator (another one is
+/// refused) and the stored space (a changed space file is refused unless
+/// `force`, which replaces it). The budget is `--trials` when given; else a
+/// continued study keeps its own, and a new one (or one whose space `force`
+/// replaced) takes the space's.
+pub fn open_or_continue(
+    store: &dyn Store,
+    config: &StudyConfig,
+    force: bool,
+) -> Result<StoredStudy, StudyError> {
+    let existing = store
+        .find_study(&config.name)?
+        .map(|row| StoredStudy::with_space(row, config.space.clone()))
+        .transpose()?;
+    if let Some(existing) = &existing {
+        config.check_continuation(existing)?;
+    }
+    let budget = match (&existing, config.request.trials) {
+        (_, Some(trials)) => trials,
+        (Some(e), None) if e.space_hash == config.space.hash() => e.budget,
+        _ => config.budget,
+    };
+    let row: Study = store
+        .open_study(&config.spec(budget), force)
+        .map_err(|e| match e {
+            StoreError::SpaceMismatch { study } => StudyError::SpaceChanged { study },
+            other => other.into(),
+        })?;
+    StoredStudy::with_space(row, config.space.clone())
+}
+
+/// The budget of a DARTS study once its supernets derived `derived` (design
+/// hashes): one trial per distinct derived design, plus the trials kept from
+/// designs no longer derived (λs or the space changed since), which would
+/// otherwise use up the new designs' slots.
+pub fn darts_budget(trials: &[TrialRecord], derived: &HashSet<String>) -> usize {
+    let kept = trials
+        .iter()
+        .filter(|t| t.state != TrialState::Failed)
+        .filter(|t| !derived.contains(&t.arch_hash))
+        .count();
+    derived.len() + kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{FailKind, NewTrial, Outcome, SqliteStore};
+
+    fn tiny() -> SearchSpace {
+        SearchSpace::parse(SearchSpace::bundled("tiny").unwrap(), "bundled:tiny").unwrap()
+    }
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("nas.db").to_str().unwrap()).unwrap();
+        (dir, store)
+    }
+
+    fn config(request: StudyRequest) -> StudyConfig {
+        StudyConfig::new(tiny(), request).unwrap()
+    }
+
+    fn refusal(result: Result<impl std::fmt::Debug, StudyError>) -> String {
+        match result {
+            Err(e @ StudyError::Refused(_)) => {
+                assert!(e.is_usage());
+                e.to_string()
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn requests_are_checked_before_any_store() {
+        let trials = |n| StudyRequest {
+            trials: Some(n),
+            ..Default::default()
+        };
+        assert!(refusal(StudyConfig::new(tiny(), trials(0))).contains("--trials"));
+        let darts = StudyRequest {
+            trials: Some(5),
+            strategy: Some(StudyStrategy::Search(StrategyName::Darts)),
+            ..Default::default()
+        };
+        assert!(refusal(StudyConfig::new(tiny(), darts)).contains("does not apply to darts"));
+        let c = config(trials(7));
+        assert_eq!((c.name.as_str(), c.budget, c.seed), ("tiny", 7, 0));
+        assert_eq!(c.evaluator, EvaluatorKind::Train);
+        // DARTS: one trial per shape and λ until the supernets have spoken.
+        let darts = config(StudyRequest {
+            strategy: Some(StudyStrategy::Search(StrategyName::Darts)),
+            ..Default::default()
+        });
+        let d = &darts.space.darts;
+        assert_eq!(
+            darts.budget,
+            d.depth.len() * d.d_model.len() * d.lambdas.len()
+        );
+    }
+
+    #[test]
+    fn a_study_keeps_its_strategy_seed_and_evaluator() {
+        let (_dir, store) = store();
+        let first = open_or_continue(&store, &config(StudyRequest::default()), false).unwrap();
+        assert_eq!(first.evaluator, Some(EvaluatorKind::Train));
+        assert_eq!(first.strategy, StudyStrategy::Search(StrategyName::Random));
+
+        let evolution = StudyRequest {
+            strategy: Some(StudyStrategy::Search(StrategyName::Evolution)),
+            ..Default::default()
+        };
+        let message = refusal(open_or_continue(&store, &config(evolution), false));
+        assert!(message.contains("needs a new --study name"), "{message}");
+        let mut space = tiny();
+        space.strategy = StrategyName::Evolution;
+        let implicit = StudyConfig::new(space, StudyRequest::default()).unwrap();
+        let message = refusal(open_or_continue(&store, &implicit, false));
+        assert!(message.contains("pass --strategy random"), "{message}");
+
+        let seed = StudyRequest {
+            seed: Some(3),
+            ..Default::default()
+        };
+        assert!(refusal(open_or_continue(&store, &config(seed), false)).contains("seed 0"));
+        let analytic = StudyRequest {
+            evaluator: Some(EvaluatorKind::Analytic),
+            ..Default::default()
+        };
+        let message = refusal(open_or_continue(&store, &config(analytic), false));
+        assert!(message.contains("--evaluator train"), "{message}");
+
+        // Nothing refused changed the study.
+        let again = open_or_continue(&store, &config(StudyRequest::default()), false).unwrap();
+        assert_eq!((again.id, again.seed, again.budget), (first.id, 0, 10));
+    }
+
+    #[test]
+    fn budgets_are_kept_unless_asked_for() {
+        let (_dir, store) = store();
+        let trials = |n| StudyRequest {
+            trials: Some(n),
+            ..Default::default()
+        };
+        assert_eq!(
+            open_or_continue(&store, &config(trials(25)), false)
+                .unwrap()
+                .budget,
+            25
+        );
+        // Continuing without --trials keeps what was set before.
+        let kept = open_or_continue(&store, &config(StudyRequest::default()), false).unwrap();
+        assert_eq!(kept.budget, 25);
+        assert_eq!(
+            open_or_continue(&store, &config(trials(4)), false)
+                .unwrap()
+                .budget,
+            4
+        );
+    }
+
+    #[test]
+    fn a_changed_space_needs_force_and_then_brings_its_budget() {
+        let (_dir, store) = store();
+        open_or_continue(&store, &config(StudyRequest::default()), false).unwrap();
+        let text = SearchSpace::bundled("tiny")
+            .unwrap()
+            .replace("trials = 10", "trials = 12");
+        let changed = SearchSpace::parse(&text, "tiny.toml").unwrap();
+        let changed = StudyConfig::new(changed, StudyRequest::default()).unwrap();
+        let err = open_or_continue(&store, &changed, false).unwrap_err();
+        assert!(matches!(err, StudyError::SpaceChanged { .. }) && err.is_usage());
+        let forced = open_or_continue(&store, &changed, true).unwrap();
+        assert_eq!(forced.budget, 12);
+        assert_eq!(forced.space_hash, changed.space.hash());
+    }
+
+    #[test]
+    fn external_evaluations_join_any_study_but_external_studies_are_not_run() {
+        let (_dir, store) = store();
+        let external = StudyRequest {
+            name: Some("ext".into()),
+            strategy: Some(StudyStrategy::External),
+            ..Default::default()
+        };
+        let ext = open_or_continue(&store, &config(external.clone()), false).unwrap();
+        assert_eq!(ext.strategy, StudyStrategy::External);
+        let run = StudyRequest {
+            name: Some("ext".into()),
+            ..Default::default()
+        };
+        assert!(refusal(open_or_continue(&store, &config(run), false)).contains("external"));
+        assert!(refusal(config(external).make_strategy().map(|_| ())).contains("nas eval"));
+        // `nas eval --study` may record into a study `nas run` made.
+        open_or_continue(&store, &config(StudyRequest::default()), false).unwrap();
+        let into_random = StudyRequest {
+            strategy: Some(StudyStrategy::External),
+            ..Default::default()
+        };
+        let study = open_or_continue(&store, &config(into_random), false).unwrap();
+        assert_eq!(study.strategy, StudyStrategy::Search(StrategyName::Random));
+    }
+
+    fn trial(store: &SqliteStore, study: i64, hash: &str, failure: Option<FailKind>) {
+        let new = NewTrial {
+            arch_json: "{}".into(),
+            arch_hash: hash.into(),
+            arch_short: hash.into(),
+            seed: 0,
+            worker: "w".into(),
+            extra: None,
+        };
+        let crate::store::Claim::Claimed(t) = store.claim(study, &new).unwrap() else {
+            panic!("claimed")
+        };
+        let outcome = match failure {
+            Some(kind) => Outcome::Failed {
+                kind,
+                error: "worker died, interrupted".into(),
+            },
+            None => Outcome::Complete {
+                values: Default::default(),
+                curve: vec![],
+            },
+        };
+        store.finish(t.id, &outcome).unwrap();
+    }
+
+    #[test]
+    fn darts_budget_counts_derived_designs_and_kept_trials() {
+        let (_dir, store) = store();
+        let study = open_or_continue(&store, &config(StudyRequest::default()), false).unwrap();
+        trial(&store, study.id, "a", None);
+        trial(&store, study.id, "old", None);
+        trial(&store, study.id, "gone", Some(FailKind::Diverged));
+        let trials = store.trials(study.id).unwrap();
+        let derived: HashSet<String> = ["a", "b", "c"].map(String::from).into();
+        // a, b, c derived; `old` kept from an earlier derivation; the failed
+        // one holds no slot.
+        assert_eq!(darts_budget(&trials, &derived), 4);
+    }
+
+    #[test]
+    fn retries_follow_the_failure_kind_not_its_message() {
+        use crate::arch::Architecture;
+        use crate::search::darts::{Derived, DerivedStrategy};
+        use crate::search::Strategy;
+        use crate::space::SupernetShape;
+        use rand::SeedableRng;
+
+        let designs =
+            ["d32 S8 A4", "d32 S8 S8"].map(|a| Architecture::parse_short_form(a).unwrap());
+        let (_dir, store) = store();
+        let study = open_or_continue(&store, &config(StudyRequest::default()), false).unwrap();
+        // Both messages say "died" and "interrupted"; only the kind counts.
+        trial(&store, study.id, &designs[0].hash(), Some(FailKind::Error));
+        trial(
+            &store,
+            study.id,
+            &designs[1].hash(),
+            Some(FailKind::WorkerDied),
+        );
+        let trials = store.trials(study.id).unwrap();
+        assert!(
+            trials[0].is_settled(),
+            "an error is the design's: not retried"
+        );
+        assert!(!trials[1].is_settled(), "a dead worker's trial is retried");
+
+        // DARTS tries each derived design once: the failed-by-error one is
+        // not proposed again, the one whose worker died is.
+        let derived = designs
+            .iter()
+            .map(|arch| Derived {
+                shape: SupernetShape {
+                    depth: 3,
+                    d_model: 32,
+                },
+                lambda: 0.0,
+                arch: arch.clone(),
+                probs: vec![],
+                seconds: 0.0,
+            })
+            .collect();
+        let mut strategy = DerivedStrategy::new(derived);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let next = strategy.ask(&trials, &mut rng).expect("one design is left");
+        assert_eq!(next.arch, designs[1]);
+    }
+}

@@ -1,0 +1,134 @@
+//! A study as read back from the store: every stored name decoded into its
+//! type and the space text parsed, once, here. A stored study that does not
+//! decode is an error naming the study ([`StudyError::StoredSpace`],
+//! [`StudyError::Corrupt`]) for every command alike: none of them guesses.
+
+use super::{StudyError, StudyStrategy};
+use crate::evaluate::EvaluatorKind;
+use crate::objective::Objective;
+use crate::space::SearchSpace;
+use crate::store::{Store, Study, StudySummary};
+
+/// A stored study, typed.
+#[derive(Clone, Debug)]
+pub struct StoredStudy {
+    pub id: i64,
+    pub name: String,
+    pub space: SearchSpace,
+    pub space_hash: String,
+    pub strategy: StudyStrategy,
+    /// Validation perplexity first, then the costs, as the space lists them.
+    pub objectives: Vec<Objective>,
+    /// `None` for a study an earlier release created before any trial of it
+    /// completed; the next run records its evaluator.
+    pub evaluator: Option<EvaluatorKind>,
+    pub seed: u64,
+    pub budget: usize,
+    pub code_version: String,
+    /// Unix seconds.
+    pub created: f64,
+}
+
+impl StoredStudy {
+    /// Decodes a stored row, parsing its space text.
+    pub fn decode(row: Study) -> Result<Self, StudyError> {
+        let origin = format!("study `{}`", row.name);
+        let space = SearchSpace::parse(&row.space_text, &origin).map_err(|source| {
+            StudyError::StoredSpace {
+                study: row.name.clone(),
+                source: Box::new(source),
+            }
+        })?;
+        Self::with_space(row, space)
+    }
+
+    /// Decodes a stored row whose space the caller has parsed already (the
+    /// same text: `open_or_continue` stores the space it was given).
+    pub(super) fn with_space(row: Study, space: SearchSpace) -> Result<Self, StudyError> {
+        let corrupt = |what: String| StudyError::Corrupt {
+            study: row.name.clone(),
+            what,
+        };
+        let strategy = row
+            .strategy
+            .parse()
+            .map_err(|e| corrupt(format!("an unknown strategy: {e}")))?;
+        let objectives = row
+            .objectives
+            .iter()
+            .map(|o| o.parse::<Objective>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| corrupt(format!("an unknown objective: {e}")))?;
+        let evaluator = row
+            .evaluator
+            .as_deref()
+            .map(str::parse::<EvaluatorKind>)
+            .transpose()
+            .map_err(|e| corrupt(format!("an unknown evaluator: {e}")))?;
+        Ok(StoredStudy {
+            id: row.id,
+            name: row.name,
+            space,
+            space_hash: row.space_hash,
+            strategy,
+            objectives,
+            evaluator,
+            seed: row.seed,
+            budget: row.budget,
+            code_version: row.code_version,
+            created: row.created,
+        })
+    }
+
+    /// The first cost objective (the cost axis of fronts and `--max-cost`).
+    pub fn cost_objective(&self) -> Option<Objective> {
+        self.objectives.iter().copied().find(Objective::is_cost)
+    }
+
+    /// Whether the study's values are the analytic evaluator's stand-ins.
+    pub fn is_stand_in(&self) -> bool {
+        self.evaluator.is_some_and(|e| e.is_stand_in())
+    }
+
+    /// The warning to print beside the study's values, if they are stand-ins.
+    pub fn stand_in_note(&self) -> Option<&'static str> {
+        self.evaluator.and_then(|e| e.stand_in_note())
+    }
+
+    /// The evaluator's name, `-` when none is recorded yet.
+    pub fn evaluator_name(&self) -> &'static str {
+        self.evaluator.map_or("-", |e| e.as_str())
+    }
+}
+
+/// The study named `name`; a missing one is an error that lists those the
+/// store holds.
+pub fn find(store: &dyn Store, name: &str) -> Result<StoredStudy, StudyError> {
+    match store.find_study(name)? {
+        Some(row) => StoredStudy::decode(row),
+        None => {
+            let names: Vec<String> = store
+                .list_studies()?
+                .into_iter()
+                .map(|s| s.study.name)
+                .collect();
+            Err(StudyError::NotFound {
+                name: name.to_string(),
+                known: if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                },
+            })
+        }
+    }
+}
+
+/// Every study with its trial counts, oldest first.
+pub fn list(store: &dyn Store) -> Result<Vec<(StoredStudy, StudySummary)>, StudyError> {
+    store
+        .list_studies()?
+        .into_iter()
+        .map(|summary| Ok((StoredStudy::decode(summary.study.clone())?, summary)))
+        .collect()
+}
