@@ -4,7 +4,7 @@
 //! trials built in parallel threads would not be reproducible. Every parameter
 //! here is drawn from the `ChaCha8Rng` handed in, then copied into the
 //! VarStore. The distributions match PyTorch's defaults, so the model starts
-//! where the peer (`shared/peers/pytorch_hybrid.py`) starts.
+//! where the same model in PyTorch eager starts.
 //!
 //! Weight decay groups: matrices (and conv kernels) go to [`DECAYED`], vectors
 //! (biases, norm gains, SSM per-head scalars) to [`NOT_DECAYED`].

@@ -1,4 +1,5 @@
-//! The proxy model in tch: the reference hybrid LM of DESIGN.md.
+//! The proxy model in tch: the reference hybrid LM (embedding, pre-norm
+//! residual blocks of mixer and MLP, final norm, linear head).
 
 pub mod attention;
 pub mod init;

@@ -1,7 +1,7 @@
 //! The Mamba-2 mixer and its chunked SSD scan.
 //!
-//! Mixer (as in `shared/peers/pytorch_hybrid.py`): in-projection to z, x, B, C,
-//! dt; short causal depthwise conv with SiLU over (x, B, C); softplus dt; a
+//! Mixer (as in the PyTorch peer the README compares with): in-projection to
+//! z, x, B, C, dt; short causal depthwise conv with SiLU over (x, B, C); softplus dt; a
 //! scalar decay per head; SSD scan; LayerNorm of the scan output gated by
 //! SiLU(z); out-projection. B and C are shared by all heads (one group).
 //!
