@@ -5,7 +5,6 @@
 //! [`cost::Cost`] its closed-form cost, [`model::HybridLm`] its tch proxy model,
 //! [`train::train`] the proxy trainer that measures it.
 
-pub mod alpha_plot;
 pub mod arch;
 pub mod bench;
 pub mod cost;
