@@ -8,7 +8,6 @@
 //! [`search::Strategy`] proposes designs, and a [`study`] records them as
 //! trials in a [`store::Store`] against its [`objective::Objective`]s.
 
-pub mod alpha_plot;
 pub mod arch;
 pub mod bench;
 pub mod cost;

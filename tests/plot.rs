@@ -234,8 +234,84 @@ fn non_finite_points_are_skipped_and_empty_input_is_an_error() {
     ));
 }
 
+/// The cost axis's tick labels in the SVG, left to right, with their x
+/// positions. They are the one row of numeric texts sharing a `y` (each
+/// perplexity tick has its own `y`).
+fn cost_ticks(svg: &str) -> Vec<(String, f64)> {
+    let doc = roxmltree::Document::parse(svg).expect("SVG is well-formed XML");
+    let numeric = |t: &str| {
+        let digits = t.trim_end_matches(['k', 'M', 'G']);
+        !digits.is_empty() && digits.parse::<f64>().is_ok()
+    };
+    let texts: Vec<(String, f64, f64)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| {
+            let t = n.text()?.trim().to_string();
+            let x = n.attribute("x")?.parse().ok()?;
+            let y = n.attribute("y")?.parse().ok()?;
+            numeric(&t).then_some((t, x, y))
+        })
+        .collect();
+    let row_y = texts
+        .iter()
+        .map(|&(_, _, y)| y)
+        .max_by_key(|&y| texts.iter().filter(|t| t.2 == y).count())
+        .expect("some numeric tick labels");
+    let mut row: Vec<(String, f64)> = texts
+        .into_iter()
+        .filter(|t| t.2 == row_y)
+        .map(|(t, x, _)| (t, x))
+        .collect();
+    row.sort_by(|a, b| a.1.total_cmp(&b.1));
+    row
+}
+
+fn labels(ticks: &[(String, f64)]) -> Vec<&str> {
+    ticks.iter().map(|(t, _)| t.as_str()).collect()
+}
+
+/// Pixels between the ticks labelled `a` and `b`.
+fn gap(ticks: &[(String, f64)], a: &str, b: &str) -> f64 {
+    let at = |l: &str| ticks.iter().find(|(t, _)| t == l).expect(l).1;
+    at(b) - at(a)
+}
+
 #[test]
-fn linear_axis_and_single_point() {
+fn cost_axis_is_log_over_two_decades_and_linear_when_asked() {
+    let (series, _) = synthetic();
+    let (_keep, dir) = out_dir();
+
+    // Costs 210k..24M: two decades, so the axis goes log by itself, labelled
+    // at 1 and 3 per decade, and each decade is equally wide.
+    let path = dir.join("axis_log.svg");
+    draw(&path, &series, &spec(None)).unwrap();
+    let log = cost_ticks(&std::fs::read_to_string(&path).unwrap());
+    assert_eq!(labels(&log), ["300k", "1M", "3M", "10M", "30M"]);
+    let decade = gap(&log, "1M", "10M");
+    assert!(decade > 100.0, "decade only {decade} px wide");
+    assert!((gap(&log, "300k", "3M") - decade).abs() <= 1.0, "{log:?}");
+    assert!((gap(&log, "3M", "30M") - decade).abs() <= 1.0, "{log:?}");
+    // 1M to 3M is log10(3) of a decade, not a fifth of it as on a linear axis.
+    let third = gap(&log, "1M", "3M");
+    assert!((third - decade * 3f64.log10()).abs() <= 1.0, "{log:?}");
+
+    // Forced linear over the same data: round, evenly spaced values.
+    let mut linear_spec = spec(None);
+    linear_spec.log_x = Some(false);
+    let path = dir.join("axis_linear.svg");
+    draw(&path, &series, &linear_spec).unwrap();
+    let linear = cost_ticks(&std::fs::read_to_string(&path).unwrap());
+    assert_eq!(labels(&linear), ["0", "5M", "10M", "15M", "20M", "25M"]);
+    let step = gap(&linear, "0", "5M");
+    for w in linear.windows(2) {
+        let d = w[1].1 - w[0].1;
+        assert!((d - step).abs() <= 1.0, "uneven linear ticks: {linear:?}");
+    }
+}
+
+#[test]
+fn single_point() {
     let (_keep, dir) = out_dir();
     let one = vec![PlotSeries {
         study: "single".into(),

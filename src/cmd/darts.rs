@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use hybrid_nas::alpha_plot::{draw_alphas, AlphaSeries};
 use hybrid_nas::arch::Layer;
 use hybrid_nas::metrics;
+use hybrid_nas::plot::{draw_alphas, AlphaSeries};
 use hybrid_nas::search::darts::checkpoint::PhaseMeta;
 use hybrid_nas::search::darts::{derive, DartsSearch, ShapeProgress};
 use hybrid_nas::space::StrategyName;

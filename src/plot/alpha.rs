@@ -8,8 +8,12 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::plot::{draw_err, text_style, write_figure, Figure, PlotError, PALETTE};
 use crate::search::darts::checkpoint::AlphaPoint;
+
+use super::figure::{draw_err, write_figure, Figure};
+use super::font::text_style;
+use super::palette::PALETTE;
+use super::PlotError;
 
 const PANEL: (u32, u32) = (300, 210);
 const HEADER: u32 = 110;

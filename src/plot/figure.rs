@@ -1,0 +1,69 @@
+//! Writing a figure: one drawing routine, rendered either to SVG or through
+//! the raster backend to PNG, chosen by the file extension.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::font::ensure_font;
+use super::raster::Raster;
+use super::PlotError;
+
+/// Something drawn on a root area of any backend (SVG or the raster one).
+pub(super) trait Figure {
+    fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError>;
+}
+
+/// Renders `figure` at `size` pixels into `path`: SVG when the extension is
+/// `.svg` (any case), PNG otherwise, with the embedded font. The file is
+/// written only once drawing has succeeded.
+pub(super) fn write_figure(
+    path: &Path,
+    size: (u32, u32),
+    figure: &impl Figure,
+) -> Result<(), PlotError> {
+    ensure_font()?;
+    let is_svg = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    let io_err = |source| PlotError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if is_svg {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+            figure.render(&root)?;
+            root.present().map_err(draw_err)?;
+        }
+        std::fs::write(path, svg).map_err(io_err)
+    } else {
+        let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+        {
+            let bitmap = BitMapBackend::with_buffer(&mut rgb, size);
+            let root = Raster::new(bitmap)?.into_drawing_area();
+            figure.render(&root)?;
+            root.present().map_err(draw_err)?;
+        }
+        // Encoded here rather than by plotters' `bitmap_encoder`, which picks
+        // the format from the extension and fails on anything but a known one.
+        let file = std::fs::File::create(path).map_err(io_err)?;
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), size.0, size.1);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&rgb)?;
+        writer.finish()?;
+        Ok(())
+    }
+}
+
+/// A plotters drawing error as ours, keeping its message.
+pub(super) fn draw_err<E: std::error::Error + Send + Sync>(
+    e: DrawingAreaErrorKind<E>,
+) -> PlotError {
+    PlotError::Draw(e.to_string())
+}

@@ -1,0 +1,428 @@
+//! The Pareto-front figure: every study's trials by cost and perplexity, each
+//! front as a step line (closed against the hypervolume reference when there
+//! is one), labels on front points, and a legend.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::pareto::front_staircase;
+
+use super::axis::{Axis, AxisCoord};
+use super::figure::{draw_err, write_figure, Figure};
+use super::font::{ensure_font, text_size, text_style, FONT};
+use super::label::compact_label;
+use super::legend::Legend;
+use super::palette::{darker, PALETTE};
+use super::placement::{place_legend_and_labels, Boxf, LabelRequest, Placed};
+use super::{PlotError, PlotPoint, PlotSeries, PlotSpec, SIZE};
+
+const TITLE_SIZE: f64 = 30.0;
+const AXIS_TITLE_SIZE: f64 = 24.0;
+const TICK_SIZE: f64 = 20.0;
+const POINT_LABEL_SIZE: f64 = 17.0;
+/// Also the clearance label placement keeps around a marker.
+pub(super) const FRONT_RADIUS: i32 = 6;
+const DOMINATED_RADIUS: i32 = 5;
+const X_TICKS: usize = 9;
+const Y_TICKS: usize = 8;
+
+/// Draws the figure to `path`: SVG when the extension is `.svg` (any case),
+/// PNG otherwise. The file is written only once drawing has succeeded.
+pub fn draw(path: &Path, series: &[PlotSeries], spec: &PlotSpec) -> Result<(), PlotError> {
+    ensure_font()?;
+    let layout = Layout::new(series, spec)?;
+    write_figure(
+        path,
+        SIZE,
+        &FrontFigure {
+            series,
+            spec,
+            layout: &layout,
+        },
+    )
+}
+
+struct FrontFigure<'a> {
+    series: &'a [PlotSeries],
+    spec: &'a PlotSpec,
+    layout: &'a Layout,
+}
+
+impl Figure for FrontFigure<'_> {
+    fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        render(root, self.series, self.spec, self.layout)
+    }
+}
+
+/// Whether a point is drawn at all: it needs a finite cost and perplexity.
+fn is_drawable(p: &PlotPoint) -> bool {
+    p.cost.is_finite() && p.ppl.is_finite()
+}
+
+/// Everything decided from the data before any drawing.
+struct Layout {
+    x: Axis,
+    y: Axis,
+    /// Only when finite (and positive on a log axis).
+    reference: Option<(f64, f64)>,
+}
+
+impl Layout {
+    fn new(series: &[PlotSeries], spec: &PlotSpec) -> Result<Self, PlotError> {
+        let finite: Vec<&PlotPoint> = series
+            .iter()
+            .flat_map(|s| &s.points)
+            .filter(|p| is_drawable(p))
+            .collect();
+        if finite.is_empty() {
+            return Err(PlotError::NoData);
+        }
+        let min_of =
+            |f: fn(&PlotPoint) -> f64| finite.iter().map(|p| f(p)).fold(f64::MAX, f64::min);
+        let max_of =
+            |f: fn(&PlotPoint) -> f64| finite.iter().map(|p| f(p)).fold(f64::MIN, f64::max);
+        let (mut x_lo, mut x_hi) = (min_of(|p| p.cost), max_of(|p| p.cost));
+        let (mut y_lo, mut y_hi) = (min_of(|p| p.ppl), max_of(|p| p.ppl));
+        let log = match spec.log_x {
+            Some(true) if x_lo <= 0.0 => return Err(PlotError::NonPositiveLogCost(x_lo)),
+            Some(log) => log,
+            None => x_lo > 0.0 && x_hi / x_lo > 10.0,
+        };
+        let reference = spec
+            .reference
+            .filter(|&(rx, ry)| rx.is_finite() && ry.is_finite() && (!log || rx > 0.0));
+        if let Some((rx, ry)) = reference {
+            x_lo = x_lo.min(rx);
+            x_hi = x_hi.max(rx);
+            y_lo = y_lo.min(ry);
+            y_hi = y_hi.max(ry);
+        }
+        // Extra room below and left, where the front's labels go.
+        let x = Axis::padded(x_lo, x_hi, log, 0.08, 0.05);
+        let y = Axis::padded(y_lo, y_hi, false, 0.10, 0.06);
+        Ok(Layout { x, y, reference })
+    }
+}
+
+/// The whole figure, back to front: grid, shaded area and step lines,
+/// markers, reference cross, labels, legend, frame. Labels and legend are
+/// placed (in pixels) before anything is drawn over the grid.
+fn render<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[PlotSeries],
+    spec: &PlotSpec,
+    layout: &Layout,
+) -> Result<(), PlotError> {
+    root.fill(&WHITE).map_err(draw_err)?;
+    let chart = draw_axes(root, spec, layout)?;
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let plot = Boxf {
+        x0: xr.start as f64,
+        y0: yr.start as f64,
+        x1: xr.end as f64,
+        y1: yr.end as f64,
+    };
+    let to_px = |x: f64, y: f64| -> (i32, i32) { chart.backend_coord(&(x, y)) };
+
+    let geometry = Geometry::new(series, layout.reference, &to_px);
+    let legend = Legend::measure(root, series, layout.reference)?;
+    let requests = label_requests(root, series, &to_px)?;
+    let (legend_at, labels) = place_legend_and_labels(
+        legend.size,
+        &requests,
+        &geometry.markers,
+        &geometry.lines,
+        &plot,
+    );
+
+    draw_fronts(
+        chart.plotting_area(),
+        layout.reference,
+        &geometry.staircases,
+    )?;
+    draw_markers(root, series, &to_px)?;
+    if let Some((rx, ry)) = layout.reference {
+        draw_reference(root, to_px(rx, ry))?;
+    }
+    draw_labels(root, &labels)?;
+    legend.draw(root, &legend_at)?;
+
+    // Frame the plot on all four sides, as in a journal figure.
+    root.draw(&Rectangle::new(
+        [(xr.start, yr.start), (xr.end - 1, yr.end - 1)],
+        RGBColor(60, 60, 60).stroke_width(1),
+    ))
+    .map_err(draw_err)?;
+    Ok(())
+}
+
+/// The chart on our own axes, as plotters draws it for us.
+type FrontChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<AxisCoord, AxisCoord>>;
+
+/// Title, margins, grid, ticks and axis titles; the returned chart maps data
+/// to pixels for everything drawn after.
+fn draw_axes<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    spec: &PlotSpec,
+    layout: &Layout,
+) -> Result<FrontChart<'a, DB>, PlotError> {
+    let x_coord = AxisCoord::new(layout.x.clone(), X_TICKS);
+    let y_coord = AxisCoord::new(layout.y.clone(), Y_TICKS);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&spec.title, (FONT, TITLE_SIZE).into_font())
+        .margin_top(16)
+        .margin_left(16)
+        .margin_bottom(12)
+        .margin_right(40)
+        .x_label_area_size(72)
+        .y_label_area_size(92)
+        .build_cartesian_2d(x_coord, y_coord)
+        .map_err(draw_err)?;
+
+    let tick_font = (FONT, TICK_SIZE).into_font().color(&RGBColor(40, 40, 40));
+    let axis_font = (FONT, AXIS_TITLE_SIZE).into_font();
+    chart
+        .configure_mesh()
+        .x_labels(X_TICKS)
+        .y_labels(Y_TICKS)
+        .x_desc(spec.x_label.as_str())
+        .y_desc(spec.y_label.as_str())
+        .label_style(tick_font)
+        .axis_desc_style(axis_font)
+        .bold_line_style(RGBColor(0, 0, 0).mix(0.10))
+        .light_line_style(RGBColor(0, 0, 0).mix(0.04))
+        .axis_style(RGBColor(60, 60, 60))
+        .set_all_tick_mark_size(6)
+        .draw()
+        .map_err(draw_err)?;
+    Ok(chart)
+}
+
+/// Pixel-space geometry of every series, for drawing and for placement.
+struct Geometry {
+    /// Per series, its front's step line in data coordinates.
+    staircases: Vec<Vec<(f64, f64)>>,
+    /// Boxes that labels and the legend should not cover: every drawn marker
+    /// and the reference cross.
+    markers: Vec<Boxf>,
+    /// Boxes around the step lines' segments, which labels may cross at a
+    /// cost.
+    lines: Vec<Boxf>,
+}
+
+impl Geometry {
+    fn new(
+        series: &[PlotSeries],
+        reference: Option<(f64, f64)>,
+        to_px: &impl Fn(f64, f64) -> (i32, i32),
+    ) -> Self {
+        let mut markers: Vec<Boxf> = Vec::new();
+        let mut lines: Vec<Boxf> = Vec::new();
+        let mut staircases: Vec<Vec<(f64, f64)>> = Vec::new();
+        for s in series {
+            let stairs = step_line(s, reference);
+            for w in stairs.windows(2) {
+                let (a, b) = (to_px(w[0].0, w[0].1), to_px(w[1].0, w[1].1));
+                lines.push(
+                    Boxf {
+                        x0: a.0.min(b.0) as f64,
+                        y0: a.1.min(b.1) as f64,
+                        x1: a.0.max(b.0) as f64,
+                        y1: a.1.max(b.1) as f64,
+                    }
+                    .grow(1.5),
+                );
+            }
+            staircases.push(stairs);
+            for p in s.points.iter().filter(|p| is_drawable(p)) {
+                let (px, py) = to_px(p.cost, p.ppl);
+                markers.push(Boxf::around(
+                    px as f64,
+                    py as f64,
+                    FRONT_RADIUS as f64 + 1.0,
+                ));
+            }
+        }
+        if let Some((rx, ry)) = reference {
+            let (px, py) = to_px(rx, ry);
+            markers.push(Boxf::around(px as f64, py as f64, 8.0));
+        }
+        Geometry {
+            staircases,
+            markers,
+            lines,
+        }
+    }
+}
+
+/// The step line through a series' front points, in data coordinates.
+fn step_line(s: &PlotSeries, reference: Option<(f64, f64)>) -> Vec<(f64, f64)> {
+    let front: Vec<(f64, f64)> = s
+        .points
+        .iter()
+        .filter(|p| p.on_front)
+        .map(|p| (p.cost, p.ppl))
+        .collect();
+    let mut stairs = front_staircase(&front);
+    if let (Some((rx, ry)), Some(&first), Some(&last)) = (reference, stairs.first(), stairs.last())
+    {
+        // Close the step line against the reference so it outlines the
+        // area the hypervolume measures.
+        if first.0 < rx && first.1 < ry && last.0 < rx && last.1 < ry {
+            stairs.insert(0, (first.0, ry));
+            stairs.push((rx, last.1));
+        }
+    }
+    stairs
+}
+
+/// Point labels wanted: every drawn front point of every series, cheapest
+/// first within a series.
+fn label_requests<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[PlotSeries],
+    to_px: &impl Fn(f64, f64) -> (i32, i32),
+) -> Result<Vec<LabelRequest>, PlotError> {
+    let mut requests = Vec::new();
+    for (i, s) in series.iter().enumerate() {
+        let mut front: Vec<&PlotPoint> = s
+            .points
+            .iter()
+            .filter(|p| p.on_front && is_drawable(p))
+            .collect();
+        front.sort_by(|a, b| a.cost.total_cmp(&b.cost));
+        for p in front {
+            let text = compact_label(&p.label);
+            if text.is_empty() {
+                continue;
+            }
+            let (px, py) = to_px(p.cost, p.ppl);
+            requests.push(LabelRequest {
+                px: px as f64,
+                py: py as f64,
+                size: text_size(root, &text, POINT_LABEL_SIZE)?,
+                text,
+                color: darker(PALETTE[i % PALETTE.len()], 0.8),
+            });
+        }
+    }
+    Ok(requests)
+}
+
+/// Each front's step line, and with one study the area its hypervolume
+/// measures shaded under it.
+fn draw_fronts<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Cartesian2d<AxisCoord, AxisCoord>>,
+    reference: Option<(f64, f64)>,
+    staircases: &[Vec<(f64, f64)>],
+) -> Result<(), PlotError> {
+    // With several studies the tints would overlap into a muddy grey, so the
+    // closed step lines alone outline each area.
+    if let (Some((rx, ry)), [stairs]) = (reference, staircases) {
+        if stairs.len() >= 2 {
+            let mut poly = stairs.clone();
+            poly.push((rx, ry));
+            area.draw(&Polygon::new(poly, PALETTE[0].mix(0.08).filled()))
+                .map_err(draw_err)?;
+        }
+    }
+    for (i, stairs) in staircases.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        area.draw(&PathElement::new(
+            stairs.clone(),
+            colour.mix(0.9).stroke_width(2),
+        ))
+        .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+/// One circle per drawable point: filled on the front, hollow when dominated.
+fn draw_markers<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[PlotSeries],
+    to_px: &impl Fn(f64, f64) -> (i32, i32),
+) -> Result<(), PlotError> {
+    // Dominated points under front points, so a front marker is never hidden.
+    for pass_front in [false, true] {
+        for (i, s) in series.iter().enumerate() {
+            let colour = PALETTE[i % PALETTE.len()];
+            for p in s.points.iter().filter(|p| p.on_front == pass_front) {
+                if !is_drawable(p) {
+                    continue;
+                }
+                let at = to_px(p.cost, p.ppl);
+                let marker = if p.on_front {
+                    Circle::new(at, FRONT_RADIUS, colour.filled())
+                } else {
+                    Circle::new(at, DOMINATED_RADIUS, colour.mix(0.75).stroke_width(2))
+                };
+                root.draw(&marker).map_err(draw_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The hypervolume reference point as a grey cross (not a circle, which
+/// would count as a data point) at pixel `(px, py)`.
+fn draw_reference<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    (px, py): (i32, i32),
+) -> Result<(), PlotError> {
+    let grey = RGBColor(90, 90, 90).stroke_width(2);
+    root.draw(&PathElement::new(
+        vec![(px - 6, py - 6), (px + 6, py + 6)],
+        grey,
+    ))
+    .map_err(draw_err)?;
+    root.draw(&PathElement::new(
+        vec![(px - 6, py + 6), (px + 6, py - 6)],
+        grey,
+    ))
+    .map_err(draw_err)?;
+    Ok(())
+}
+
+/// The placed point labels, each with its leader line when it sits on the
+/// outer ring.
+fn draw_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    labels: &[Placed],
+) -> Result<(), PlotError> {
+    for l in labels {
+        if let Some((px, py)) = l.leader_to {
+            // From the marker's rim to the nearest point of the label box.
+            let (ex, ey) = (px.clamp(l.at.x0, l.at.x1), py.clamp(l.at.y0, l.at.y1));
+            let len = ((ex - px).powi(2) + (ey - py).powi(2)).sqrt();
+            let rim = FRONT_RADIUS as f64 + 2.0;
+            if len > rim + 2.0 {
+                let (sx, sy) = (px + (ex - px) * rim / len, py + (ey - py) * rim / len);
+                root.draw(&PathElement::new(
+                    vec![(sx as i32, sy as i32), (ex as i32, ey as i32)],
+                    l.color.mix(0.6),
+                ))
+                .map_err(draw_err)?;
+            }
+        }
+        // A faint white backing keeps a label legible where the placement
+        // had to let it cross a step line.
+        if l.crosses {
+            let halo = l.at.grow(1.0);
+            root.draw(&Rectangle::new(
+                [
+                    (halo.x0 as i32, halo.y0 as i32),
+                    (halo.x1 as i32, halo.y1 as i32),
+                ],
+                WHITE.mix(0.8).filled(),
+            ))
+            .map_err(draw_err)?;
+        }
+        let style = text_style(POINT_LABEL_SIZE, l.color);
+        let at = (l.at.x0 as i32, l.at.y0 as i32);
+        root.draw_text(&l.text, &style, at).map_err(draw_err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! The backend behind PNG figures.
+//!
+//! In a module of its own: plotters-backend's style traits clash with the
+//! `Color` methods used by the rendering code.
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use plotters::prelude::DrawingBackend;
+use plotters::style::text_anchor::{HPos, VPos};
+use plotters_backend::{
+    BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
+};
+
+use super::font::{em, FONT_BYTES};
+use super::PlotError;
+
+/// The bitmap backend with its text and circles drawn here instead.
+///
+/// plotters' `ab_glyph` text puts each glyph at a whole pixel and ignores
+/// its side bearing, so small text has visibly uneven letter spacing
+/// ("fron t"); its stroked circles come out with notches at small radii.
+/// Here glyphs are laid out at fractional positions with kerning and
+/// circles are anti-aliased by coverage. Everything else is passed through.
+pub(super) struct Raster<B> {
+    inner: B,
+    font: FontRef<'static>,
+}
+
+impl<B: DrawingBackend> Raster<B> {
+    pub(super) fn new(inner: B) -> Result<Self, PlotError> {
+        let font = FontRef::try_from_slice(FONT_BYTES).map_err(|_| PlotError::Font)?;
+        Ok(Raster { inner, font })
+    }
+
+    /// Glyph coverage of `text` at plotters size `size`, as pixels relative
+    /// to the pen's start on the baseline, and the advance width.
+    fn rasterize(&self, text: &str, size: f64) -> (Vec<(i32, i32, f32)>, f64) {
+        let units = self.font.units_per_em().unwrap_or(2048.0);
+        let scale = PxScale::from((em(size) as f32) * self.font.height_unscaled() / units);
+        let scaled = self.font.as_scaled(scale);
+        let mut caret = 0.0f32;
+        let mut prev = None;
+        let mut pixels = Vec::new();
+        for c in text.chars() {
+            let id = scaled.glyph_id(c);
+            if let Some(p) = prev {
+                caret += scaled.kern(p, id);
+            }
+            let glyph = id.with_scale_and_position(scale, ab_glyph::point(caret, 0.0));
+            if let Some(outline) = self.font.outline_glyph(glyph) {
+                let b = outline.px_bounds();
+                outline.draw(|x, y, cov| {
+                    if cov > 0.0 {
+                        pixels.push((b.min.x as i32 + x as i32, b.min.y as i32 + y as i32, cov));
+                    }
+                });
+            }
+            caret += scaled.h_advance(id);
+            prev = Some(id);
+        }
+        (pixels, caret as f64)
+    }
+}
+
+impl<B: DrawingBackend> DrawingBackend for Raster<B> {
+    type ErrorType = B::ErrorType;
+
+    fn get_size(&self) -> (u32, u32) {
+        self.inner.get_size()
+    }
+    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.ensure_prepared()
+    }
+    fn present(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.present()
+    }
+    fn draw_pixel(
+        &mut self,
+        point: BackendCoord,
+        color: BackendColor,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_pixel(point, color)
+    }
+    fn draw_line<S: BackendStyle>(
+        &mut self,
+        from: BackendCoord,
+        to: BackendCoord,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_line(from, to, style)
+    }
+    fn draw_rect<S: BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_rect(upper_left, bottom_right, style, fill)
+    }
+    fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        path: I,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.draw_path(path, style)
+    }
+    fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+        &mut self,
+        vert: I,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.fill_polygon(vert, style)
+    }
+    fn blit_bitmap(
+        &mut self,
+        pos: BackendCoord,
+        size: (u32, u32),
+        src: &[u8],
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.inner.blit_bitmap(pos, size, src)
+    }
+
+    fn draw_circle<S: BackendStyle>(
+        &mut self,
+        center: BackendCoord,
+        radius: u32,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        let color = style.color();
+        if color.alpha == 0.0 {
+            return Ok(());
+        }
+        let r = radius as f64;
+        let half_stroke = style.stroke_width().max(1) as f64 / 2.0;
+        let reach = (r + half_stroke + 1.0).ceil() as i32;
+        for dy in -reach..=reach {
+            for dx in -reach..=reach {
+                let d = f64::from(dx * dx + dy * dy).sqrt();
+                // Approximate pixel coverage from the distance to the edge.
+                let coverage = if fill {
+                    r + 0.5 - d
+                } else {
+                    half_stroke + 0.5 - (d - r).abs()
+                }
+                .clamp(0.0, 1.0);
+                if coverage > 0.0 {
+                    let c = BackendColor {
+                        alpha: color.alpha * coverage,
+                        rgb: color.rgb,
+                    };
+                    self.inner.draw_pixel((center.0 + dx, center.1 + dy), c)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn estimate_text_size<TStyle: BackendTextStyle>(
+        &self,
+        text: &str,
+        style: &TStyle,
+    ) -> Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
+        let (_, width) = self.rasterize(text, style.size());
+        Ok((width.ceil() as u32, em(style.size()).round() as u32))
+    }
+
+    fn draw_text<TStyle: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &TStyle,
+        pos: BackendCoord,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        let color = style.color();
+        if color.alpha == 0.0 {
+            return Ok(());
+        }
+        let (pixels, width) = self.rasterize(text, style.size());
+        let em = em(style.size());
+        let dx = match style.anchor().h_pos {
+            HPos::Left => 0.0,
+            HPos::Center => -width / 2.0,
+            HPos::Right => -width,
+        };
+        // Baseline offsets of the SVG backend (dy = 0.76em, 0.5ex, -0.5ex),
+        // taking an ex as about half an em as in DejaVu Sans.
+        let baseline = match style.anchor().v_pos {
+            VPos::Top => 0.76 * em,
+            VPos::Center => 0.27 * em,
+            VPos::Bottom => -0.27 * em,
+        };
+        let (dx, dy) = (dx.round() as i32, baseline.round() as i32);
+        let transform = style.transform();
+        for (x, y, coverage) in pixels {
+            let (tx, ty) = transform.transform(x + dx, y + dy);
+            let c = BackendColor {
+                alpha: color.alpha * f64::from(coverage.min(1.0)),
+                rgb: color.rgb,
+            };
+            self.inner.draw_pixel((pos.0 + tx, pos.1 + ty), c)?;
+        }
+        Ok(())
+    }
+}
