@@ -124,7 +124,7 @@ impl SearchSpace {
     pub fn mutate(&self, arch: &Architecture, rng: &mut impl Rng) -> Architecture {
         if self.check(arch).is_ok() {
             for _ in 0..MUTATION_ATTEMPTS {
-                let op = self.mutation_weights.choose(rng);
+                let op = self.evolution.mutation_weights.choose(rng);
                 if let Some(mut child) = self.apply(op, arch, rng) {
                     self.normalise_shared(&mut child);
                     if child != *arch && self.check(&child).is_ok() {
