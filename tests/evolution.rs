@@ -1,5 +1,7 @@
-//! Aging evolution: resumable to the same sequence, ahead of random search on
-//! the analytic objective, children stay inside the space.
+//! Aging evolution through `nas run` on the analytic objective: a study
+//! stopped and continued proposes the uninterrupted sequence; children stay
+//! inside the space and name an earlier trial as parent; the population size
+//! comes from the space's `[evolution]` table.
 
 mod common;
 
@@ -22,12 +24,16 @@ fn arch_sequence(dir: &Path, study: &str) -> Vec<String> {
 }
 
 fn run(dir: &Path, study: &str, trials: &str) {
+    run_space(dir, "hybrid", study, trials);
+}
+
+fn run_space(dir: &Path, space: &str, study: &str, trials: &str) {
     let out = nas(
         dir,
         &[
             "run",
             "--space",
-            "hybrid",
+            space,
             "--strategy",
             "evolution",
             "--evaluator",
@@ -75,4 +81,33 @@ fn children_are_in_the_space_and_descend_from_the_population() {
         }
     }
     assert!(mutated >= 50, "only {mutated} of 80 trials were mutations");
+}
+
+#[test]
+fn the_population_size_comes_from_the_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{}\n[evolution]\npopulation = 6\ntournament = 2\n",
+        SearchSpace::bundled("hybrid").unwrap()
+    );
+    let path = dir.path().join("small_population.toml");
+    std::fs::write(&path, text).unwrap();
+    run_space(dir.path(), path.to_str().unwrap(), "p", "20");
+    let store = SqliteStore::open(dir.path().join("runs/nas.db").to_str().unwrap()).unwrap();
+    let study = store.find_study("p").unwrap().unwrap();
+    let origins: Vec<String> = store
+        .trials(study.id)
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t.extra.as_ref().unwrap()["origin"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    // Random samples until six trials are complete, mutations from then on.
+    assert_eq!(origins.len(), 20);
+    assert!(origins[..6].iter().all(|o| o == "random"), "{origins:?}");
+    assert!(origins[6..].iter().all(|o| o == "mutation"), "{origins:?}");
 }

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use hybrid_nas::arch::{Architecture, Layer};
-use hybrid_nas::space::{Objective, Pattern, SearchSpace, SpaceError, StrategyName};
+use hybrid_nas::space::{
+    EvolutionSettings, Objective, Pattern, SearchSpace, SpaceError, StrategyName,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -118,10 +120,9 @@ fn optional_tables_are_kept() {
         "{tiny}\n[evolution]\npopulation = 16\ntournament = 4\nmutation_weights = {{ flip = 2.0, move = 0.0 }}\n\n[darts]\nlambdas = [0.0, 2.5]\nsearch_steps = 7\ngumbel = true\n",
     );
     let space = SearchSpace::parse(&text, "t.toml").unwrap();
-    let evolution = space.evolution.as_ref().unwrap();
     assert_eq!(
-        evolution.get("population").and_then(|v| v.as_integer()),
-        Some(16)
+        (space.evolution.population, space.evolution.tournament),
+        (16, 4)
     );
     assert_eq!(space.darts.lambdas, vec![0.0, 2.5]);
     assert_eq!(space.darts.search_steps, 7);
@@ -132,9 +133,20 @@ fn optional_tables_are_kept() {
     assert_eq!(space.darts.d_model, vec![64]);
     assert_eq!(space.darts.cost, hybrid_nas::space::Objective::Params);
     use hybrid_nas::space::MutationOp;
-    assert_eq!(space.mutation_weights.get(MutationOp::Flip), 2.0);
-    assert_eq!(space.mutation_weights.get(MutationOp::Move), 0.0);
-    assert_eq!(space.mutation_weights.get(MutationOp::Depth), 1.0);
+    let weights = &space.evolution.mutation_weights;
+    assert_eq!(weights.get(MutationOp::Flip), 2.0);
+    assert_eq!(weights.get(MutationOp::Move), 0.0);
+    assert_eq!(weights.get(MutationOp::Depth), 1.0);
+    // Without the table: the defaults.
+    let plain = SearchSpace::parse(tiny, "t.toml").unwrap();
+    assert_eq!(plain.evolution, EvolutionSettings::default());
+    assert_eq!(
+        (plain.evolution.population, plain.evolution.tournament),
+        (20, 5)
+    );
+    assert!(MutationOp::ALL
+        .iter()
+        .all(|&op| plain.evolution.mutation_weights.get(op) == 1.0));
 }
 
 /// Spaces that exercise every pattern alone and the corner cases of sharing and
@@ -429,6 +441,12 @@ fn malformed_spaces_name_file_line_key_and_expectation() {
         ("darts_negative_lambda", "32:17", "`darts.lambdas`: -0.5 is negative or not finite (expected cost penalties >= 0)"),
         ("darts_unknown_key", "32:1", "`darts.lamdas`: unknown key (expected one of `lambdas`, `cost`"),
         ("darts_depth", "32:13", "`darts.depth`: 5 is not a depth choice of [model] (expected values from [4, 6])"),
+        ("evolution_zero_population", "32:14", "`evolution.population`: 0 is not positive (expected a population size >= 1)"),
+        ("evolution_tournament_too_large", "33:14", "`evolution.tournament`: 8 is larger than the population 4 (expected a tournament size from 1 to 4)"),
+        ("evolution_unknown_key", "32:1", "`evolution.populaton`: unknown key (expected one of `population`, `tournament`, `mutation_weights`)"),
+        ("evolution_negative_weight", "32:41", "`evolution.mutation_weights`: weight -0.5 for `move` is negative (expected weights >= 0)"),
+        ("evolution_unknown_mutation", "32:34", "`evolution.mutation_weights`: unknown mutation `swap` (expected one of `flip`, `heads`, `window`, `state_dim`, `expand`, `shared`, `move`, `depth`, `d_model`, `mlp_ratio`)"),
+        ("evolution_zero_weights", "32:1", "`evolution.mutation_weights`: every weight is zero (expected at least one positive weight)"),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests/fixtures/bad_spaces");
@@ -550,6 +568,7 @@ fn each_mutation_kind_makes_its_change() {
             let mut space = space.clone();
             for other in MutationOp::ALL {
                 space
+                    .evolution
                     .mutation_weights
                     .set(other, if other == *op { 1.0 } else { 0.0 });
             }

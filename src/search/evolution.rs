@@ -17,66 +17,42 @@ use std::collections::HashSet;
 use rand::seq::index::sample;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
 
 use super::{Proposal, Strategy};
 use crate::arch::Architecture;
 use crate::pareto::{crowding_distance, non_dominated_sort};
-use crate::space::{Objective, SearchSpace};
+use crate::space::{EvolutionSettings, Objective, SearchSpace};
 use crate::store::{TrialRecord, TrialState};
 
 /// Re-mutations of a child that matches an evaluated design before giving up
 /// (the store then refuses it and the driver asks again).
 const MAX_REMUTATIONS: usize = 20;
 
-/// `[evolution]` settings of a space file.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvolutionConfig {
-    #[serde(default = "default_population")]
-    pub population: usize,
-    #[serde(default = "default_tournament")]
-    pub tournament: usize,
-    /// Mutation weights are read by the space's `mutate`.
-    #[serde(default)]
-    pub mutation_weights: Option<toml::Value>,
-}
-
-fn default_population() -> usize {
-    20
-}
-fn default_tournament() -> usize {
-    5
-}
-
-impl Default for EvolutionConfig {
-    fn default() -> Self {
-        EvolutionConfig {
-            population: default_population(),
-            tournament: default_tournament(),
-            mutation_weights: None,
-        }
-    }
-}
-
 pub struct AgingEvolution {
+    /// The space, its `evolution` the settings in use.
     space: SearchSpace,
     objectives: Vec<Objective>,
-    config: EvolutionConfig,
 }
 
 impl AgingEvolution {
-    pub fn new(space: SearchSpace, config: EvolutionConfig) -> Self {
+    /// Evolution in `space` with `settings`, validated (normally the space's
+    /// own `space.evolution`). They replace `space.evolution`, whose mutation
+    /// weights [`SearchSpace::mutate`] draws by.
+    pub fn new(mut space: SearchSpace, settings: EvolutionSettings) -> Self {
+        space.evolution = settings;
         AgingEvolution {
             objectives: space.objectives.clone(),
             space,
-            config,
         }
+    }
+
+    fn settings(&self) -> &EvolutionSettings {
+        &self.space.evolution
     }
 
     /// The tournament winner among `members` (indices into `values`).
     fn tournament(&self, values: &[Vec<f64>], rng: &mut ChaCha8Rng) -> usize {
-        let size = self.config.tournament.clamp(1, values.len());
+        let size = self.settings().tournament.clamp(1, values.len());
         let members: Vec<usize> = sample(rng, values.len(), size).into_vec();
         // Rank and crowding are computed within the population, as in NSGA-II.
         let fronts = non_dominated_sort(values);
@@ -112,7 +88,7 @@ impl AgingEvolution {
             .iter()
             .filter(|t| t.state == TrialState::Complete && !t.values.is_empty())
             .collect();
-        let p = self.config.population.max(2);
+        let p = self.settings().population.max(2);
         if complete.len() < p {
             return Proposal {
                 arch: self.space.sample(rng),

@@ -36,8 +36,6 @@ pub enum SearchError {
     /// it through [`darts::DartsSearch`] and [`darts::DerivedStrategy`].
     #[error("strategy `{0}` has no ask-only form; `nas run` drives it")]
     Unavailable(String),
-    #[error("{origin}: [evolution]: {message}")]
-    Config { origin: String, message: String },
 }
 
 /// The strategy a space (or `--strategy`) names.
@@ -47,22 +45,10 @@ pub fn make_strategy(
 ) -> Result<Box<dyn Strategy>, SearchError> {
     match name {
         StrategyName::Random => Ok(Box::new(random::RandomSearch::new(space.clone()))),
-        StrategyName::Evolution => {
-            let config =
-                match &space.evolution {
-                    Some(table) => table.clone().try_into().map_err(|e: toml::de::Error| {
-                        SearchError::Config {
-                            origin: space.origin.clone(),
-                            message: e.message().to_string(),
-                        }
-                    })?,
-                    None => evolution::EvolutionConfig::default(),
-                };
-            Ok(Box::new(evolution::AgingEvolution::new(
-                space.clone(),
-                config,
-            )))
-        }
+        StrategyName::Evolution => Ok(Box::new(evolution::AgingEvolution::new(
+            space.clone(),
+            space.evolution.clone(),
+        ))),
         other => Err(SearchError::Unavailable(other.as_str().to_string())),
     }
 }

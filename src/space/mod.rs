@@ -1,7 +1,8 @@
 //! SearchSpace: the TOML file that says which architecture choices exist and
 //! their bounds, plus the task, the proxy-training budget, the objectives and the
-//! search strategy. This module parses and validates it (`schema.rs`), and draws,
-//! checks and mutates architectures inside it (`sample.rs`, `mutate.rs`).
+//! search strategy. This module parses and validates it (`schema/`, one parser
+//! per table), and draws, checks and mutates architectures inside it
+//! (`sample.rs`, `mutate.rs`).
 //!
 //! The bundled files `search_spaces/hybrid.toml` and `search_spaces/tiny.toml`
 //! document the schema with comments; in short:
@@ -41,6 +42,7 @@
 //! ```
 
 mod darts;
+mod evolution;
 mod mutate;
 mod sample;
 mod schema;
@@ -55,6 +57,7 @@ pub use crate::objective::Objective;
 use crate::train::TrainConfig;
 
 pub use darts::{DartsSettings, SupernetShape, DARTS_COSTS};
+pub use evolution::EvolutionSettings;
 pub use mutate::{MutationOp, MutationWeights};
 pub use sample::Placement;
 
@@ -90,10 +93,8 @@ pub struct SearchSpace {
     /// The trial budget of a study.
     pub trials: usize,
     pub seed: u64,
-    /// Mutation weights for evolution (from `[evolution] mutation_weights`).
-    pub mutation_weights: MutationWeights,
-    /// The `[evolution]` table as written, for the evolutionary strategy.
-    pub evolution: Option<toml::Value>,
+    /// `[evolution]`, validated, with defaults for what the file leaves out.
+    pub evolution: EvolutionSettings,
     /// `[darts]`, validated, with defaults for what the file leaves out.
     pub darts: DartsSettings,
 }

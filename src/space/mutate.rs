@@ -124,7 +124,7 @@ impl SearchSpace {
     pub fn mutate(&self, arch: &Architecture, rng: &mut impl Rng) -> Architecture {
         if self.check(arch).is_ok() {
             for _ in 0..MUTATION_ATTEMPTS {
-                let op = self.mutation_weights.choose(rng);
+                let op = self.evolution.mutation_weights.choose(rng);
                 if let Some(mut child) = self.apply(op, arch, rng) {
                     self.normalise_shared(&mut child);
                     if child != *arch && self.check(&child).is_ok() {
@@ -208,178 +208,243 @@ impl SearchSpace {
         arch: &Architecture,
         rng: &mut impl Rng,
     ) -> Option<Architecture> {
-        let depth = arch.layers.len();
-        let attention: Vec<usize> = (0..depth)
-            .filter(|&i| arch.layers[i].is_attention())
-            .collect();
-        let ssm: Vec<usize> = (0..depth)
-            .filter(|&i| !arch.layers[i].is_attention())
-            .collect();
-        let shared = is_shared(arch);
-        let mut child = arch.clone();
         match op {
-            MutationOp::Heads | MutationOp::Window => {
-                let &i = attention.choose(rng)?;
-                let Layer::Attention { heads, window, .. } = arch.layers[i] else {
-                    unreachable!("an attention index")
-                };
-                let (heads, window) = if op == MutationOp::Heads {
-                    (other(&self.attention.heads, heads, rng)?, window)
-                } else {
-                    (heads, other(&self.attention.window, window, rng)?)
-                };
-                // Shared layers have one setting: change them together.
-                let targets = if shared { attention.clone() } else { vec![i] };
-                for t in targets {
-                    child.layers[t] = Layer::Attention {
-                        heads,
-                        window,
-                        shared,
-                    };
-                }
-            }
-            MutationOp::StateDim | MutationOp::Expand => {
-                let &i = ssm.choose(rng)?;
-                let Layer::Ssm { state_dim, expand } = arch.layers[i] else {
-                    unreachable!("an SSM index")
-                };
-                child.layers[i] = if op == MutationOp::StateDim {
-                    Layer::Ssm {
-                        state_dim: other(&self.ssm.state_dim, state_dim, rng)?,
-                        expand,
-                    }
-                } else {
-                    Layer::Ssm {
-                        state_dim,
-                        expand: other(&self.ssm.expand, expand, rng)?,
-                    }
-                };
-            }
-            MutationOp::Shared => {
-                if attention.len() < 2 || !self.attention.shared.contains(&!shared) {
-                    return None;
-                }
-                // Turning sharing on: every attention layer takes one layer's setting.
-                let &source = attention.choose(rng)?;
-                let Layer::Attention { heads, window, .. } = arch.layers[source] else {
-                    unreachable!("an attention index")
-                };
-                for &t in &attention {
-                    child.layers[t] = match arch.layers[t] {
-                        Layer::Attention { .. } if !shared => Layer::Attention {
-                            heads,
-                            window,
-                            shared: true,
-                        },
-                        Layer::Attention { heads, window, .. } => Layer::Attention {
-                            heads,
-                            window,
-                            shared: false,
-                        },
-                        l => l,
-                    };
-                }
-            }
-            MutationOp::DModel => child.d_model = other(&self.model.d_model, arch.d_model, rng)?,
-            MutationOp::MlpRatio => {
-                child.mlp_ratio = other(&self.model.mlp_ratio, arch.mlp_ratio, rng)?
-            }
-            MutationOp::Flip => match *self.placements_of(arch).choose(rng)? {
-                Placement::Free(_) => {
-                    let i = rng.random_range(0..depth);
-                    child.layers[i] = if arch.layers[i].is_attention() {
-                        self.new_ssm(rng)
-                    } else {
-                        self.new_attention(arch, rng)
-                    };
-                }
-                Placement::Alternating { every } => {
-                    let periods: Vec<usize> = self
-                        .feasible(Pattern::Alternating, depth)
-                        .iter()
-                        .map(|p| match p {
-                            Placement::Alternating { every } => *every,
-                            _ => unreachable!("alternating placements"),
-                        })
-                        .filter(|&k| depth / k != depth / every)
-                        .collect();
-                    let &k = periods.choose(rng)?;
-                    let mask = Placement::Alternating { every: k }.mask(depth)?;
-                    child = self.replace(arch, &mask, rng);
-                }
-                placement => {
-                    let n = attention.len();
-                    let counts = self.attention_counts(depth)?;
-                    let options: Vec<usize> = [n.checked_sub(1), Some(n + 1)]
-                        .into_iter()
-                        .flatten()
-                        .filter(|m| counts.contains(m))
-                        .collect();
-                    let &m = options.choose(rng)?;
-                    let mask = Placement::with_count(placement.pattern(), m).mask(depth)?;
-                    child = self.replace(arch, &mask, rng);
-                }
-            },
-            MutationOp::Move => match *self.placements_of(arch).choose(rng)? {
-                Placement::Free(_) => {
-                    let (&i, &j) = (attention.choose(rng)?, ssm.choose(rng)?);
-                    child.layers.swap(i, j);
-                }
-                _ => {
-                    // Another fixed placement of the same number of layers.
-                    let current = mask_of(arch);
-                    let masks: Vec<Vec<bool>> = self
-                        .attention
-                        .patterns
-                        .iter()
-                        .flat_map(|&p| self.feasible(p, depth))
-                        .filter(|pl| pl.count(depth) == attention.len())
-                        .filter_map(|pl| pl.mask(depth))
-                        .filter(|m| *m != current)
-                        .collect();
-                    let mask = masks.choose(rng)?;
-                    child = self.replace(arch, mask, rng);
-                }
-            },
-            MutationOp::Depth => {
-                let at = self.model.depth.iter().position(|&d| d == depth)?;
-                let neighbours: Vec<usize> = [at.checked_sub(1), Some(at + 1)]
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|j| self.model.depth.get(j).copied())
-                    .collect();
-                let &new_depth = neighbours.choose(rng)?;
-                match *self.placements_of(arch).choose(rng)? {
-                    Placement::Free(_) => {
-                        while child.layers.len() > new_depth {
-                            child.layers.remove(rng.random_range(0..child.layers.len()));
-                        }
-                        while child.layers.len() < new_depth {
-                            let layer = if rng.random_bool(0.5) {
-                                self.new_attention(&child, rng)
-                            } else {
-                                self.new_ssm(rng)
-                            };
-                            child
-                                .layers
-                                .insert(rng.random_range(0..=child.layers.len()), layer);
-                        }
-                    }
-                    Placement::Alternating { every } => {
-                        let mask = Placement::Alternating { every }.mask(new_depth)?;
-                        child = self.replace(arch, &mask, rng);
-                    }
-                    placement => {
-                        // Keep the attention ratio as near as the bounds allow.
-                        let counts = self.attention_counts(new_depth)?;
-                        let scaled = (attention.len() * new_depth) as f64 / depth as f64;
-                        let n = (scaled.round() as usize).clamp(*counts.start(), *counts.end());
-                        let mask = Placement::with_count(placement.pattern(), n).mask(new_depth)?;
-                        child = self.replace(arch, &mask, rng);
-                    }
-                }
-            }
+            MutationOp::Heads | MutationOp::Window => self.attention_setting(op, arch, rng),
+            MutationOp::StateDim | MutationOp::Expand => self.ssm_setting(op, arch, rng),
+            MutationOp::Shared => self.toggle_shared(arch, rng),
+            MutationOp::DModel => Some(Architecture {
+                d_model: other(&self.model.d_model, arch.d_model, rng)?,
+                ..arch.clone()
+            }),
+            MutationOp::MlpRatio => Some(Architecture {
+                mlp_ratio: other(&self.model.mlp_ratio, arch.mlp_ratio, rng)?,
+                ..arch.clone()
+            }),
+            MutationOp::Flip => self.flip(arch, rng),
+            MutationOp::Move => self.move_attention(arch, rng),
+            MutationOp::Depth => self.step_depth(arch, rng),
+        }
+    }
+
+    /// `heads` or `window`: another choice for one attention layer (for all of
+    /// them when they share weights, since shared layers have one setting).
+    fn attention_setting(
+        &self,
+        op: MutationOp,
+        arch: &Architecture,
+        rng: &mut impl Rng,
+    ) -> Option<Architecture> {
+        let attention = positions(arch, true);
+        let &i = attention.choose(rng)?;
+        let Layer::Attention { heads, window, .. } = arch.layers[i] else {
+            unreachable!("an attention index")
+        };
+        let (heads, window) = if op == MutationOp::Heads {
+            (other(&self.attention.heads, heads, rng)?, window)
+        } else {
+            (heads, other(&self.attention.window, window, rng)?)
+        };
+        let shared = is_shared(arch);
+        let targets = if shared { attention } else { vec![i] };
+        let mut child = arch.clone();
+        for t in targets {
+            child.layers[t] = Layer::Attention {
+                heads,
+                window,
+                shared,
+            };
         }
         Some(child)
     }
+
+    /// `state_dim` or `expand`: another choice for one SSM layer.
+    fn ssm_setting(
+        &self,
+        op: MutationOp,
+        arch: &Architecture,
+        rng: &mut impl Rng,
+    ) -> Option<Architecture> {
+        let &i = positions(arch, false).choose(rng)?;
+        let Layer::Ssm { state_dim, expand } = arch.layers[i] else {
+            unreachable!("an SSM index")
+        };
+        let mut child = arch.clone();
+        child.layers[i] = if op == MutationOp::StateDim {
+            Layer::Ssm {
+                state_dim: other(&self.ssm.state_dim, state_dim, rng)?,
+                expand,
+            }
+        } else {
+            Layer::Ssm {
+                state_dim,
+                expand: other(&self.ssm.expand, expand, rng)?,
+            }
+        };
+        Some(child)
+    }
+
+    /// `shared`: turning sharing on gives every attention layer the setting of
+    /// one of them; turning it off keeps each layer's setting.
+    fn toggle_shared(&self, arch: &Architecture, rng: &mut impl Rng) -> Option<Architecture> {
+        let attention = positions(arch, true);
+        let shared = is_shared(arch);
+        if attention.len() < 2 || !self.attention.shared.contains(&!shared) {
+            return None;
+        }
+        let &source = attention.choose(rng)?;
+        let Layer::Attention { heads, window, .. } = arch.layers[source] else {
+            unreachable!("an attention index")
+        };
+        let mut child = arch.clone();
+        for &t in &attention {
+            child.layers[t] = match arch.layers[t] {
+                Layer::Attention { .. } if !shared => Layer::Attention {
+                    heads,
+                    window,
+                    shared: true,
+                },
+                Layer::Attention { heads, window, .. } => Layer::Attention {
+                    heads,
+                    window,
+                    shared: false,
+                },
+                l => l,
+            };
+        }
+        Some(child)
+    }
+
+    /// `flip`: one attention layer more or fewer. Under `free` placement one
+    /// layer changes type in place; under a fixed pattern the layers are
+    /// re-placed by it with the new count.
+    fn flip(&self, arch: &Architecture, rng: &mut impl Rng) -> Option<Architecture> {
+        let depth = arch.layers.len();
+        match *self.placements_of(arch).choose(rng)? {
+            Placement::Free(_) => {
+                let i = rng.random_range(0..depth);
+                let mut child = arch.clone();
+                child.layers[i] = if arch.layers[i].is_attention() {
+                    self.new_ssm(rng)
+                } else {
+                    self.new_attention(arch, rng)
+                };
+                Some(child)
+            }
+            Placement::Alternating { every } => {
+                // Another period that gives a different count at this depth.
+                let periods: Vec<usize> = self
+                    .feasible(Pattern::Alternating, depth)
+                    .iter()
+                    .map(|p| match p {
+                        Placement::Alternating { every } => *every,
+                        _ => unreachable!("alternating placements"),
+                    })
+                    .filter(|&k| depth / k != depth / every)
+                    .collect();
+                let &k = periods.choose(rng)?;
+                let mask = Placement::Alternating { every: k }.mask(depth)?;
+                Some(self.replace(arch, &mask, rng))
+            }
+            placement => {
+                let n = positions(arch, true).len();
+                let counts = self.attention_counts(depth)?;
+                let options: Vec<usize> = [n.checked_sub(1), Some(n + 1)]
+                    .into_iter()
+                    .flatten()
+                    .filter(|m| counts.contains(m))
+                    .collect();
+                let &m = options.choose(rng)?;
+                let mask = Placement::with_count(placement.pattern(), m).mask(depth)?;
+                Some(self.replace(arch, &mask, rng))
+            }
+        }
+    }
+
+    /// `move`: under `free` placement an attention layer swaps with an SSM
+    /// layer; under a fixed pattern all of them are re-placed by another
+    /// allowed placement with the same count.
+    fn move_attention(&self, arch: &Architecture, rng: &mut impl Rng) -> Option<Architecture> {
+        let depth = arch.layers.len();
+        let attention = positions(arch, true);
+        match *self.placements_of(arch).choose(rng)? {
+            Placement::Free(_) => {
+                let ssm = positions(arch, false);
+                let (&i, &j) = (attention.choose(rng)?, ssm.choose(rng)?);
+                let mut child = arch.clone();
+                child.layers.swap(i, j);
+                Some(child)
+            }
+            _ => {
+                let current = mask_of(arch);
+                let masks: Vec<Vec<bool>> = self
+                    .attention
+                    .patterns
+                    .iter()
+                    .flat_map(|&p| self.feasible(p, depth))
+                    .filter(|pl| pl.count(depth) == attention.len())
+                    .filter_map(|pl| pl.mask(depth))
+                    .filter(|m| *m != current)
+                    .collect();
+                let mask = masks.choose(rng)?;
+                Some(self.replace(arch, mask, rng))
+            }
+        }
+    }
+
+    /// `depth`: the next smaller or larger depth choice. Under `free`
+    /// placement layers are removed or inserted at random; under a fixed
+    /// pattern the layers are re-placed at the new depth, with the same period
+    /// (`alternating`) or an attention count that keeps the ratio as near as
+    /// the bounds allow.
+    fn step_depth(&self, arch: &Architecture, rng: &mut impl Rng) -> Option<Architecture> {
+        let depth = arch.layers.len();
+        let at = self.model.depth.iter().position(|&d| d == depth)?;
+        let neighbours: Vec<usize> = [at.checked_sub(1), Some(at + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| self.model.depth.get(j).copied())
+            .collect();
+        let &new_depth = neighbours.choose(rng)?;
+        match *self.placements_of(arch).choose(rng)? {
+            Placement::Free(_) => Some(self.resize_free(arch, new_depth, rng)),
+            Placement::Alternating { every } => {
+                let mask = Placement::Alternating { every }.mask(new_depth)?;
+                Some(self.replace(arch, &mask, rng))
+            }
+            placement => {
+                let counts = self.attention_counts(new_depth)?;
+                let scaled = (positions(arch, true).len() * new_depth) as f64 / depth as f64;
+                let n = (scaled.round() as usize).clamp(*counts.start(), *counts.end());
+                let mask = Placement::with_count(placement.pattern(), n).mask(new_depth)?;
+                Some(self.replace(arch, &mask, rng))
+            }
+        }
+    }
+
+    /// `arch` with layers removed at random positions, or new ones (attention
+    /// or SSM, even odds) inserted at random positions, until it has `depth`.
+    fn resize_free(&self, arch: &Architecture, depth: usize, rng: &mut impl Rng) -> Architecture {
+        let mut child = arch.clone();
+        while child.layers.len() > depth {
+            child.layers.remove(rng.random_range(0..child.layers.len()));
+        }
+        while child.layers.len() < depth {
+            let layer = if rng.random_bool(0.5) {
+                self.new_attention(&child, rng)
+            } else {
+                self.new_ssm(rng)
+            };
+            child
+                .layers
+                .insert(rng.random_range(0..=child.layers.len()), layer);
+        }
+        child
+    }
+}
+
+/// Indices of the attention layers of `arch` (`attention`), or of its SSM layers.
+fn positions(arch: &Architecture, attention: bool) -> Vec<usize> {
+    (0..arch.layers.len())
+        .filter(|&i| arch.layers[i].is_attention() == attention)
+        .collect()
 }
