@@ -5,10 +5,8 @@ mod darts;
 mod eval;
 mod export;
 mod pareto;
-mod progress;
 mod run;
 mod studies;
-mod supernet;
 mod train;
 
 use hybrid_nas::arch::ArchError;

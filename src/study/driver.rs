@@ -72,6 +72,21 @@ pub struct RunSummary {
     pub gave_up: Option<String>,
 }
 
+impl RunSummary {
+    /// The exit status of a run that leaves `complete` trials in its study:
+    /// 130 after Ctrl-C; 1 when it gave up, or when trials failed and none has
+    /// completed (nothing to show for the run: said to scripts too); else 0.
+    pub fn exit_status(&self, complete: usize) -> i32 {
+        if self.interrupted {
+            super::EXIT_INTERRUPTED
+        } else if self.gave_up.is_some() || (complete == 0 && self.failed > 0) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
     #[error(transparent)]

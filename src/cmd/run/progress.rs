@@ -9,7 +9,7 @@ use hybrid_nas::metrics;
 use hybrid_nas::store::{TrialRecord, TrialState};
 use hybrid_nas::study::StoredStudy;
 
-use super::trial_json;
+use crate::cmd::trial_json;
 
 pub struct TrialProgress<'a> {
     study: &'a StoredStudy,

@@ -6,20 +6,53 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use hybrid_nas::data::Corpus;
 use hybrid_nas::search::darts::bilevel::PhaseProgress;
-use hybrid_nas::search::darts::{describe, DartsObserver, Derived};
+use hybrid_nas::search::darts::{describe, DartsError, DartsObserver, Derived};
+use hybrid_nas::search::Strategy;
 use hybrid_nas::space::SupernetShape;
+use hybrid_nas::store::Store;
+use hybrid_nas::study::{self, interrupt, StoredStudy, StudyError, ThreadSplit};
+
+/// Trains (or resumes) the study's supernets with a bar per phase, prints
+/// what each search derived, and returns the strategy that proposes those
+/// designs; `None` when Ctrl-C stopped a phase (it is checkpointed).
+pub fn derive(
+    store: &dyn Store,
+    study: &mut StoredStudy,
+    corpus: &Corpus,
+    threads: ThreadSplit,
+    quiet: bool,
+) -> anyhow::Result<Option<Box<dyn Strategy>>> {
+    let interrupted = interrupt::flag();
+    let mut observer = BarObserver::new(quiet, &interrupted);
+    let result = study::darts::derive(store, study, corpus, &mut observer, threads);
+    observer.finish();
+    match result {
+        Ok((derived, strategy)) => {
+            if !quiet {
+                print_derived(&derived);
+            }
+            Ok(Some(Box::new(strategy)))
+        }
+        Err(StudyError::Darts(DartsError::Interrupted)) => {
+            eprintln!("interrupted: the supernet is checkpointed; the same command continues it");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// Shows each supernet phase as a bar (none when `quiet`) and stops the
 /// phase when the interrupt flag is set.
-pub struct BarObserver<'a> {
+struct BarObserver<'a> {
     bar: Option<ProgressBar>,
     quiet: bool,
     interrupted: &'a AtomicBool,
 }
 
 impl<'a> BarObserver<'a> {
-    pub fn new(quiet: bool, interrupted: &'a AtomicBool) -> Self {
+    fn new(quiet: bool, interrupted: &'a AtomicBool) -> Self {
         BarObserver {
             bar: None,
             quiet,
@@ -28,7 +61,7 @@ impl<'a> BarObserver<'a> {
     }
 
     /// Clears the last bar.
-    pub fn finish(&mut self) {
+    fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -86,7 +119,7 @@ fn console_is_hidden() -> bool {
 }
 
 /// Prints what each search derived.
-pub fn print_derived(derived: &[Derived]) {
+fn print_derived(derived: &[Derived]) {
     let supernet_s: f64 = derived.iter().map(|d| d.seconds).sum();
     eprintln!(
         "supernet: {} searches in {supernet_s:.1} s (plus the warm-ups); derived:",

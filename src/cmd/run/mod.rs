@@ -1,0 +1,93 @@
+//! `nas run`: create or continue a study and drive it to its budget.
+
+use anyhow::Context;
+
+use hybrid_nas::evaluate;
+use hybrid_nas::search::Strategy;
+use hybrid_nas::space::{SearchSpace, StrategyName};
+use hybrid_nas::store::{SqliteStore, Store};
+use hybrid_nas::study::driver::{Driver, RunOptions};
+use hybrid_nas::study::{
+    self, interrupt, StudyConfig, StudyRequest, StudyStrategy, ThreadSplit, EXIT_INTERRUPTED,
+};
+
+mod progress;
+mod report;
+mod supernet;
+
+use self::progress::TrialProgress;
+use super::UsageError;
+use crate::cli::RunArgs;
+
+pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
+    // Everything that can be wrong with the input is checked before the store
+    // is opened: a bad space or corpus leaves no study behind.
+    let (space, note) = SearchSpace::resolve(&args.space)?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    let strategy = args
+        .strategy
+        .as_deref()
+        .map(|name| {
+            name.parse::<StrategyName>()
+                .map(StudyStrategy::Search)
+                .map_err(|e| UsageError(format!("--strategy {name}: {e}")))
+        })
+        .transpose()?;
+    let request = StudyRequest {
+        name: args.study.clone(),
+        trials: args.trials,
+        seed: args.seed,
+        strategy,
+        evaluator: Some(args.evaluator.into()),
+    };
+    let config = StudyConfig::new(space, request)?;
+    let evaluator = evaluate::build(config.evaluator, &config.space)?;
+    let supernet_corpus = config.supernet_corpus()?;
+    let proposer = match config.is_darts() {
+        true => None,
+        false => Some(config.make_strategy()?),
+    };
+    let split = ThreadSplit::new(threads, args.jobs);
+    split.apply_per_job();
+
+    let store = SqliteStore::open(&args.store.storage)
+        .with_context(|| format!("opening the store {}", args.store.storage))?;
+    let mut study = study::open_or_continue(&store, &config, args.force)?;
+    let strategy: Box<dyn Strategy> = match (proposer, &supernet_corpus) {
+        (Some(strategy), _) => strategy,
+        (None, Some(corpus)) => {
+            match supernet::derive(&store, &mut study, corpus, split, args.json)? {
+                Some(strategy) => strategy,
+                None => return Ok(EXIT_INTERRUPTED),
+            }
+        }
+        (None, None) => unreachable!("a DARTS config loads its corpus"),
+    };
+
+    let before = store.trials(study.id)?;
+    if !args.json {
+        report::start(&study, &before, split, &args.store.storage);
+    }
+    let progress = TrialProgress::new(&study, &before, args.json);
+    let interrupted = interrupt::flag();
+    let driver = Driver {
+        store: &store,
+        study: &study,
+        evaluator: evaluator.as_ref(),
+        options: RunOptions {
+            jobs: split.jobs,
+            threads_per_job: Some(split.per_job()),
+            ..Default::default()
+        },
+        interrupted: &interrupted,
+    };
+    let summary = driver.run(strategy, &|t| progress.finished(t))?;
+    progress.finish();
+    if !args.json {
+        report::end(&store, &study, &summary, &args.store.storage)?;
+    }
+    let trials = store.trials(study.id)?;
+    Ok(summary.exit_status(trials.iter().filter(|t| t.is_complete()).count()))
+}

@@ -1,0 +1,105 @@
+//! What `nas run` says before and after its trials: the study and how the
+//! cores are split; then what the run did, the best trial, and what to do next.
+
+use hybrid_nas::metrics;
+use hybrid_nas::space::StrategyName;
+use hybrid_nas::store::{Store, TrialRecord};
+use hybrid_nas::study::driver::{RunOptions, RunSummary};
+use hybrid_nas::study::{StoredStudy, StudyStrategy, ThreadSplit};
+
+use crate::cli::DEFAULT_STORAGE;
+
+/// The study about to be run.
+pub fn start(study: &StoredStudy, before: &[TrialRecord], split: ThreadSplit, storage: &str) {
+    let evaluator = study.evaluator_name();
+    eprintln!(
+        "study `{}`: {} strategy, {evaluator} evaluator{}, {} of {} trials complete, {} job(s) \
+         x {} thread(s), store {storage}",
+        study.name,
+        study.strategy,
+        if study.is_stand_in() {
+            " (stand-in values, not measurements)"
+        } else {
+            ""
+        },
+        before.iter().filter(|t| t.is_complete()).count(),
+        study.budget,
+        split.jobs,
+        split.per_job(),
+    );
+}
+
+/// What the run did, the best trial, and what to do next.
+pub fn end(
+    store: &dyn Store,
+    study: &StoredStudy,
+    summary: &RunSummary,
+    storage: &str,
+) -> anyhow::Result<()> {
+    let trials = store.trials(study.id)?;
+    let complete = trials.iter().filter(|t| t.is_complete()).count();
+    if summary.reaped > 0 {
+        eprintln!(
+            "{} trial(s) left running by a stopped process were marked failed and retried",
+            summary.reaped
+        );
+    }
+    eprintln!(
+        "study `{}`: {complete} of {} trials complete ({} finished here, {} failed here)",
+        study.name, study.budget, summary.complete, summary.failed
+    );
+    if let Some(error) = &summary.gave_up {
+        eprintln!(
+            "stopped: {} trials failed in a row (last: {error}); fix the space's training \
+             settings and run again to continue",
+            RunOptions::default().max_consecutive_failures
+        );
+    }
+    if summary.exhausted && complete < study.budget {
+        if study.strategy == StudyStrategy::Search(StrategyName::Darts) {
+            eprintln!(
+                "every derived design has been tried; {} of them failed (nas trials --study {} \
+                 --state failed)",
+                study.budget - complete,
+                study.name
+            );
+        } else {
+            eprintln!(
+                "the space has no unexplored architecture left: the study stops short of its \
+                 budget"
+            );
+        }
+    }
+    let ppl = |t: &&TrialRecord| t.value(metrics::VAL_PPL);
+    let best = trials
+        .iter()
+        .filter(|t| t.is_complete() && ppl(t).is_some())
+        .min_by(|a, b| ppl(a).unwrap().total_cmp(&ppl(b).unwrap()));
+    if let Some(t) = best {
+        eprintln!(
+            "best: trial {} {} (val ppl {:.3}{})",
+            t.number,
+            t.arch_short,
+            ppl(&t).unwrap(),
+            if study.is_stand_in() {
+                ", stand-in"
+            } else {
+                ""
+            }
+        );
+        let storage = if storage == DEFAULT_STORAGE {
+            String::new()
+        } else {
+            format!(" --storage {storage}")
+        };
+        eprintln!(
+            "next: nas trials --study {}{storage} --sort ppl",
+            study.name
+        );
+        eprintln!(
+            "      nas export --study {}{storage} --best -o best.toml",
+            study.name
+        );
+    }
+    Ok(())
+}
