@@ -108,6 +108,46 @@ fn tiny_space_real_study_trains_and_exports_a_trainable_file() {
         })
         .unwrap();
     assert!(stdout(&out).contains(&best.arch_short));
+
+    // Without flags the export trains with the trial's own [training] table
+    // (seed included), so the same corpus and thread count give the trial's
+    // validation loss again, to the bit.
+    let out = nas(
+        dir.path(),
+        &["train", "--arch", "best.toml", "--corpus", corpus, "--json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let exported: toml::Table = std::fs::read_to_string(dir.path().join("best.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let training = serde_json::to_value(&exported["training"]).unwrap();
+    assert_eq!(report["training"], training, "the [training] table is used");
+    assert_eq!(
+        report["report"]["val_loss"].as_f64(),
+        best.value(metrics::VAL_LOSS),
+        "retraining the exported trial reproduces it"
+    );
+    // A flag overrides one value and keeps the rest.
+    let out = nas(
+        dir.path(),
+        &[
+            "train",
+            "--arch",
+            "best.toml",
+            "--corpus",
+            corpus,
+            "--steps",
+            "3",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["training"]["steps"], 3);
+    assert_eq!(report["training"]["seq_len"], training["seq_len"]);
+    assert_eq!(report["training"]["seed"], training["seed"]);
 }
 
 /// Points the space's `[task]` at a corpus file.

@@ -105,12 +105,14 @@ impl Report<'_> {
         for (shape_progress, names) in progress.iter().zip(names) {
             for (lambda, meta) in settings.lambdas.iter().zip(&shape_progress.searches) {
                 let shape = shape_progress.shape.to_string();
+                let evaluator = self.study.evaluator_name();
                 let value = match meta {
                     None => json!({
                         "shape": shape,
                         "lambda": lambda,
                         "step": 0,
                         "steps": settings.search_steps,
+                        "evaluator": evaluator,
                     }),
                     Some(m) => {
                         let trial = self.derived_trial(m);
@@ -125,6 +127,7 @@ impl Report<'_> {
                             "candidates": names,
                             "trial": trial.map(|t| t.number),
                             "val_ppl": trial.and_then(|t| t.value(metrics::VAL_PPL)),
+                            "evaluator": evaluator,
                         })
                     }
                 };

@@ -6,9 +6,9 @@ use std::ops::ControlFlow;
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::evaluate::{self, Evaluator};
 use hybrid_nas::space::SearchSpace;
-use hybrid_nas::store::{Claim, SqliteStore, Store, TrialRecord};
+use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
 use hybrid_nas::study::driver::{process_id, RunOptions};
-use hybrid_nas::study::trial::{new_trial, TrialRun};
+use hybrid_nas::study::trial::{Recorded, TrialRun};
 use hybrid_nas::study::{
     self, interrupt, StoredStudy, StudyConfig, StudyRequest, StudyStrategy, EXIT_INTERRUPTED,
 };
@@ -48,8 +48,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             let store = SqliteStore::open(&args.store.storage)?;
             let study = study::open_or_continue(&store, &config, false)?;
             match record(&store, &study, evaluator.as_ref(), &arch)? {
-                Recorded::Trial(t) => (t.values, Some(t.number)),
-                Recorded::Interrupted => return Ok(EXIT_INTERRUPTED),
+                Some(t) => (t.values, Some(t.number)),
+                None => return Ok(EXIT_INTERRUPTED),
             }
         }
     };
@@ -69,33 +69,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-enum Recorded {
-    /// Complete: evaluated now, or earlier in the same study.
-    Trial(Box<TrialRecord>),
-    Interrupted,
-}
-
-/// Claims `arch` in `study` and evaluates it through the study's one trial
-/// path; a design the study has evaluated already is answered from the store.
+/// Records `arch` in `study` through the study's one trial path; a design
+/// the study has evaluated already is answered from the store. `None` after
+/// Ctrl-C (the trial is recorded as interrupted).
 fn record(
     store: &dyn Store,
     study: &StoredStudy,
     evaluator: &dyn Evaluator,
     arch: &Architecture,
-) -> anyhow::Result<Recorded> {
-    let worker = format!("{}:eval", process_id());
-    let extra = Some(serde_json::json!({ "origin": "external" }));
-    let trial = match store.claim(study.id, &new_trial(arch, study.seed, &worker, extra))? {
-        Claim::Claimed(trial) => trial,
-        Claim::Duplicate { number } => return earlier(store, study, number),
-        Claim::BudgetExhausted => {
-            return Err(UsageError(format!(
-                "study `{}` has used its budget of {} trials (--trials raises it)",
-                study.name, study.budget
-            ))
-            .into())
-        }
-    };
+) -> anyhow::Result<Option<TrialRecord>> {
     let interrupted = interrupt::flag();
     let run = TrialRun {
         store,
@@ -103,12 +85,30 @@ fn record(
         interrupted: &interrupted,
         heartbeat_every: RunOptions::default().heartbeat_every,
     };
-    let finished = run.run(trial)?;
-    let interrupted = finished.interrupted();
-    let t = finished.record;
-    if interrupted {
+    let worker = format!("{}:eval", process_id());
+    let extra = Some(serde_json::json!({ "origin": "external" }));
+    let finished = match run.record(study, arch, &worker, extra)? {
+        Recorded::Ran(finished) => finished,
+        Recorded::Earlier(t) if t.is_complete() => return Ok(Some(t)),
+        Recorded::Earlier(t) => {
+            return Err(UsageError(format!(
+                "trial {} of `{}` holds this design but has no result (it is {})",
+                t.number, study.name, t.state
+            ))
+            .into())
+        }
+        Recorded::BudgetExhausted { budget } => {
+            return Err(UsageError(format!(
+                "study `{}` has used its budget of {budget} trials (--trials raises it)",
+                study.name
+            ))
+            .into())
+        }
+    };
+    let t = &finished.record;
+    if finished.interrupted() {
         eprintln!("interrupted: trial {} is recorded as interrupted", t.number);
-        return Ok(Recorded::Interrupted);
+        return Ok(None);
     }
     if !finished.recorded {
         anyhow::bail!(
@@ -125,21 +125,5 @@ fn record(
             t.error.as_deref().unwrap_or("no message")
         );
     }
-    Ok(Recorded::Trial(Box::new(t)))
-}
-
-/// The complete trial `number` of `study`, which holds this design already.
-fn earlier(store: &dyn Store, study: &StoredStudy, number: i64) -> anyhow::Result<Recorded> {
-    let trial = store
-        .trials(study.id)?
-        .into_iter()
-        .find(|t| t.number == number && t.is_complete())
-        .ok_or_else(|| {
-            UsageError(format!(
-                "trial {number} of `{}` holds this design but has no result (it is running, \
-                 or was pruned)",
-                study.name
-            ))
-        })?;
-    Ok(Recorded::Trial(Box::new(trial)))
+    Ok(Some(finished.record))
 }

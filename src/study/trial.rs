@@ -12,9 +12,12 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::StoredStudy;
 use crate::arch::Architecture;
 use crate::evaluate::Evaluator;
-use crate::store::{FailKind, NewTrial, Outcome, Store, StoreError, TrialRecord, TrialState};
+use crate::store::{
+    Claim, FailKind, NewTrial, Outcome, Store, StoreError, TrialRecord, TrialState,
+};
 use crate::train::TrainError;
 
 /// The trial a worker claims to evaluate `arch` with `seed`.
@@ -59,7 +62,47 @@ impl Finished {
     }
 }
 
+/// What [`TrialRun::record`] did with one design.
+#[derive(Clone, Debug)]
+pub enum Recorded {
+    /// Claimed and evaluated now: complete, failed or interrupted.
+    Ran(Finished),
+    /// The study holds the design already: this trial (running, complete or
+    /// pruned), which is not evaluated again.
+    Earlier(TrialRecord),
+    /// The study's live and finished trials fill its budget.
+    BudgetExhausted { budget: usize },
+}
+
 impl TrialRun<'_> {
+    /// Claims `arch` in `study` for `worker` and, when that claims a new
+    /// trial, evaluates and finishes it: the whole path of one externally
+    /// proposed design (`nas eval --study`).
+    pub fn record(
+        &self,
+        study: &StoredStudy,
+        arch: &Architecture,
+        worker: &str,
+        extra: Option<serde_json::Value>,
+    ) -> Result<Recorded, StoreError> {
+        let new = new_trial(arch, study.seed, worker, extra);
+        match self.store.claim(study.id, &new)? {
+            Claim::Claimed(trial) => Ok(Recorded::Ran(self.run(trial)?)),
+            Claim::Duplicate { number } => {
+                let trial = self
+                    .store
+                    .trials(study.id)?
+                    .into_iter()
+                    .find(|t| t.number == number)
+                    .ok_or_else(|| StoreError::NotFound(format!("trial {number}")))?;
+                Ok(Recorded::Earlier(trial))
+            }
+            Claim::BudgetExhausted => Ok(Recorded::BudgetExhausted {
+                budget: study.budget,
+            }),
+        }
+    }
+
     /// Evaluates `trial` (claimed and running) and finishes it in the store.
     pub fn run(&self, trial: TrialRecord) -> Result<Finished, StoreError> {
         let outcome = self.evaluate(&trial);
