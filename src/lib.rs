@@ -24,4 +24,5 @@ pub mod search;
 pub mod space;
 pub mod store;
 pub mod study;
+pub mod tasks;
 pub mod train;

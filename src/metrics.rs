@@ -30,6 +30,20 @@ pub const TRAIN_SECONDS: &str = "train_seconds";
 /// Training throughput.
 pub const TOKENS_PER_S: &str = "tokens_per_s";
 
+/// Mean held-out accuracy over the `[recall]` tasks and difficulties.
+pub const RECALL_ACC: &str = "recall_acc";
+/// Seconds spent training the recall models.
+pub const RECALL_SECONDS: &str = "recall_seconds";
+
+/// The accuracy of one recall task at one difficulty (`recall_acc/mqar/16`).
+pub fn recall_acc_of(task: &str, difficulty: &str) -> String {
+    if difficulty.is_empty() {
+        format!("{RECALL_ACC}/{task}")
+    } else {
+        format!("{RECALL_ACC}/{task}/{difficulty}")
+    }
+}
+
 /// Learning-curve names: the mean training loss since the previous point,
 /// the validation loss at the step, and the wall seconds since the start.
 pub const TRAIN_LOSS: &str = "train_loss";

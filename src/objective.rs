@@ -16,7 +16,8 @@ pub enum Direction {
     Maximise,
 }
 
-/// What a study optimises: validation perplexity first, then costs.
+/// What a study optimises: validation perplexity first, then costs, and
+/// recall accuracy on in-context tasks when the space trains them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Objective {
     ValPpl,
@@ -24,13 +25,24 @@ pub enum Objective {
     Params,
     KvCache,
     Latency,
+    /// Mean accuracy over the `[recall]` tasks and difficulties; maximised.
+    Recall,
 }
 
 named!(Objective, "objective");
 
 impl Objective {
-    pub const ALL: [Objective; 5] = [
+    pub const ALL: [Objective; 6] = [
         Objective::ValPpl,
+        Objective::Flops,
+        Objective::Params,
+        Objective::KvCache,
+        Objective::Latency,
+        Objective::Recall,
+    ];
+
+    /// The costs: known from the design alone, minimised.
+    pub const COSTS: [Objective; 4] = [
         Objective::Flops,
         Objective::Params,
         Objective::KvCache,
@@ -45,6 +57,7 @@ impl Objective {
             Objective::Params => "params",
             Objective::KvCache => "kv_cache",
             Objective::Latency => "latency",
+            Objective::Recall => "recall",
         }
     }
 
@@ -56,6 +69,7 @@ impl Objective {
             Objective::Params => metrics::PARAMS,
             Objective::KvCache => metrics::KV_CACHE,
             Objective::Latency => metrics::LATENCY,
+            Objective::Recall => metrics::RECALL_ACC,
         }
     }
 
@@ -66,12 +80,13 @@ impl Objective {
             | Objective::Params
             | Objective::KvCache
             | Objective::Latency => Direction::Minimise,
+            Objective::Recall => Direction::Maximise,
         }
     }
 
     /// A cost is known from the design alone, before any training.
     pub fn is_cost(&self) -> bool {
-        !matches!(self, Objective::ValPpl)
+        Self::COSTS.contains(self)
     }
 
     /// The objective's value in a trial's values, if it has one.
@@ -87,14 +102,17 @@ impl Objective {
         })
     }
 
-    /// What the value measures, for axis titles (`seq_len`: the task's context).
-    pub fn describe(&self, seq_len: usize) -> String {
+    /// What the value measures, for axis titles (`seq_len`: the task's
+    /// context, when known).
+    pub fn describe(&self, seq_len: Option<usize>) -> String {
+        let seq_len = seq_len.map_or("T".to_string(), |t| t.to_string());
         match self {
             Objective::Flops => format!("forward FLOPs per token, T = {seq_len}"),
             Objective::Params => "parameters".into(),
             Objective::KvCache => format!("KV cache bytes (bf16, T = {seq_len})"),
             Objective::Latency => format!("latency, ms per forward (batch 1, T = {seq_len})"),
             Objective::ValPpl => "validation perplexity".into(),
+            Objective::Recall => "recall accuracy (in-context tasks)".into(),
         }
     }
 }
@@ -108,12 +126,15 @@ mod tests {
         for o in Objective::ALL {
             assert_eq!(o.as_str().parse::<Objective>().unwrap(), o);
         }
-        let err = "recall".parse::<Objective>().unwrap_err();
+        let err = "memory".parse::<Objective>().unwrap_err();
         assert!(err.to_string().contains("val_ppl, flops"), "{err}");
         let values = Values::from_iter([(metrics::VAL_PPL, 5.0), (metrics::FLOPS, 2e6)]);
         assert_eq!(Objective::ValPpl.value(&values), Some(5.0));
         assert_eq!(Objective::Flops.minimised(&values), Some(2e6));
         assert_eq!(Objective::Params.value(&values), None);
         assert!(!Objective::ValPpl.is_cost() && Objective::KvCache.is_cost());
+        assert!(!Objective::Recall.is_cost());
+        let recall = Values::from_iter([(metrics::RECALL_ACC, 0.75)]);
+        assert_eq!(Objective::Recall.minimised(&recall), Some(-0.75));
     }
 }

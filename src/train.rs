@@ -12,12 +12,11 @@ use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 
 use crate::arch::Architecture;
 use crate::cost::Cost;
-use crate::data::{Batches, Corpus, DataError};
+use crate::data::{Corpus, DataError};
 use crate::model::init::{DECAYED, NOT_DECAYED};
 use crate::model::HybridLm;
+use crate::tasks::{EvalSet, TaskData, TextTask, IGNORE};
 
-/// Seed of the fixed validation batches: every trial is scored on the same text.
-const EVAL_SEED: u64 = 1234;
 /// Batches are drawn from this stream, apart from the init stream of the seed.
 const BATCH_STREAM: u64 = 0x5eed_ba7c;
 
@@ -66,19 +65,43 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
-    /// Learning rate at `step`: linear warm-up over the first 5% of steps, then
-    /// cosine decay to zero (the peer's schedule).
-    pub fn lr_at(&self, step: usize) -> f64 {
-        let warm = (self.steps / 20).max(1);
-        if step < warm {
-            return self.lr * (step + 1) as f64 / warm as f64;
+    /// `nas train --task`'s defaults: the text proxy's for text; for the
+    /// in-context tasks, settings that train a 2-layer d64 model in about a
+    /// minute on 2 cores and separate attention from small recurrent states
+    /// (see the README's recall section); for the digits, a few passes over
+    /// the 1,437 training images.
+    pub fn for_task(task: crate::tasks::TaskKind) -> TrainConfig {
+        use crate::tasks::TaskKind;
+        match task {
+            TaskKind::Text => TrainConfig::default(),
+            TaskKind::Mqar | TaskKind::NoisyRecall | TaskKind::SelectiveCopy => TrainConfig {
+                steps: 1000,
+                batch_size: 64,
+                seq_len: 0,
+                lr: 3e-3,
+                eval_interval: 250,
+                eval_batches: 8,
+                ..TrainConfig::default()
+            },
+            TaskKind::Digits => TrainConfig {
+                steps: 600,
+                batch_size: 32,
+                seq_len: 0,
+                lr: 3e-3,
+                eval_interval: 200,
+                ..TrainConfig::default()
+            },
         }
-        let progress = (step - warm) as f64 / (self.steps - warm).max(1) as f64;
-        self.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
     }
-}
 
-impl TrainConfig {
+    /// The settings a trial trains with: these, with the trial's seed.
+    pub fn for_seed(&self, seed: u64) -> TrainConfig {
+        TrainConfig {
+            seed,
+            ..self.clone()
+        }
+    }
+
     /// The `[training]` table of a design file (what `nas export` writes
     /// beside `[architecture]`), `None` when the file has none. JSON files
     /// carry it as a `training` member.
@@ -105,6 +128,17 @@ impl TrainConfig {
             })
             .transpose()
     }
+
+    /// Learning rate at `step`: linear warm-up over the first 5% of steps, then
+    /// cosine decay to zero (the peer's schedule).
+    pub fn lr_at(&self, step: usize) -> f64 {
+        let warm = (self.steps / 20).max(1);
+        if step < warm {
+            return self.lr * (step + 1) as f64 / warm as f64;
+        }
+        let progress = (step - warm) as f64 / (self.steps - warm).max(1) as f64;
+        self.lr * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,14 +163,34 @@ pub struct CurvePoint {
     pub train_loss: f64,
     pub val_loss: f64,
     pub elapsed_s: f64,
+    /// Held-out accuracy at the answer positions (tasks scored by accuracy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+}
+
+/// The held-out score of one difficulty of a task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SetScore {
+    /// The difficulty (`16` pairs), empty for a task with one.
+    pub name: String,
+    /// Mean cross-entropy at the target positions, in nats.
+    pub loss: f64,
+    /// Exact-match share of the answer positions (tasks scored by accuracy).
+    pub accuracy: Option<f64>,
 }
 
 /// What a proxy run measured.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainReport {
+    /// Mean over the held-out sets of their loss.
     pub val_loss: f64,
-    /// `exp(val_loss)`: perplexity per character.
+    /// `exp(val_loss)`: perplexity per character (per answer, for a task).
     pub val_ppl: f64,
+    /// Mean over the held-out sets of their accuracy (tasks scored by accuracy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall_acc: Option<f64>,
+    /// Each held-out set (difficulty) on its own.
+    pub scores: Vec<SetScore>,
     pub curve: Vec<CurvePoint>,
     pub train_seconds: f64,
     pub tokens_per_s: f64,
@@ -163,27 +217,84 @@ pub struct Trained {
     pub model: HybridLm,
 }
 
-/// Mean cross-entropy of `(B, T, V)` logits against `(B, T)` targets.
-fn loss_of(model: &HybridLm, x: &Tensor, y: &Tensor) -> Tensor {
-    let logits = model.forward(x);
+/// Mean cross-entropy of `(B, T, V)` logits against `(B, T)` targets, over
+/// the positions whose target is not [`IGNORE`] when `masked`.
+fn loss_of(logits: &Tensor, y: &Tensor, masked: bool) -> Tensor {
     let v = logits.size()[2];
-    logits
-        .reshape([-1, v])
-        .cross_entropy_for_logits(&y.reshape([-1]))
+    let (logits, y) = (logits.reshape([-1, v]), y.reshape([-1]));
+    if masked {
+        logits.cross_entropy_loss::<Tensor>(&y, None, tch::Reduction::Mean, IGNORE, 0.0)
+    } else {
+        // Text has a target everywhere; this is the kernel the text numbers
+        // have always come from.
+        logits.cross_entropy_for_logits(&y)
+    }
 }
 
-/// Trains `arch` (its vocabulary set from the corpus) and measures it.
-/// `on_step` sees every step; returning `ControlFlow::Break` stops the run with
-/// [`TrainError::Interrupted`] (Ctrl-C, a search that prunes).
+/// (correct, answered) positions of `(B, T, V)` logits against `(B, T)`
+/// targets: exact match of the most probable token, where a target is set.
+fn hits(logits: &Tensor, y: &Tensor) -> (i64, i64) {
+    let answered = y.ne(IGNORE);
+    let correct = logits.argmax(-1, false).eq_tensor(y).logical_and(&answered);
+    (
+        correct.sum(Kind::Int64).int64_value(&[]),
+        answered.sum(Kind::Int64).int64_value(&[]),
+    )
+}
+
+/// Scores `model` on every held-out set, without gradients.
+fn score(model: &HybridLm, sets: &[EvalSet], accuracy: bool) -> Vec<SetScore> {
+    let _guard = tch::no_grad_guard();
+    sets.iter()
+        .map(|set| {
+            let (mut loss, mut correct, mut answered) = (0.0, 0, 0);
+            for b in &set.batches {
+                let logits = model.forward(&b.x);
+                loss += loss_of(&logits, &b.y, accuracy).double_value(&[]);
+                if accuracy {
+                    let (c, a) = hits(&logits, &b.y);
+                    correct += c;
+                    answered += a;
+                }
+            }
+            SetScore {
+                name: set.name.clone(),
+                loss: loss / set.batches.len().max(1) as f64,
+                accuracy: accuracy.then(|| correct as f64 / answered.max(1) as f64),
+            }
+        })
+        .collect()
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    sum / n.max(1) as f64
+}
+
+/// Trains `arch` on the text of `corpus` (its vocabulary set from the corpus)
+/// and measures it. `on_step` sees every step; returning `ControlFlow::Break`
+/// stops the run with [`TrainError::Interrupted`] (Ctrl-C, a search that
+/// prunes).
 pub fn train(
     arch: &Architecture,
     corpus: &Corpus,
     cfg: &TrainConfig,
-    mut on_step: impl FnMut(Progress) -> ControlFlow<()>,
+    on_step: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained, TrainError> {
-    if cfg.steps == 0 || cfg.batch_size == 0 || cfg.seq_len == 0 || cfg.eval_batches == 0 {
+    check(cfg)?;
+    if cfg.seq_len == 0 {
         return Err(TrainError::Config(
-            "steps, batch size, sequence length and eval batches must be positive".into(),
+            "the sequence length must be positive".into(),
+        ));
+    }
+    corpus.check_seq_len(cfg.seq_len)?;
+    train_on(arch, &TextTask::new(corpus, cfg.seq_len), cfg, on_step)
+}
+
+fn check(cfg: &TrainConfig) -> Result<(), TrainError> {
+    if cfg.steps == 0 || cfg.batch_size == 0 || cfg.eval_batches == 0 {
+        return Err(TrainError::Config(
+            "steps, batch size and eval batches must be positive".into(),
         ));
     }
     if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
@@ -192,9 +303,23 @@ pub fn train(
             cfg.lr
         )));
     }
-    corpus.check_seq_len(cfg.seq_len)?;
+    Ok(())
+}
+
+/// Trains `arch` on `task` (its vocabulary and sequence length are the
+/// task's; `cfg.seq_len` is not used) and measures it on the task's held-out
+/// sets.
+pub fn train_on(
+    arch: &Architecture,
+    task: &dyn TaskData,
+    cfg: &TrainConfig,
+    mut on_step: impl FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Trained, TrainError> {
+    check(cfg)?;
+    let seq_len = task.seq_len();
+    let accuracy = task.scores_accuracy();
     let mut arch = arch.clone();
-    arch.vocab_size = corpus.vocab_size();
+    arch.vocab_size = task.vocab_size();
 
     let vs = nn::VarStore::new(tch::Device::Cpu);
     let model = HybridLm::new(&vs.root(), &arch, cfg.seed);
@@ -206,41 +331,25 @@ pub fn train(
     opt.set_weight_decay_group(NOT_DECAYED, 0.0);
     opt.set_weight_decay_group(DECAYED, cfg.weight_decay);
 
-    let train_data = Batches::new(&corpus.train);
-    let valid_data = Batches::new(&corpus.valid);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ BATCH_STREAM);
-    let mut eval_rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
-    let eval_set: Vec<(Tensor, Tensor)> = (0..cfg.eval_batches)
-        .map(|_| valid_data.sample(&mut eval_rng, cfg.batch_size, cfg.seq_len))
-        .collect();
-    let evaluate = |model: &HybridLm| -> f64 {
-        let _guard = tch::no_grad_guard();
-        let total: f64 = eval_set
-            .iter()
-            .map(|(x, y)| loss_of(model, x, y).double_value(&[]))
-            .sum();
-        total / eval_set.len() as f64
-    };
-
-    let tokens_per_step = (cfg.batch_size * cfg.seq_len) as f64;
+    let eval_sets = task.eval_sets(cfg.batch_size, cfg.eval_batches);
+    let tokens_per_step = (cfg.batch_size * seq_len) as f64;
     let mut curve = Vec::new();
-    let mut window_loss = 0.0;
-    let mut window_steps = 0usize;
+    let mut window = (0.0, 0usize);
     let mut train_time = 0.0;
     let started = Instant::now();
     for step in 0..cfg.steps {
         let t0 = Instant::now();
         opt.set_lr(cfg.lr_at(step));
-        let (x, y) = train_data.sample(&mut rng, cfg.batch_size, cfg.seq_len);
-        let loss = loss_of(&model, &x, &y);
+        let b = task.train_batch(&mut rng, cfg.batch_size);
+        let loss = loss_of(&model.forward(&b.x), &b.y, accuracy);
         opt.backward_step_clip_norm(&loss, 1.0);
         let loss = loss.double_value(&[]);
         train_time += t0.elapsed().as_secs_f64();
         if !loss.is_finite() {
             return Err(TrainError::NonFinite { step, loss });
         }
-        window_loss += loss;
-        window_steps += 1;
+        window = (window.0 + loss, window.1 + 1);
         let flow = on_step(Progress {
             step: step + 1,
             steps: cfg.steps,
@@ -252,7 +361,8 @@ pub fn train(
         }
         let last = step + 1 == cfg.steps;
         if last || (cfg.eval_interval > 0 && (step + 1) % cfg.eval_interval == 0) {
-            let val_loss = evaluate(&model);
+            let scores = score(&model, &eval_sets, accuracy);
+            let val_loss = mean(scores.iter().map(|s| s.loss));
             if !val_loss.is_finite() {
                 return Err(TrainError::NonFinite {
                     step,
@@ -261,32 +371,34 @@ pub fn train(
             }
             curve.push(CurvePoint {
                 step: step + 1,
-                train_loss: window_loss / window_steps as f64,
+                train_loss: window.0 / window.1 as f64,
                 val_loss,
                 elapsed_s: started.elapsed().as_secs_f64(),
+                accuracy: accuracy.then(|| mean(scores.iter().filter_map(|s| s.accuracy))),
             });
-            window_loss = 0.0;
-            window_steps = 0;
+            window = (0.0, 0);
+            if last {
+                let report = TrainReport {
+                    val_loss,
+                    val_ppl: val_loss.exp(),
+                    recall_acc: accuracy.then(|| mean(scores.iter().filter_map(|s| s.accuracy))),
+                    scores,
+                    curve,
+                    train_seconds: train_time,
+                    tokens_per_s: tokens_per_step * cfg.steps as f64 / train_time,
+                    latency_ms: measure_latency(&model, seq_len),
+                    params: vs
+                        .trainable_variables()
+                        .iter()
+                        .map(|t| t.numel() as u64)
+                        .sum(),
+                    cost: Cost::of(&arch, seq_len),
+                };
+                return Ok(Trained { report, vs, model });
+            }
         }
     }
-    let val_loss = curve.last().expect("the last step is evaluated").val_loss;
-    let latency_ms = measure_latency(&model, cfg.seq_len);
-    let params = vs
-        .trainable_variables()
-        .iter()
-        .map(|t| t.numel() as u64)
-        .sum();
-    let report = TrainReport {
-        val_loss,
-        val_ppl: val_loss.exp(),
-        curve,
-        train_seconds: train_time,
-        tokens_per_s: tokens_per_step * cfg.steps as f64 / train_time,
-        latency_ms,
-        params,
-        cost: Cost::of(&arch, cfg.seq_len),
-    };
-    Ok(Trained { report, vs, model })
+    unreachable!("the last step returns")
 }
 
 /// Median wall time of a forward pass at batch 1, length `seq_len`, no grad.

@@ -14,7 +14,7 @@ use hybrid_nas::data::Corpus;
 use hybrid_nas::search::darts::bilevel::PhaseProgress;
 use hybrid_nas::search::darts::{derive, DartsError, DartsObserver, DartsSearch, Derived};
 use hybrid_nas::space::{SearchSpace, SupernetShape};
-use hybrid_nas::store::{SqliteStore, Store, StudySpec};
+use hybrid_nas::store::{Budget, SqliteStore, Store, StudySpec};
 
 /// Tiny with a `[darts]` table and other lines replaced.
 fn tiny_with(darts: &str, edits: &[(&str, &str)]) -> SearchSpace {
@@ -65,7 +65,7 @@ fn open_study(store: &SqliteStore, space: &SearchSpace) -> i64 {
         strategy: "darts".into(),
         evaluator: "train".into(),
         seed: 0,
-        budget: space.darts.lambdas.len(),
+        budget: Budget::Set(space.darts.lambdas.len()),
         code_version: "test".into(),
     };
     store.open_study(&spec, false).unwrap().id

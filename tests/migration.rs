@@ -383,3 +383,146 @@ fn a_study_with_no_complete_trial_records_the_evaluator_of_its_next_run() {
     let err = study::open_or_continue(&store, &train, false).unwrap_err();
     assert!(matches!(err, StudyError::Refused(_)), "{err}");
 }
+
+#[test]
+fn every_trial_state_and_a_space_this_version_rejects_survive() {
+    use hybrid_nas::space::SearchSpace;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = copy_fixture(dir.path());
+    // 0.1.0 stored `[evolution]` unchecked; this version refuses a
+    // population smaller than the default tournament.
+    let tiny = SearchSpace::bundled("tiny").unwrap();
+    let strict = format!("{tiny}\n[evolution]\npopulation = 3\n");
+    assert!(SearchSpace::parse(&strict, "x").is_err());
+    raw(&db, async |pool| {
+        for (id, name, strategy) in [
+            (10, "rich", "random"),
+            (11, "old-darts", "darts"),
+            (12, "ext", "external"),
+        ] {
+            sqlx::query(
+                "INSERT INTO studies (id, name, space_text, space_hash, objectives, strategy, \
+                 seed, budget, code_version, created) \
+                 VALUES (?1, ?2, ?3, 'h', '[\"val_ppl\",\"params\"]', ?4, 0, 9, '0.1.0', 1.0)",
+            )
+            .bind(id)
+            .bind(name)
+            .bind(&strict)
+            .bind(strategy)
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        let trial = |number: i64, state: &str, ppl: Option<f64>, error: Option<&str>| {
+            sqlx::query(
+                "INSERT INTO trials (study_id, number, state, arch_json, arch_hash, arch_short, \
+                 seed, worker, val_loss, val_ppl, params, flops_per_token, kv_cache_bytes, \
+                 ssm_state_bytes, latency_ms, train_seconds, tokens_per_s, error, started, \
+                 heartbeat) VALUES (10, ?1, ?2, ?3, ?4, 'd32 S8', 0, 'host:1:0', NULL, ?5, \
+                 ?6, 1.0, 0, 0, 1.0, 0.0, 0.0, ?7, 1.0, 1.0)",
+            )
+            .bind(number)
+            .bind(state.to_string())
+            .bind(r#"{"d_model":32,"vocab_size":0,"mlp_ratio":4,"ssm_head_dim":32,"rope":false,"layers":[{"mixer":"ssm","state_dim":8,"expand":2}]}"#)
+            .bind(format!("h{number}"))
+            .bind(ppl)
+            .bind(if state == "complete" { Some(1000_i64) } else { None })
+            .bind(error.map(str::to_string))
+        };
+        trial(0, "complete", Some(9.5), None)
+            .execute(pool)
+            .await
+            .unwrap();
+        // A diverged metric was stored as NULL (NaN).
+        trial(1, "complete", None, None)
+            .execute(pool)
+            .await
+            .unwrap();
+        trial(2, "pruned", None, Some("worse than the median"))
+            .execute(pool)
+            .await
+            .unwrap();
+        trial(3, "running", None, None).execute(pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO curves (trial_id, step, train_loss, val_loss, elapsed_s) \
+             SELECT id, 5, NULL, 2.5, 0.5 FROM trials WHERE study_id = 10 AND number = 2",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO strategy_state (study_id, key, value) VALUES (11, 'k', X'0102')")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+
+    let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
+    let rich = study::find(&store, "rich").unwrap();
+    assert!(rich.space().is_err(), "the stored space is kept as it was");
+    let trials = store.trials(rich.id).unwrap();
+    let states: Vec<TrialState> = trials.iter().map(|t| t.state).collect();
+    use TrialState::*;
+    assert_eq!(states, [Complete, Complete, Pruned, Running]);
+    assert_eq!(trials[0].value(metrics::VAL_PPL), Some(9.5));
+    assert!(trials[1].value(metrics::VAL_PPL).unwrap().is_nan());
+    assert!(trials[2].values.is_empty() && trials[3].values.is_empty());
+    assert_eq!(trials[2].error.as_deref(), Some("worse than the median"));
+    assert_eq!(trials.iter().filter(|t| t.fail_kind.is_some()).count(), 0);
+    let curve = store.curve(trials[2].id).unwrap();
+    assert_eq!(curve.len(), 1);
+    assert!(curve[0].values.get(metrics::TRAIN_LOSS).unwrap().is_nan());
+    let darts = study::find(&store, "old-darts").unwrap();
+    assert_eq!(store.load_state(darts.id, "k").unwrap(), Some(vec![1, 2]));
+    assert_eq!(
+        study::find(&store, "ext").unwrap().strategy,
+        hybrid_nas::study::StudyStrategy::External
+    );
+    drop(store);
+
+    // Listings and exports work without the space; what needs it says why.
+    let db = db.to_str().unwrap();
+    let out = nas(dir.path(), &["studies", "--storage", db]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("old-darts"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("cannot be read by this version"),
+        "{}",
+        stderr(&out)
+    );
+    let out = nas(
+        dir.path(),
+        &["trials", "--study", "rich", "--json", "--storage", db],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json_lines(&stdout(&out)).len(), 4);
+    let out = nas(
+        dir.path(),
+        &[
+            "export",
+            "--study",
+            "rich",
+            "--best",
+            "-o",
+            "r.toml",
+            "--storage",
+            db,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no [training] table"),
+        "{}",
+        stderr(&out)
+    );
+    let out = nas(
+        dir.path(),
+        &["darts", "--study", "old-darts", "--storage", db],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("evolution.population"),
+        "{}",
+        stderr(&out)
+    );
+}

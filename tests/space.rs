@@ -431,7 +431,7 @@ fn malformed_spaces_name_file_line_key_and_expectation() {
         ("infeasible_ratio", "9:9", "`attention.ratio`: no depth and pattern choice gives an attention ratio within [0.3, 0.3] (expected"),
         ("dead_pattern", "10:12", "`attention.pattern`: `alternating` can never be used: no `every` choice [8] gives an attention ratio within [0.1, 0.5] at any depth (expected"),
         ("objective_first", "2:15", "`objectives`: the first objective is `flops` (expected `val_ppl` first"),
-        ("unknown_objective", "2:26", "`objectives`: unknown name `memory` (expected `val_ppl` first, then costs from one of `flops`, `params`, `kv_cache`, `latency`)"),
+        ("unknown_objective", "2:26", "`objectives`: unknown name `memory` (expected `val_ppl` first, then costs from one of `flops`, `params`, `kv_cache`, `latency`, and optionally `recall`)"),
         ("one_objective", "2:14", "`objectives`: only one objective (expected at least two"),
         ("unknown_strategy", "28:12", "`search.strategy`: unknown strategy `bayesian` (expected one of `random`, `evolution`, `darts`)"),
         ("zero_trials", "29:10", "`search.trials`: 0 is not positive (expected a trial budget >= 1)"),

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use hybrid_nas::metrics::{self, CurveStep, Metrics, Values};
 use hybrid_nas::store::{
-    Claim, FailKind, NewTrial, Outcome, SqliteStore, Store, StoreError, StudySpec, TrialRecord,
-    TrialState,
+    Budget, Claim, FailKind, NewTrial, Outcome, SqliteStore, Store, StoreError, StudySpec,
+    TrialRecord, TrialState,
 };
 
 fn temp_db() -> (tempfile::TempDir, String) {
@@ -26,7 +26,7 @@ fn spec(name: &str, budget: usize, space_hash: &str) -> StudySpec {
         strategy: "random".into(),
         evaluator: "train".into(),
         seed: 7,
-        budget,
+        budget: Budget::Set(budget),
         code_version: "test".into(),
     }
 }
@@ -121,6 +121,18 @@ fn open_study_creates_and_continues() {
     assert_eq!(forced.space_text, "# space h2\n");
     assert_eq!(forced.budget, 30);
     assert_eq!(store.find_study("s").unwrap().unwrap(), forced);
+
+    // KeepOr keeps a continued study's budget, unless force replaced its
+    // space; a new study takes it.
+    let mut keep = spec("s", 99, "h2");
+    keep.budget = Budget::KeepOr(99);
+    assert_eq!(store.open_study(&keep, false).unwrap().budget, 30);
+    keep.space_hash = "h3".into();
+    assert_eq!(store.open_study(&keep, true).unwrap().budget, 99);
+    keep.name = "new".into();
+    keep.budget = Budget::KeepOr(12);
+    assert_eq!(store.open_study(&keep, false).unwrap().budget, 12);
+    let forced = store.find_study("s").unwrap().unwrap();
 
     // Reopening the file sees the same study.
     drop(store);

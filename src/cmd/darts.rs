@@ -10,9 +10,9 @@ use hybrid_nas::metrics;
 use hybrid_nas::plot::{draw_alphas, AlphaSeries};
 use hybrid_nas::search::darts::checkpoint::PhaseMeta;
 use hybrid_nas::search::darts::{derive, DartsSearch, ShapeProgress};
-use hybrid_nas::space::StrategyName;
+use hybrid_nas::space::SearchSpace;
 use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
-use hybrid_nas::study::{self, StoredStudy, StudyStrategy};
+use hybrid_nas::study::{self, StoredStudy};
 
 use super::UsageError;
 use crate::cli::DartsArgs;
@@ -44,6 +44,7 @@ fn tokens(layers: &[Layer]) -> Vec<String> {
 /// What `nas darts` shows of one study.
 struct Report<'a> {
     study: &'a StoredStudy,
+    space: &'a SearchSpace,
     progress: Vec<ShapeProgress>,
     trials: Vec<TrialRecord>,
     /// Every candidate of any shape, in the order of the deepest supernet's
@@ -56,7 +57,7 @@ struct Report<'a> {
 pub fn run(args: DartsArgs) -> anyhow::Result<()> {
     let store = SqliteStore::open_existing(&args.store.storage)?;
     let study = study::find(&store, &args.study)?;
-    if study.strategy != StudyStrategy::Search(StrategyName::Darts) {
+    if !study.is_darts() {
         return Err(UsageError(format!(
             "study `{}` uses the {} strategy; `nas darts` shows DARTS studies \
              (start one with `nas run --strategy darts --study NAME`)",
@@ -64,7 +65,7 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
         ))
         .into());
     }
-    let space = &study.space;
+    let space = study.space()?;
     let progress = DartsSearch::progress(&store, study.id, space)?;
     let legend = tokens(&derive::candidates(
         space,
@@ -76,6 +77,7 @@ pub fn run(args: DartsArgs) -> anyhow::Result<()> {
         .collect();
     let report = Report {
         study: &study,
+        space,
         progress,
         trials: store.trials(study.id)?,
         legend,
@@ -100,12 +102,12 @@ impl Report<'_> {
     }
 
     fn print_json(&self) {
-        let settings = &self.study.space.darts;
+        let settings = &self.space.darts;
         let (progress, names) = (&self.progress, &self.names);
         for (shape_progress, names) in progress.iter().zip(names) {
             for (lambda, meta) in settings.lambdas.iter().zip(&shape_progress.searches) {
                 let shape = shape_progress.shape.to_string();
-                let evaluator = self.study.evaluator_name();
+                let evaluator = self.study.evaluator_json();
                 let value = match meta {
                     None => json!({
                         "shape": shape,
@@ -137,8 +139,11 @@ impl Report<'_> {
     }
 
     fn print_table(&self, store: &dyn Store) -> anyhow::Result<()> {
-        let (study, settings) = (self.study, &self.study.space.darts);
+        let (study, settings) = (self.study, &self.space.darts);
         let (progress, names, legend) = (&self.progress, &self.names, &self.legend);
+        if let Some(note) = study.stand_in_note() {
+            println!("note: the trials' {note}");
+        }
         println!(
             "study `{}`: {} supernet(s), {} λ each; candidates {}; α cost {}{}",
             study.name,
@@ -218,7 +223,7 @@ impl Report<'_> {
     }
 
     fn draw(&self, path: Option<PathBuf>) -> anyhow::Result<()> {
-        let (study, settings) = (self.study, &self.study.space.darts);
+        let (study, settings) = (self.study, &self.space.darts);
         let (progress, names, legend) = (&self.progress, &self.names, &self.legend);
         let path =
             path.unwrap_or_else(|| PathBuf::from("runs").join(&study.name).join("alphas.png"));

@@ -23,8 +23,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
     }
     let arch = Architecture::load(&args.arch)?;
     if let Err(reason) = space.check(&arch) {
-        let line =
-            serde_json::json!({ "in_space": false, "arch": arch.short_form(), "reason": reason });
+        let evaluator = hybrid_nas::evaluate::EvaluatorKind::from(args.evaluator);
+        let line = serde_json::json!({
+            "in_space": false,
+            "arch": arch.short_form(),
+            "reason": reason,
+            "evaluator": evaluator.as_str(),
+        });
         println!("{line}");
         return Ok(EXIT_USAGE);
     }
@@ -106,16 +111,23 @@ fn record(
         }
     };
     let t = &finished.record;
-    if finished.interrupted() {
-        eprintln!("interrupted: trial {} is recorded as interrupted", t.number);
-        return Ok(None);
-    }
     if !finished.recorded {
         anyhow::bail!(
             "trial {} was marked failed while it trained (heartbeat lost); its result is not \
              recorded",
             t.number
         );
+    }
+    if finished.interrupted() {
+        eprintln!("interrupted: trial {} is recorded as interrupted", t.number);
+        // Scripts reading the last line get an answer too.
+        let line = serde_json::json!({
+            "interrupted": true,
+            "trial": t.number,
+            "evaluator": study.evaluator_json(),
+        });
+        println!("{line}");
+        return Ok(None);
     }
     if !t.is_complete() {
         anyhow::bail!(

@@ -6,7 +6,7 @@ use serde::Serialize;
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::metrics::{self, Values};
 use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
-use hybrid_nas::study::{self, StoredStudy};
+use hybrid_nas::study::{self, StoredStudy, StudyError};
 use hybrid_nas::train::TrainConfig;
 
 use super::UsageError;
@@ -18,7 +18,10 @@ use crate::cli::{ExportArgs, ExportFormat};
 #[derive(Serialize)]
 struct Export {
     architecture: Architecture,
-    training: TrainConfig,
+    /// `None` when the stored space no longer parses (the trial's settings
+    /// cannot be told).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    training: Option<TrainConfig>,
     metrics: Values,
     source: Source,
 }
@@ -31,6 +34,10 @@ struct Source {
     short_form: String,
     /// `train`, or `analytic` for stand-in values.
     evaluator: String,
+    /// The corpus the trial trained on (`nas train --corpus` takes it), when
+    /// the space names one; absent for the default corpus.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    corpus: Option<String>,
 }
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
@@ -40,18 +47,20 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let complete: Vec<TrialRecord> = store
         .trials(study.id)?
         .into_iter()
-        .filter(|t| t.is_complete() && !t.values.is_empty())
+        .filter(TrialRecord::is_scored)
         .collect();
     let trial = choose(&args, &study, &complete)?;
     // vocab_size stays 0 ("from the corpus") unless the search recorded it.
     let architecture: Architecture =
         serde_json::from_str(&trial.arch_json).context("reading the stored architecture")?;
+    let space = study.space();
+    if let Err(StudyError::StoredSpace { source, .. }) = &space {
+        eprintln!("note: the export has no [training] table: the study's stored space cannot be read by this version: {source}");
+    }
+    let space = space.ok();
     let doc = Export {
         architecture,
-        training: TrainConfig {
-            seed: trial.seed,
-            ..study.space.training.clone()
-        },
+        training: space.map(|s| s.training.for_seed(trial.seed)),
         metrics: trial.values.clone(),
         source: Source {
             study: study.name.clone(),
@@ -59,6 +68,9 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
             space_hash: study.space_hash.clone(),
             short_form: trial.arch_short.clone(),
             evaluator: study.evaluator_name().to_string(),
+            corpus: space
+                .and_then(|s| s.task.corpus.as_ref())
+                .map(|c| c.display().to_string()),
         },
     };
     let text = match format {

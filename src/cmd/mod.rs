@@ -68,9 +68,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         {
             return EXIT_USAGE;
         }
-        if let Some(
-            StoreError::SpaceMismatch { .. } | StoreError::NotFound(_) | StoreError::Missing(_),
-        ) = cause.downcast_ref()
+        if cause
+            .downcast_ref::<StoreError>()
+            .is_some_and(StoreError::is_usage)
         {
             return EXIT_USAGE;
         }
@@ -92,7 +92,7 @@ pub fn trial_json(t: &TrialRecord, study: &StoredStudy) -> String {
         "error": t.error,
         "worker": t.worker,
         "extra": t.extra,
-        "evaluator": study.evaluator_name(),
+        "evaluator": study.evaluator_json(),
     });
     if let Some(c) = study.cost_objective() {
         if let Some(value) = c.value(&t.values) {

@@ -93,7 +93,7 @@ fn gather(store: &dyn Store, names: &[String]) -> anyhow::Result<Vec<Gathered>> 
         let trials = store
             .trials(study.id)?
             .into_iter()
-            .filter(|t| t.is_complete() && !t.values.is_empty())
+            .filter(TrialRecord::is_scored)
             .collect();
         studies.push(Gathered { study, trials });
     }
@@ -144,7 +144,7 @@ fn print_json(g: &Gathered, front: &StudyFront<i64>, cost: Objective, reference:
         "{}",
         serde_json::json!({
             "study": g.study.name, "cost": cost.as_str(), "complete": g.trials.len(),
-            "evaluator": g.study.evaluator_name(),
+            "evaluator": g.study.evaluator_json(),
             "reference": { "cost": reference.0, "val_ppl": reference.1 },
             "hypervolume": front.hypervolume, "front": members,
         })
@@ -202,7 +202,12 @@ fn draw(
         .iter()
         .zip(fronts)
         .map(|(g, front)| PlotSeries {
-            study: g.study.name.clone(),
+            // The legend says which series are stand-ins.
+            study: if g.study.is_stand_in() {
+                format!("{} (analytic stand-in)", g.study.name)
+            } else {
+                g.study.name.clone()
+            },
             points: g
                 .points(cost)
                 .into_iter()
@@ -230,8 +235,8 @@ fn draw(
                 ""
             }
         ),
-        x_label: cost.describe(studies[0].study.space.task.seq_len),
-        y_label: format!("{} (per character)", Objective::ValPpl.describe(0)),
+        x_label: cost.describe(studies[0].study.space().ok().map(|s| s.task.seq_len)),
+        y_label: format!("{} (per character)", Objective::ValPpl.describe(None)),
         log_x: if args.log_x {
             Some(true)
         } else if args.linear_x {

@@ -1,5 +1,6 @@
-//! `nas train`: train one architecture, print its metrics and cost, and write
-//! the checkpoint (safetensors), the architecture and the metrics beside it.
+//! `nas train`: train one architecture on a task, print its metrics and cost,
+//! and write the checkpoint (safetensors), the architecture and the metrics
+//! beside it.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -10,13 +11,17 @@ use serde_json::json;
 
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::data::Corpus;
-use hybrid_nas::train::{self, TrainConfig};
+use hybrid_nas::space::RecallSettings;
+use hybrid_nas::tasks::digits::Digits;
+use hybrid_nas::tasks::{TaskData, TaskKind, TextTask};
+use hybrid_nas::train::{self, TrainConfig, TrainReport};
 
+use super::UsageError;
 use crate::cli::TrainArgs;
 
 /// The training settings: each flag given, else the design file's
-/// `[training]` table, else the defaults.
-fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+/// `[training]` table, else the task's defaults.
+fn config(args: &TrainArgs, task: TaskKind) -> anyhow::Result<TrainConfig> {
     let path = Path::new(&args.arch);
     let base = if path.is_file() {
         TrainConfig::from_design_file(path)?
@@ -24,7 +29,7 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
         None
     };
     let from_file = base.is_some();
-    let base = base.unwrap_or_default();
+    let base = base.unwrap_or_else(|| TrainConfig::for_task(task));
     let cfg = TrainConfig {
         steps: args.steps.unwrap_or(base.steps),
         batch_size: args.batch.unwrap_or(base.batch_size),
@@ -41,18 +46,66 @@ fn config(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     Ok(cfg)
 }
 
+/// The task's data and a line saying what it is; `corpus` for text only.
+fn task_data(
+    args: &TrainArgs,
+    task: TaskKind,
+    cfg: &TrainConfig,
+) -> anyhow::Result<(Box<dyn TaskData>, String, Option<PathBuf>)> {
+    if task != TaskKind::Text && args.seq_len.is_some() {
+        return Err(UsageError(format!(
+            "--seq-len applies to text: the {task} task sets its own sequence length"
+        ))
+        .into());
+    }
+    Ok(match task {
+        TaskKind::Text => {
+            let corpus = Corpus::load(args.corpus.as_deref())?;
+            corpus.check_seq_len(cfg.seq_len)?;
+            let what = format!(
+                "{} ({} characters, vocabulary {})",
+                corpus.path.display(),
+                corpus.train.len() + corpus.valid.len(),
+                corpus.vocab_size()
+            );
+            let data = Box::new(TextTask::new(&corpus, cfg.seq_len));
+            (data, what, Some(corpus.path))
+        }
+        TaskKind::Digits => {
+            let digits = Digits::load(None)?;
+            let what = format!("digits ({} held-out images)", digits.test_len());
+            (Box::new(digits), what, None)
+        }
+        _ => {
+            let mut settings = RecallSettings::default();
+            if let Some(pairs) = &args.pairs {
+                settings.pairs = pairs.clone();
+            }
+            if let Some(vocab) = args.vocab {
+                (settings.keys, settings.values) = (vocab, vocab);
+            }
+            if let Some(copies) = &args.copies {
+                settings.copies = copies.clone();
+            }
+            settings.check().map_err(UsageError)?;
+            (settings.task(task), task.to_string(), None)
+        }
+    })
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let task: TaskKind = args.task.into();
     let mut arch = Architecture::load(&args.arch)?;
-    let corpus = Corpus::load(args.corpus.as_deref())?;
-    if arch.vocab_size != 0 && arch.vocab_size != corpus.vocab_size() {
+    let cfg = config(&args, task)?;
+    let (data, what, corpus) = task_data(&args, task, &cfg)?;
+    if arch.vocab_size != 0 && arch.vocab_size != data.vocab_size() {
         eprintln!(
-            "note: the architecture was exported with a vocabulary of {}; this corpus has {}",
+            "note: the architecture was exported with a vocabulary of {}; this task has {}",
             arch.vocab_size,
-            corpus.vocab_size()
+            data.vocab_size()
         );
     }
-    arch.vocab_size = corpus.vocab_size();
-    let cfg = config(&args)?;
+    arch.vocab_size = data.vocab_size();
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("runs")
             .join("train")
@@ -62,13 +115,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let bar = if args.json {
         ProgressBar::hidden()
     } else {
-        eprintln!(
-            "training {} on {} ({} characters, vocabulary {})",
-            arch.short_form(),
-            corpus.path.display(),
-            corpus.train.len() + corpus.valid.len(),
-            corpus.vocab_size()
-        );
+        eprintln!("training {} on {what}", arch.short_form());
         ProgressBar::new(cfg.steps as u64)
     };
     bar.set_style(
@@ -77,7 +124,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         )
         .expect("valid progress template"),
     );
-    let trained = train::train(&arch, &corpus, &cfg, |p| {
+    let trained = train::train_on(&arch, data.as_ref(), &cfg, |p| {
         bar.set_position(p.step as u64);
         bar.set_message(format!("{:.4}  {:.0} tok/s", p.loss, p.tokens_per_s));
         ControlFlow::Continue(())
@@ -93,10 +140,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", checkpoint.display()))?;
     std::fs::write(out.join("arch.toml"), arch.to_toml())?;
     let metrics = json!({
+        "evaluator": "train",
+        "task": task.as_str(),
         "arch": arch.short_form(),
         "hash": arch.hash(),
-        "training": cfg,
-        "corpus": corpus.path,
+        "training": TrainConfig { seq_len: data.seq_len(), ..cfg.clone() },
+        "corpus": corpus,
         "report": report,
         "checkpoint": checkpoint,
     });
@@ -104,25 +153,38 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         out.join("metrics.json"),
         serde_json::to_string_pretty(&metrics)?,
     )?;
-
     if args.json {
         println!("{}", serde_json::to_string(&metrics)?);
-        return Ok(());
+    } else {
+        print_report(&arch, report, data.seq_len());
+        println!("checkpoint       {}", checkpoint.display());
     }
+    Ok(())
+}
+
+fn print_report(arch: &Architecture, report: &TrainReport, seq_len: usize) {
     let c = &report.cost;
     println!("architecture     {}", arch.short_form());
     println!("attention ratio  {:.2}", arch.attention_ratio());
     println!("val loss         {:.4}", report.val_loss);
-    println!("val perplexity   {:.3}", report.val_ppl);
+    match report.recall_acc {
+        Some(acc) => {
+            println!("accuracy         {acc:.3} (exact match at the answers)");
+            for s in report.scores.iter().filter(|s| !s.name.is_empty()) {
+                let acc = s.accuracy.unwrap_or(f64::NAN);
+                println!("  difficulty {:<4} {acc:.3}  (loss {:.4})", s.name, s.loss);
+            }
+        }
+        None => println!("val perplexity   {:.3}", report.val_ppl),
+    }
     println!("parameters       {}", report.params);
     println!(
-        "FLOPs / token    {:.3} M (forward, T = {})",
-        c.flops_per_token / 1e6,
-        cfg.seq_len
+        "FLOPs / token    {:.3} M (forward, T = {seq_len})",
+        c.flops_per_token / 1e6
     );
     println!(
-        "KV cache         {} bytes (bf16, T = {})",
-        c.kv_cache_bytes, cfg.seq_len
+        "KV cache         {} bytes (bf16, T = {seq_len})",
+        c.kv_cache_bytes
     );
     println!("SSM state        {} bytes (bf16)", c.ssm_state_bytes);
     println!(
@@ -130,16 +192,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         report.train_seconds, report.tokens_per_s
     );
     println!(
-        "latency          {:.2} ms / forward (batch 1, T = {})",
-        report.latency_ms, cfg.seq_len
+        "latency          {:.2} ms / forward (batch 1, T = {seq_len})",
+        report.latency_ms
     );
-    println!("learning curve   step  train   val");
+    let acc = report.recall_acc.is_some();
+    println!(
+        "learning curve   step  train   val{}",
+        if acc { "     acc" } else { "" }
+    );
     for p in &report.curve {
+        let a = p.accuracy.map_or(String::new(), |a| format!("  {a:.3}"));
         println!(
-            "                 {:>4}  {:.4}  {:.4}",
+            "                 {:>4}  {:.4}  {:.4}{a}",
             p.step, p.train_loss, p.val_loss
         );
     }
-    println!("checkpoint       {}", checkpoint.display());
-    Ok(())
 }

@@ -84,10 +84,7 @@ impl Strategy for AgingEvolution {
 
 impl AgingEvolution {
     fn propose(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal {
-        let complete: Vec<&TrialRecord> = history
-            .iter()
-            .filter(|t| t.state == TrialState::Complete && !t.values.is_empty())
-            .collect();
+        let complete: Vec<&TrialRecord> = history.iter().filter(|t| t.is_scored()).collect();
         let p = self.settings().population.max(2);
         if complete.len() < p {
             return Proposal {

@@ -44,6 +44,7 @@
 mod darts;
 mod evolution;
 mod mutate;
+mod recall;
 mod sample;
 mod schema;
 
@@ -59,6 +60,7 @@ use crate::train::TrainConfig;
 pub use darts::{DartsSettings, SupernetShape, DARTS_COSTS};
 pub use evolution::EvolutionSettings;
 pub use mutate::{MutationOp, MutationWeights};
+pub use recall::RecallSettings;
 pub use sample::Placement;
 
 /// The bundled spaces, by name. `hybrid` is the default.
@@ -89,6 +91,8 @@ pub struct SearchSpace {
     pub training: TrainConfig,
     /// The first is always [`Objective::ValPpl`]; at least one cost follows.
     pub objectives: Vec<Objective>,
+    /// `[recall]`, validated: present exactly when `recall` is an objective.
+    pub recall: Option<RecallSettings>,
     pub strategy: StrategyName,
     /// The trial budget of a study.
     pub trials: usize,

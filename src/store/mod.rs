@@ -141,9 +141,31 @@ pub struct StudySpec {
     /// Which evaluator scores the trials (`train`, `analytic`).
     pub evaluator: String,
     pub seed: u64,
-    /// Trials to evaluate (running, complete and pruned ones count; failed ones do not).
-    pub budget: usize,
+    /// Trials to evaluate (running, complete and pruned ones count; failed
+    /// ones do not).
+    pub budget: Budget,
     pub code_version: String,
+}
+
+/// The budget [`Store::open_study`] gives a study. Decided inside its
+/// transaction, so that two processes opening one study at once cannot undo
+/// each other's `--trials`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Budget {
+    /// This budget, new study or not (`--trials`).
+    Set(usize),
+    /// A new study gets this budget; a continued one keeps its own, unless
+    /// `force` replaces its space, which then brings this budget.
+    KeepOr(usize),
+}
+
+impl Budget {
+    /// The budget of a new study.
+    pub fn value(&self) -> usize {
+        match *self {
+            Budget::Set(n) | Budget::KeepOr(n) => n,
+        }
+    }
 }
 
 /// A stored study.
@@ -259,6 +281,11 @@ impl TrialRecord {
         self.state == TrialState::Complete
     }
 
+    /// Complete with values: a trial that can be ranked, plotted, exported.
+    pub fn is_scored(&self) -> bool {
+        self.is_complete() && !self.values.is_empty()
+    }
+
     /// Whether the trial has ended for good: complete, pruned, or failed for
     /// a reason of its design. A trial failed by an interruption or a dead
     /// worker will be retried, and is not.
@@ -314,15 +341,27 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the user can fix it by changing the command (exit status 2).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::SpaceMismatch { .. }
+                | StoreError::NotFound(_)
+                | StoreError::Missing(_)
+                | StoreError::BadLocation(_)
+        )
+    }
+}
+
 /// Persistent storage of studies and trials, safe to share between threads
 /// (and, for backends that allow it, processes).
 pub trait Store: Send + Sync {
     /// Create the study, or continue it. Continuing with a different
     /// `space_hash` is [`StoreError::SpaceMismatch`] unless `force` (then the
-    /// stored space text and hash are replaced). Continuing sets the budget to
-    /// `spec.budget` (users extend a study by asking for more trials); the
-    /// other fields keep their stored values, except an evaluator the study
-    /// did not record yet, which is taken from `spec`.
+    /// stored space text and hash are replaced). The budget follows
+    /// [`Budget`]; the other fields keep their stored values, except an
+    /// evaluator the study did not record yet, which is taken from `spec`.
     fn open_study(&self, spec: &StudySpec, force: bool) -> Result<Study, StoreError>;
 
     fn find_study(&self, name: &str) -> Result<Option<Study>, StoreError>;

@@ -21,7 +21,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    Claim, CurveStep, FailKind, NewTrial, Outcome, Store, StoreError, Study, StudySpec,
+    Budget, Claim, CurveStep, FailKind, NewTrial, Outcome, Store, StoreError, Study, StudySpec,
     StudySummary, TrialRecord, TrialState, Values,
 };
 
@@ -371,7 +371,7 @@ impl Store for SqliteStore {
                     .bind(&spec.strategy)
                     .bind(&spec.evaluator)
                     .bind(to_db(spec.seed))
-                    .bind(spec.budget as i64)
+                    .bind(spec.budget.value() as i64)
                     .bind(&spec.code_version)
                     .bind(created)
                     .fetch_one(&mut *tx)
@@ -385,7 +385,7 @@ impl Store for SqliteStore {
                         strategy: spec.strategy.clone(),
                         evaluator: Some(spec.evaluator.clone()),
                         seed: spec.seed,
-                        budget: spec.budget,
+                        budget: spec.budget.value(),
                         code_version: spec.code_version.clone(),
                         created,
                     }
@@ -399,8 +399,14 @@ impl Store for SqliteStore {
                         }
                         study.space_text = spec.space_text.clone();
                         study.space_hash = spec.space_hash.clone();
+                        if let Budget::KeepOr(n) = spec.budget {
+                            // A replaced space brings its own budget.
+                            study.budget = n;
+                        }
                     }
-                    study.budget = spec.budget;
+                    if let Budget::Set(n) = spec.budget {
+                        study.budget = n;
+                    }
                     study
                         .evaluator
                         .get_or_insert_with(|| spec.evaluator.clone());

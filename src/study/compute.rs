@@ -1,8 +1,7 @@
 //! The compute a study has spent, for comparing strategies at equal cost.
 
-use super::{StoredStudy, StudyError, StudyStrategy};
+use super::{StoredStudy, StudyError};
 use crate::search::darts::DartsSearch;
-use crate::space::StrategyName;
 use crate::store::{Store, TrialRecord};
 
 /// Wall seconds a study has spent.
@@ -30,9 +29,9 @@ pub fn compute(
         .iter()
         .filter_map(|t| t.finished.map(|f| (f - t.started).max(0.0)))
         .sum();
-    let supernet = if study.strategy == StudyStrategy::Search(StrategyName::Darts) {
+    let supernet = if study.is_darts() {
         // The stored space says which supernets and λs there are.
-        DartsSearch::progress(store, study.id, &study.space)?
+        DartsSearch::progress(store, study.id, study.space()?)?
             .iter()
             .map(|p| p.seconds())
             .sum()

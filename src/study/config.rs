@@ -11,7 +11,7 @@ use crate::objective::Objective;
 use crate::search::darts::check_corpus;
 use crate::search::{make_strategy, Strategy};
 use crate::space::{SearchSpace, StrategyName};
-use crate::store::{Store, StoreError, Study, StudySpec, TrialRecord, TrialState};
+use crate::store::{Budget, Store, StoreError, Study, StudySpec, TrialRecord, TrialState};
 
 /// The overrides a command line gives; `None` takes the space's (or, when
 /// the study exists, the stored) value.
@@ -109,7 +109,7 @@ impl StudyConfig {
         Ok(Some(corpus))
     }
 
-    fn spec(&self, budget: usize) -> StudySpec {
+    fn spec(&self, budget: Budget) -> StudySpec {
         StudySpec {
             name: self.name.clone(),
             space_text: self.space.text.clone(),
@@ -183,15 +183,14 @@ pub fn open_or_continue(
 ) -> Result<StoredStudy, StudyError> {
     let existing = store
         .find_study(&config.name)?
-        .map(|row| StoredStudy::with_space(row, config.space.clone()))
+        .map(|row| StoredStudy::with_space(row, Ok(config.space.clone())))
         .transpose()?;
     if let Some(existing) = &existing {
         config.check_continuation(existing)?;
     }
-    let budget = match (&existing, config.request.trials) {
-        (_, Some(trials)) => trials,
-        (Some(e), None) if e.space_hash == config.space.hash() => e.budget,
-        _ => config.budget,
+    let budget = match config.request.trials {
+        Some(trials) => Budget::Set(trials),
+        None => Budget::KeepOr(config.budget),
     };
     let row: Study = store
         .open_study(&config.spec(budget), force)
@@ -199,7 +198,7 @@ pub fn open_or_continue(
             StoreError::SpaceMismatch { study } => StudyError::SpaceChanged { study },
             other => other.into(),
         })?;
-    StoredStudy::with_space(row, config.space.clone())
+    StoredStudy::with_space(row, Ok(config.space.clone()))
 }
 
 /// The budget of a DARTS study once its supernets derived `derived` (design

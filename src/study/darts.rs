@@ -23,7 +23,7 @@ pub fn derive(
     let search = DartsSearch {
         store,
         study_id: study.id,
-        space: &study.space,
+        space: study.space()?,
         corpus,
         seed: study.seed,
     };

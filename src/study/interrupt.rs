@@ -20,8 +20,8 @@ pub fn flag() -> Arc<AtomicBool> {
                 std::process::exit(super::EXIT_INTERRUPTED);
             }
             eprintln!(
-                "\ninterrupt: stopping; a running trial is recorded as interrupted (and trained \
-                 again next time), a supernet is checkpointed (Ctrl-C again to quit now)"
+                "\ninterrupt: stopping cleanly; work in progress is recorded as interrupted \
+                 (Ctrl-C again to quit now)"
             );
         });
         flag

@@ -133,11 +133,14 @@ pub enum StudyError {
     NotFound { name: String, known: String },
     /// A stored study whose space no longer parses (written by another
     /// version, or edited by hand).
-    #[error("study `{study}`: its stored search space cannot be read: {source}")]
+    #[error(
+        "study `{study}`: its stored search space cannot be read by this version (continue it \
+         with --force and a space file this version accepts)"
+    )]
     StoredSpace {
         study: String,
         #[source]
-        source: Box<SpaceError>,
+        source: std::sync::Arc<SpaceError>,
     },
     #[error("study `{study}`: the store holds {what}")]
     Corrupt { study: String, what: String },
@@ -154,13 +157,16 @@ pub enum StudyError {
 impl StudyError {
     /// Whether the user can fix it by changing the command (exit status 2).
     pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            StudyError::Refused(_) | StudyError::SpaceChanged { .. } | StudyError::NotFound { .. }
-        ) || matches!(
-            self,
-            StudyError::Darts(DartsError::TooShort { .. }) | StudyError::Data(_)
-        )
+        match self {
+            StudyError::Refused(_)
+            | StudyError::SpaceChanged { .. }
+            | StudyError::NotFound { .. }
+            | StudyError::StoredSpace { .. }
+            | StudyError::Data(_)
+            | StudyError::Darts(DartsError::TooShort { .. }) => true,
+            StudyError::Store(e) => e.is_usage(),
+            _ => false,
+        }
     }
 }
 

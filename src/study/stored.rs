@@ -1,12 +1,21 @@
 //! A study as read back from the store: every stored name decoded into its
-//! type and the space text parsed, once, here. A stored study that does not
-//! decode is an error naming the study ([`StudyError::StoredSpace`],
-//! [`StudyError::Corrupt`]) for every command alike: none of them guesses.
+//! type and the space text parsed, once, here.
+//!
+//! One failure policy for every command: a stored name that does not decode
+//! (an unknown strategy, objective or evaluator) is [`StudyError::Corrupt`]
+//! at once. A stored space that no longer parses (a later release checks more
+//! than the one that stored it) keeps the study readable: its trials list,
+//! plot and export as before, and [`StoredStudy::space`] answers
+//! [`StudyError::StoredSpace`], naming the study and the problem, only to the
+//! work that needs the space (a DARTS report, continuing the study).
+
+use std::sync::Arc;
 
 use super::{StudyError, StudyStrategy};
 use crate::evaluate::EvaluatorKind;
 use crate::objective::Objective;
-use crate::space::SearchSpace;
+use crate::space::StrategyName;
+use crate::space::{SearchSpace, SpaceError};
 use crate::store::{Store, Study, StudySummary};
 
 /// A stored study, typed.
@@ -14,7 +23,8 @@ use crate::store::{Store, Study, StudySummary};
 pub struct StoredStudy {
     pub id: i64,
     pub name: String,
-    pub space: SearchSpace,
+    /// The stored space, parsed; see [`StoredStudy::space`].
+    space: Result<SearchSpace, Arc<SpaceError>>,
     pub space_hash: String,
     pub strategy: StudyStrategy,
     /// Validation perplexity first, then the costs, as the space lists them.
@@ -33,18 +43,16 @@ impl StoredStudy {
     /// Decodes a stored row, parsing its space text.
     pub fn decode(row: Study) -> Result<Self, StudyError> {
         let origin = format!("study `{}`", row.name);
-        let space = SearchSpace::parse(&row.space_text, &origin).map_err(|source| {
-            StudyError::StoredSpace {
-                study: row.name.clone(),
-                source: Box::new(source),
-            }
-        })?;
+        let space = SearchSpace::parse(&row.space_text, &origin).map_err(Arc::new);
         Self::with_space(row, space)
     }
 
     /// Decodes a stored row whose space the caller has parsed already (the
     /// same text: `open_or_continue` stores the space it was given).
-    pub(super) fn with_space(row: Study, space: SearchSpace) -> Result<Self, StudyError> {
+    pub(super) fn with_space(
+        row: Study,
+        space: Result<SearchSpace, Arc<SpaceError>>,
+    ) -> Result<Self, StudyError> {
         let corrupt = |what: String| StudyError::Corrupt {
             study: row.name.clone(),
             what,
@@ -80,6 +88,20 @@ impl StoredStudy {
         })
     }
 
+    /// The study's search space, or why the stored text no longer parses.
+    pub fn space(&self) -> Result<&SearchSpace, StudyError> {
+        self.space
+            .as_ref()
+            .map_err(|source| StudyError::StoredSpace {
+                study: self.name.clone(),
+                source: source.clone(),
+            })
+    }
+
+    pub fn is_darts(&self) -> bool {
+        self.strategy == StudyStrategy::Search(StrategyName::Darts)
+    }
+
     /// The first cost objective (the cost axis of fronts and `--max-cost`).
     pub fn cost_objective(&self) -> Option<Objective> {
         self.objectives.iter().copied().find(Objective::is_cost)
@@ -98,6 +120,12 @@ impl StoredStudy {
     /// The evaluator's name, `-` when none is recorded yet.
     pub fn evaluator_name(&self) -> &'static str {
         self.evaluator.map_or("-", |e| e.as_str())
+    }
+
+    /// The evaluator for JSON: its name, or `null` when none is recorded.
+    pub fn evaluator_json(&self) -> serde_json::Value {
+        self.evaluator
+            .map_or(serde_json::Value::Null, |e| e.as_str().into())
     }
 }
 

@@ -73,10 +73,15 @@ impl<'a> TrialProgress<'a> {
                     return;
                 }
                 format!(
-                    "trial {} complete: {}  val ppl {}  ({complete}/{} complete, best {})",
+                    "trial {} complete: {}  val ppl {}{}  ({complete}/{} complete, best {})",
                     t.number,
                     t.arch_short,
                     format_best(t.value(metrics::VAL_PPL).unwrap_or(f64::NAN)),
+                    if self.study.is_stand_in() {
+                        " (stand-in)"
+                    } else {
+                        ""
+                    },
                     self.study.budget,
                     format_best(best)
                 )

@@ -2,10 +2,9 @@
 //! cores are split; then what the run did, the best trial, and what to do next.
 
 use hybrid_nas::metrics;
-use hybrid_nas::space::StrategyName;
 use hybrid_nas::store::{Store, TrialRecord};
 use hybrid_nas::study::driver::{RunOptions, RunSummary};
-use hybrid_nas::study::{StoredStudy, StudyStrategy, ThreadSplit};
+use hybrid_nas::study::{StoredStudy, ThreadSplit};
 
 use crate::cli::DEFAULT_STORAGE;
 
@@ -56,7 +55,7 @@ pub fn end(
         );
     }
     if summary.exhausted && complete < study.budget {
-        if study.strategy == StudyStrategy::Search(StrategyName::Darts) {
+        if study.is_darts() {
             eprintln!(
                 "every derived design has been tried; {} of them failed (nas trials --study {} \
                  --state failed)",

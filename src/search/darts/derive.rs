@@ -66,7 +66,7 @@ pub fn normalised_costs(
         Objective::Flops => c.flops_per_token,
         Objective::Params => c.params as f64,
         Objective::KvCache => c.kv_cache_bytes as f64,
-        Objective::Latency | Objective::ValPpl => {
+        Objective::Latency | Objective::ValPpl | Objective::Recall => {
             unreachable!("[darts] cost is validated to be a per-layer cost")
         }
     };

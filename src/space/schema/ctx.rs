@@ -142,6 +142,7 @@ const TOP_LEVEL: &[&str] = &[
     "search",
     "evolution",
     "darts",
+    "recall",
 ];
 
 fn dotted(table: Option<String>, key: &str) -> String {

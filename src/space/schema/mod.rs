@@ -17,6 +17,7 @@ mod ctx;
 mod darts;
 mod evolution;
 mod model;
+mod recall;
 mod search;
 mod ssm;
 mod task;
@@ -31,6 +32,7 @@ use self::ctx::{Ctx, List};
 use self::darts::RawDarts;
 use self::evolution::RawEvolution;
 use self::model::{Model, RawModel};
+use self::recall::RawRecall;
 use self::search::RawSearch;
 use self::ssm::RawSsm;
 use self::task::RawTask;
@@ -51,6 +53,7 @@ struct RawSpace {
     search: RawSearch,
     evolution: Option<RawEvolution>,
     darts: Option<RawDarts>,
+    recall: Option<Spanned<RawRecall>>,
 }
 
 pub(super) fn parse(text: &str, origin: &str) -> Result<SearchSpace, SpaceError> {
@@ -66,6 +69,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<SearchSpace, SpaceError>
     let training = training::parse(&ctx, &raw.training, task.seq_len)?;
     let search = search::parse(&ctx, &raw.search)?;
     let evolution = evolution::parse(&ctx, &raw.evolution.unwrap_or_default())?;
+    let recall = recall::parse(&ctx, raw.recall.as_ref(), &objectives)?;
 
     let mut space = SearchSpace {
         name,
@@ -77,6 +81,7 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<SearchSpace, SpaceError>
         task,
         training,
         objectives,
+        recall,
         strategy: search.strategy,
         trials: search.trials,
         seed: search.seed,

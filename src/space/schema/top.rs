@@ -29,11 +29,12 @@ pub(super) fn name(
     }
 }
 
-/// `objectives`: `val_ppl` first, then at least one distinct cost.
+/// `objectives`: `val_ppl` first, then distinct objectives with at least one
+/// cost among them (the cost axis of every front); `recall` may join.
 pub(super) fn objectives(ctx: &Ctx<'_>, list: &List<String>) -> Result<Vec<Objective>, SpaceError> {
     let expected = format!(
-        "`val_ppl` first, then costs from {}",
-        one_of(&Objective::ALL[1..], |o| o.as_str())
+        "`val_ppl` first, then costs from {}, and optionally `recall`",
+        one_of(&Objective::COSTS, |o| o.as_str())
     );
     let objectives: Checked<Objective> = ctx.names(list, "objectives", &expected)?;
     if objectives[0].0 != Objective::ValPpl {
@@ -50,6 +51,14 @@ pub(super) fn objectives(ctx: &Ctx<'_>, list: &List<String>) -> Result<Vec<Objec
             "objectives",
             "only one objective",
             format!("at least two: {expected}"),
+        ));
+    }
+    if !objectives.iter().any(|(o, _)| o.is_cost()) {
+        return Err(ctx.invalid(
+            &list.span(),
+            "objectives",
+            "no cost among the objectives",
+            format!("at least one cost: {expected}"),
         ));
     }
     Ok(values(&objectives))

@@ -1,0 +1,114 @@
+//! Evaluators turn an [`Architecture`] into metrics: the real one trains the
+//! proxy model with tch; the analytic one is a closed-form score from the cost
+//! model plus a fixed seeded synthetic term, so that orchestration (store,
+//! strategies, resume, Pareto) can be tested and benchmarked in milliseconds.
+
+use std::ops::ControlFlow;
+
+mod analytic;
+mod training;
+
+pub use self::analytic::AnalyticEvaluator;
+pub use self::training::TrainEvaluator;
+use crate::arch::Architecture;
+use crate::data::{Corpus, DataError};
+use crate::metrics::{self, CurveStep, Values};
+use crate::names::named;
+use crate::space::SearchSpace;
+use crate::train::{CurvePoint, Progress, TrainError};
+
+/// What one evaluation measured, as named values.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub values: Values,
+    pub curve: Vec<CurveStep>,
+}
+
+/// Which evaluator scores a study's trials; stored with the study.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EvaluatorKind {
+    /// Proxy training: every value is measured.
+    Train,
+    /// The closed-form stand-in: its perplexities are not measurements.
+    Analytic,
+}
+
+named!(EvaluatorKind, "evaluator");
+
+impl EvaluatorKind {
+    pub const ALL: [EvaluatorKind; 2] = [EvaluatorKind::Train, EvaluatorKind::Analytic];
+
+    /// The name stored with a study and given to `--evaluator`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EvaluatorKind::Train => "train",
+            EvaluatorKind::Analytic => "analytic",
+        }
+    }
+
+    /// Whether its values are stand-ins that must be labelled as such.
+    pub fn is_stand_in(&self) -> bool {
+        matches!(self, EvaluatorKind::Analytic)
+    }
+
+    /// The warning printed beside every value of a stand-in study.
+    pub fn stand_in_note(&self) -> Option<&'static str> {
+        self.is_stand_in().then_some(
+            "values from the analytic evaluator: closed-form stand-ins, not measurements",
+        )
+    }
+}
+
+/// Vocabulary the analytic evaluator assumes (tinyshakespeare's 65 symbols).
+const ANALYTIC_VOCAB: usize = 65;
+
+/// The evaluator `kind`, set up from the space's task and training settings.
+/// The corpus is read and checked here, so a bad one stops a command before
+/// any store is touched.
+pub fn build(kind: EvaluatorKind, space: &SearchSpace) -> Result<Box<dyn Evaluator>, DataError> {
+    Ok(match kind {
+        EvaluatorKind::Train => {
+            let corpus = Corpus::load(space.task.corpus.as_deref())?;
+            corpus.check_seq_len(space.task.seq_len)?;
+            Box::new(TrainEvaluator {
+                corpus,
+                config: space.training.clone(),
+                recall: space.recall.clone(),
+            })
+        }
+        EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {
+            seq_len: space.task.seq_len,
+            vocab_size: ANALYTIC_VOCAB,
+            recall: space.recall.clone(),
+        }),
+    })
+}
+
+/// A trainer's learning curve as named values per step.
+pub fn curve_values(curve: &[CurvePoint]) -> Vec<CurveStep> {
+    curve
+        .iter()
+        .map(|p| CurveStep {
+            step: p.step,
+            values: Values::from_iter([
+                (metrics::TRAIN_LOSS, p.train_loss),
+                (metrics::VAL_LOSS, p.val_loss),
+                (metrics::ELAPSED, p.elapsed_s),
+            ]),
+        })
+        .collect()
+}
+
+pub trait Evaluator: Sync {
+    /// `on_step` is called during long work (heartbeats, Ctrl-C); `Break`
+    /// abandons the evaluation with [`TrainError::Interrupted`].
+    fn evaluate(
+        &self,
+        arch: &Architecture,
+        seed: u64,
+        on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<Evaluation, TrainError>;
+
+    /// Context length the costs are computed at.
+    fn seq_len(&self) -> usize;
+}

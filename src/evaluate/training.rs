@@ -1,0 +1,90 @@
+//! The real evaluator: trains the proxy model on the text, and, when the
+//! study has the `recall` objective, one fresh model per `[recall]` task.
+
+use std::ops::ControlFlow;
+
+use super::{curve_values, Evaluation, Evaluator};
+use crate::arch::Architecture;
+use crate::data::Corpus;
+use crate::metrics::{self, Metrics, Values};
+use crate::space::RecallSettings;
+use crate::train::{self, Progress, TrainConfig, TrainError};
+
+/// Trains each architecture with the proxy trainer.
+pub struct TrainEvaluator {
+    pub corpus: Corpus,
+    pub config: TrainConfig,
+    /// The in-context tasks each trial also trains (a fresh model each, same
+    /// architecture), when `recall` is an objective.
+    pub recall: Option<RecallSettings>,
+}
+
+impl Evaluator for TrainEvaluator {
+    fn evaluate(
+        &self,
+        arch: &Architecture,
+        seed: u64,
+        on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Result<Evaluation, TrainError> {
+        let trained = train::train(
+            arch,
+            &self.corpus,
+            &self.config.for_seed(seed),
+            &mut *on_step,
+        )?;
+        let r = trained.report;
+        let metrics = Metrics {
+            val_loss: r.val_loss,
+            val_ppl: r.val_ppl,
+            params: r.params,
+            flops_per_token: r.cost.flops_per_token,
+            kv_cache_bytes: r.cost.kv_cache_bytes,
+            ssm_state_bytes: r.cost.ssm_state_bytes,
+            latency_ms: r.latency_ms,
+            train_seconds: r.train_seconds,
+            tokens_per_s: r.tokens_per_s,
+        };
+        let mut values = metrics.to_values();
+        if let Some(recall) = &self.recall {
+            for (name, value) in recall_values(arch, recall, seed, on_step)?.iter() {
+                values.insert(name, value);
+            }
+        }
+        Ok(Evaluation {
+            values,
+            curve: curve_values(&r.curve),
+        })
+    }
+
+    fn seq_len(&self) -> usize {
+        self.config.seq_len
+    }
+}
+
+/// Trains a fresh model of `arch` on each `[recall]` task and reads its
+/// held-out accuracy per difficulty: `recall_acc/<task>/<difficulty>`, their
+/// mean as `recall_acc` (the objective), and the seconds it took.
+fn recall_values(
+    arch: &Architecture,
+    settings: &RecallSettings,
+    seed: u64,
+    on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Values, TrainError> {
+    let mut values = Values::new();
+    let (mut accuracies, mut seconds) = (Vec::new(), 0.0);
+    let cfg = settings.training.for_seed(seed);
+    for &task in &settings.tasks {
+        let data = settings.task(task);
+        let report = train::train_on(arch, data.as_ref(), &cfg, &mut *on_step)?.report;
+        seconds += report.train_seconds;
+        for score in &report.scores {
+            let accuracy = score.accuracy.unwrap_or(f64::NAN);
+            values.insert(metrics::recall_acc_of(task.as_str(), &score.name), accuracy);
+            accuracies.push(accuracy);
+        }
+    }
+    let mean = accuracies.iter().sum::<f64>() / accuracies.len().max(1) as f64;
+    values.insert(metrics::RECALL_ACC, mean);
+    values.insert(metrics::RECALL_SECONDS, seconds);
+    Ok(values)
+}

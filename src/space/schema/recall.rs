@@ -1,0 +1,128 @@
+//! `[recall]`: the in-context tasks of a study with the `recall` objective.
+//! The table without the objective is refused (it would train nothing), and
+//! the objective without the table takes the defaults.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ctx::{one_of, values, Checked, Ctx, List};
+use crate::objective::Objective;
+use crate::space::{RecallSettings, SpaceError};
+use crate::tasks::TaskKind;
+
+/// The `[recall]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRecall {
+    tasks: Option<List<String>>,
+    pairs: Option<List<i64>>,
+    copies: Option<List<i64>>,
+    keys: Option<Spanned<i64>>,
+    values: Option<Spanned<i64>>,
+    noise: Option<Spanned<i64>>,
+    context: Option<Spanned<i64>>,
+    steps: Option<Spanned<i64>>,
+    batch_size: Option<Spanned<i64>>,
+    lr: Option<Spanned<f64>>,
+    eval_batches: Option<Spanned<i64>>,
+}
+
+/// Validates `[recall]` against the objectives: `None` when `recall` is not
+/// one of them.
+pub(super) fn parse(
+    ctx: &Ctx<'_>,
+    raw: Option<&Spanned<RawRecall>>,
+    objectives: &[Objective],
+) -> Result<Option<RecallSettings>, SpaceError> {
+    let wanted = objectives.contains(&Objective::Recall);
+    let raw = match (raw, wanted) {
+        (None, false) => return Ok(None),
+        (None, true) => return Ok(Some(RecallSettings::default())),
+        (Some(raw), false) => {
+            return Err(ctx.invalid(
+                &raw.span(),
+                "recall",
+                "the table is given, but `recall` is not among the objectives",
+                "`recall` in `objectives` (the table says how it is measured)",
+            ))
+        }
+        (Some(raw), true) => raw.get_ref(),
+    };
+    let mut s = RecallSettings::default();
+    if let Some(list) = &raw.tasks {
+        s.tasks = tasks(ctx, list)?;
+    }
+    let count = |v: &Option<Spanned<i64>>, key: &str, default: usize| {
+        ctx.opt_at_least(v, key, 1, "an integer >= 1", default)
+    };
+    s.keys = count(&raw.keys, "recall.keys", s.keys)?;
+    s.values = count(&raw.values, "recall.values", s.values)?;
+    s.noise = count(&raw.noise, "recall.noise", s.noise)?;
+    s.context = count(&raw.context, "recall.context", s.context)?;
+    s.pairs = difficulties(
+        ctx, &raw.pairs, &raw.keys, "pairs", "keys", &s.pairs, s.keys,
+    )?;
+    s.copies = difficulties(
+        ctx,
+        &raw.copies,
+        &raw.context,
+        "copies",
+        "context",
+        &s.copies,
+        s.context,
+    )?;
+    let t = &mut s.training;
+    t.steps = count(&raw.steps, "recall.steps", t.steps)?;
+    t.batch_size = count(&raw.batch_size, "recall.batch_size", t.batch_size)?;
+    t.eval_batches = count(&raw.eval_batches, "recall.eval_batches", t.eval_batches)?;
+    if let Some(lr) = &raw.lr {
+        t.lr = ctx.positive_number(lr, "recall.lr", "a learning rate > 0")?;
+    }
+    Ok(Some(s))
+}
+
+fn tasks(ctx: &Ctx<'_>, list: &List<String>) -> Result<Vec<TaskKind>, SpaceError> {
+    let expected = one_of(&TaskKind::RECALL, |t| t.as_str());
+    let tasks: Checked<TaskKind> = ctx.names(list, "recall.tasks", &expected)?;
+    if let Some((t, span)) = tasks.iter().find(|(t, _)| !TaskKind::RECALL.contains(t)) {
+        return Err(ctx.invalid(
+            span,
+            "recall.tasks",
+            format!("`{t}` is not an in-context task"),
+            expected,
+        ));
+    }
+    Ok(values(&tasks))
+}
+
+/// A difficulty list (`pairs`, `copies`), each at most `bound` (`keys`,
+/// `context`): the list as given, else `default`. The error points at the
+/// difficulty that is too large when the file gives the list, else at the
+/// bound that is too small for the default.
+fn difficulties(
+    ctx: &Ctx<'_>,
+    given: &Option<List<i64>>,
+    bound_given: &Option<Spanned<i64>>,
+    key: &str,
+    bound_key: &str,
+    default: &[usize],
+    bound: usize,
+) -> Result<Vec<usize>, SpaceError> {
+    let list: Checked<usize> = match given {
+        Some(list) => ctx.ints(list, &format!("recall.{key}"), 1, "counts")?,
+        None => default.iter().map(|&d| (d, 0..0)).collect(),
+    };
+    let Some(&(too_many, ref span)) = list.iter().find(|(d, _)| *d > bound) else {
+        return Ok(values(&list));
+    };
+    let problem = format!("{too_many} {key} do not fit `{bound_key}` = {bound}");
+    let expected = format!("`{key}` up to `{bound_key}`");
+    Err(match (given, bound_given) {
+        (Some(_), _) | (None, None) => {
+            ctx.invalid(span, &format!("recall.{key}"), problem, expected)
+        }
+        (None, Some(b)) => {
+            ctx.invalid(&b.span(), &format!("recall.{bound_key}"), problem, expected)
+        }
+    })
+}
