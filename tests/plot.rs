@@ -5,8 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use hybrid_nas::pareto::StudyFront;
-use hybrid_nas::plot::{draw, PlotError, PlotPoint, PlotSeries, PlotSpec, SIZE};
+use hybrid_nas::pareto::{default_reference_k, Front, StudyFront};
+use hybrid_nas::plot::{
+    draw, draw_with, PlotError, PlotOptions, PlotPoint, PlotSeries, PlotSpec, Shading, SIZE,
+};
 
 /// Two studies, 15 trials: costs spanning two decades (so the cost axis goes
 /// log), labels shaped like architecture short forms.
@@ -329,4 +331,252 @@ fn single_point() {
     roxmltree::Document::parse(&text).unwrap();
     assert_eq!(text.matches("<circle").count(), 1);
     draw(&dir.join("single.png"), &one, &spec(None)).unwrap();
+}
+
+/// A shade per synthetic point, spread evenly over [0, 1] within each series
+/// (so each series has a point at 0 and one at 1).
+fn shades(series: &[PlotSeries]) -> Shading {
+    Shading {
+        title: "recall accuracy".to_string(),
+        values: series
+            .iter()
+            .map(|s| {
+                let n = s.points.len();
+                (0..n).map(|j| Some(j as f64 / (n - 1) as f64)).collect()
+            })
+            .collect(),
+    }
+}
+
+/// The SVG of `series` drawn with `options`, also drawn as PNG to check that
+/// it renders there.
+fn render_both(
+    name: &str,
+    series: &[PlotSeries],
+    spec: &PlotSpec,
+    options: &PlotOptions,
+) -> String {
+    let (_keep, dir) = out_dir();
+    let png = dir.join(format!("{name}.png"));
+    draw_with(&png, series, spec, options).unwrap();
+    assert_eq!(png_size(&png), SIZE);
+    let svg = dir.join(format!("{name}.svg"));
+    draw_with(&svg, series, spec, options).unwrap();
+    std::fs::read_to_string(&svg).unwrap()
+}
+
+/// A polygon's or polyline's `points` attribute as pixel coordinates.
+fn vertices(node: &roxmltree::Node) -> Vec<(f64, f64)> {
+    node.attribute("points")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|xy| {
+            let (x, y) = xy.split_once(',').expect("x,y");
+            (x.parse().unwrap(), y.parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn shaded_markers_and_colour_bar() {
+    let (series, reference) = synthetic();
+    let options = PlotOptions {
+        shading: Some(shades(&series)),
+        ..PlotOptions::default()
+    };
+    let text = render_both("shaded", &series, &spec(Some(reference)), &options);
+    let doc = roxmltree::Document::parse(&text).expect("SVG is well-formed XML");
+
+    let circles: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .collect();
+    assert_eq!(circles.len(), 15, "one circle per point, nothing else");
+    // Every marker filled from the scale, dominated ones too (unshaded, those
+    // are hollow), and the scale's two ends are used.
+    let fills: Vec<&str> = circles.iter().filter_map(|c| c.attribute("fill")).collect();
+    assert_eq!(fills.len(), 15);
+    assert!(!fills.contains(&"none"), "{fills:?}");
+    assert!(
+        fills.contains(&"#440154") && fills.contains(&"#FDE725"),
+        "{fills:?}"
+    );
+    assert!(!fills.contains(&"#0072B2"), "a marker in the study colour");
+
+    // Front points ringed: a many-sided disc in a study colour behind each.
+    let on_front = series
+        .iter()
+        .flat_map(|s| &s.points)
+        .filter(|p| p.on_front)
+        .count();
+    let rings = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polygon") && vertices(n).len() == 24)
+        .filter(|n| n.attribute("fill") != Some("#FFFFFF"))
+        .count();
+    assert_eq!(rings, on_front);
+
+    // The colour bar: its title turned upright, its ticks, its bands.
+    let title = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .find(|n| n.text().unwrap_or_default().trim() == "recall accuracy")
+        .expect("colour bar title");
+    assert!(title
+        .attribute("transform")
+        .unwrap_or_default()
+        .starts_with("rotate("));
+    let texts: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default().trim().to_string())
+        .collect();
+    for tick in ["0.0", "0.4", "1.0"] {
+        assert!(texts.iter().any(|t| t == tick), "colour bar tick {tick}");
+    }
+    assert!(texts.iter().any(|t| t.starts_with("ringed: Pareto front")));
+    let mut band_fills: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect"))
+        .filter_map(|n| n.attribute("fill"))
+        .collect();
+    band_fills.sort_unstable();
+    band_fills.dedup();
+    assert!(
+        band_fills.len() >= 50,
+        "only {} rect colours",
+        band_fills.len()
+    );
+    // Right of the plot, which has made room for it.
+    let title_x: f64 = title.attribute("x").unwrap().parse().unwrap();
+    assert!(title_x > f64::from(SIZE.0) - 80.0 && title_x < f64::from(SIZE.0));
+}
+
+#[test]
+fn shading_with_missing_values_still_draws_one_circle_per_point() {
+    let (series, _) = synthetic();
+    let mut shading = shades(&series);
+    shading.values[0][0] = None;
+    shading.values[1][2] = Some(f64::NAN);
+    shading.values[1].truncate(4);
+    let options = PlotOptions {
+        shading: Some(shading),
+        ..PlotOptions::default()
+    };
+    let text = render_both("shaded_missing", &series, &spec(None), &options);
+    assert_eq!(text.matches("<circle").count(), 15);
+    // Grey for each of the 1 + 1 + 3 points without a usable shade.
+    assert_eq!(text.matches(r##"fill="#AAAAAA""##).count(), 5);
+}
+
+/// Recall accuracy against FLOPs: one study, 9 trials, 5 on the front for
+/// "lower cost, higher recall".
+fn recall_study() -> (Vec<PlotSeries>, (f64, f64)) {
+    let trials = [
+        ("d64 S16 S16", 2.0e5, 0.12),
+        ("d64 A4 S16", 4.0e5, 0.41),
+        ("d64 S16 S16 S16", 6.0e5, 0.30), // dominated by the one before
+        ("d96 A4 A4", 1.1e6, 0.58),
+        ("d96 S16 S16 S16 S16", 1.5e6, 0.35), // dominated
+        ("d128 A4 S16 A4", 2.9e6, 0.77),
+        ("d128 S16 S16 S16 A4", 3.5e6, 0.52), // dominated
+        ("d192 A8 A8 A8", 7.0e6, 0.93),
+        ("d192 S32 S32 S32", 8.0e6, 0.60), // dominated
+    ];
+    // Recall is maximised: minimise [cost, -recall].
+    let rows: Vec<(usize, Vec<f64>)> = trials
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, cost, recall))| (i, vec![cost, -recall]))
+        .collect();
+    let reference = default_reference_k(&rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(), 2);
+    let front = Front::compute(&rows, Some(reference.clone()));
+    assert_eq!(front.ids(), vec![0, 1, 3, 5, 7]);
+    let series = vec![PlotSeries {
+        study: "evolution".to_string(),
+        hypervolume: front.hypervolume,
+        points: trials
+            .iter()
+            .enumerate()
+            .map(|(i, &(label, cost, recall))| PlotPoint {
+                cost,
+                ppl: recall,
+                label: label.to_string(),
+                on_front: front.contains(&i),
+            })
+            .collect(),
+    }];
+    // Back to (cost, recall): below and right of every trial.
+    (series, (reference[0], -reference[1]))
+}
+
+#[test]
+fn maximised_y_front_rises_with_cost() {
+    let (series, reference) = recall_study();
+    assert!(reference.1 < 0.12 && reference.0 > 8.0e6);
+    let mut recall_spec = spec(Some(reference));
+    recall_spec.y_label = "recall accuracy".to_string();
+    let options = PlotOptions {
+        y_maximised: true,
+        ..PlotOptions::default()
+    };
+    let text = render_both("recall", &series, &recall_spec, &options);
+    let doc = roxmltree::Document::parse(&text).expect("SVG is well-formed XML");
+
+    // The step line: the one 2-px polyline at the series' line opacity.
+    let lines: Vec<_> = doc
+        .descendants()
+        .filter(|n| {
+            n.has_tag_name("polyline")
+                && n.attribute("stroke-width") == Some("2")
+                && n.attribute("opacity") == Some("0.9")
+        })
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let stairs = vertices(&lines[0]);
+    // Five front points, four steps between them, closed at both ends.
+    assert_eq!(stairs.len(), 5 + 4 + 2, "{stairs:?}");
+    // In pixels y grows downwards: cost never falls and recall never falls.
+    for w in stairs.windows(2) {
+        assert!(
+            w[1].0 >= w[0].0 && w[1].1 <= w[0].1,
+            "not monotone: {stairs:?}"
+        );
+        assert!(w[0].0 == w[1].0 || w[0].1 == w[1].1, "diagonal: {stairs:?}");
+    }
+    assert!(stairs.last().unwrap().1 < stairs[0].1, "flat: {stairs:?}");
+    // Every front marker (filled circle) is a corner of the line.
+    let front: Vec<(f64, f64)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("fill") != Some("none"))
+        .map(|n| {
+            let at = |a| n.attribute(a).unwrap().parse::<f64>().unwrap();
+            (at("cx"), at("cy"))
+        })
+        .collect();
+    assert_eq!(front.len(), 5);
+    for p in &front {
+        assert!(stairs.contains(p), "front point {p:?} not on {stairs:?}");
+    }
+    // Closed against the reference below right: the line starts at the
+    // lowest y (largest pixel y) and ends at the largest cost, and the
+    // dominated area under it is shaded.
+    let lowest = stairs.iter().map(|v| v.1).fold(f64::MIN, f64::max);
+    let rightmost = stairs.iter().map(|v| v.0).fold(f64::MIN, f64::max);
+    assert_eq!(stairs[0].1, lowest);
+    assert_eq!(stairs.last().unwrap().0, rightmost);
+    let area = doc
+        .descendants()
+        .find(|n| n.has_tag_name("polygon") && n.attribute("opacity") == Some("0.08"))
+        .expect("shaded dominated area");
+    let corner = *vertices(&area).last().unwrap();
+    assert_eq!(corner, (rightmost, lowest));
+
+    // Shaded as well: still one circle per point.
+    let both = PlotOptions {
+        y_maximised: true,
+        shading: Some(shades(&series)),
+    };
+    let text = render_both("recall_shaded", &series, &recall_spec, &both);
+    assert_eq!(text.matches("<circle").count(), 9);
 }

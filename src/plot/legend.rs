@@ -1,5 +1,5 @@
 //! The Pareto figure's legend: a row per study (its colour and hypervolume),
-//! then notes on the markers and, when there is one, the reference point.
+//! then a note on the markers and, when there is one, the reference point.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -35,10 +35,12 @@ pub(super) struct Legend {
 }
 
 impl Legend {
+    /// `note` says how the markers show front and dominated points.
     pub(super) fn measure<DB: DrawingBackend>(
         root: &DrawingArea<DB, Shift>,
         series: &[PlotSeries],
         reference: Option<(f64, f64)>,
+        note: &str,
     ) -> Result<Self, PlotError> {
         let mut wanted: Vec<(String, Option<RGBColor>, f64)> = series
             .iter()
@@ -51,11 +53,7 @@ impl Legend {
                 )
             })
             .collect();
-        wanted.push((
-            "filled: Pareto front, hollow: dominated".to_string(),
-            None,
-            NOTE_SIZE,
-        ));
+        wanted.push((note.to_string(), None, NOTE_SIZE));
         if let Some((rx, ry)) = reference {
             wanted.push((
                 format!(

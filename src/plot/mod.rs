@@ -15,18 +15,30 @@
 //! is a circle, so an SVG consumer can count `<circle>` elements to count
 //! points. Points with a non-finite cost or perplexity are not drawn.
 //!
+//! [`draw_with`] adds two options ([`PlotOptions`]): markers shaded by a
+//! value in [0, 1] on a perceptual colour scale, with a colour bar beside the
+//! plot (every marker then filled, front points ringed in their study's
+//! colour, the ring a polygon, so still one circle per point); and a
+//! maximised y axis, such as recall accuracy against cost, whose front runs
+//! from lower left to upper right. Without them it draws exactly what
+//! [`draw`] draws.
+//!
 //! Inside: `figure` writes any figure as PNG or SVG, with `font` for the
 //! text and `raster` for the PNG's glyphs and circles; `axis`, `number` and
 //! `label` turn values into ticks and text; `placement` finds room for point
-//! labels and the legend; `pareto` (with its `legend`) and `alpha` are the
-//! two figures, coloured from `palette`.
+//! labels and the legend; `pareto` (with its `legend`, `marker` and
+//! `colour_bar`) and `alpha` are the two figures, coloured from `palette`
+//! and, for shaded markers, `colour_scale`.
 
 mod alpha;
 mod axis;
+mod colour_bar;
+mod colour_scale;
 mod figure;
 mod font;
 mod label;
 mod legend;
+mod marker;
 mod number;
 mod palette;
 mod pareto;
@@ -37,12 +49,14 @@ use std::path::PathBuf;
 
 pub use alpha::{draw_alphas, AlphaSeries};
 pub use number::compact_number;
-pub use pareto::draw;
+pub use pareto::{draw, draw_with};
 
 /// One trial in the figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlotPoint {
     pub cost: f64,
+    /// The y value: validation perplexity, or whatever the figure's y axis
+    /// shows (e.g. recall accuracy with [`PlotOptions::y_maximised`]).
     pub ppl: f64,
     /// Short architecture, e.g. "d64 S16 A4 S16"; shown next to front points.
     pub label: String,
@@ -73,6 +87,45 @@ pub struct PlotSpec {
     /// is marked with a cross, each front's dominated region up to it is
     /// shaded, and it is stated in the legend.
     pub reference: Option<(f64, f64)>,
+}
+
+/// What [`draw_with`] can add to a figure. The default adds nothing:
+/// [`draw`] is `draw_with` with `PlotOptions::default()`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlotOptions {
+    /// The y axis is maximised ("lower cost, higher y is better"), as for
+    /// recall accuracy against cost. Each series' front is then drawn as the
+    /// step line of that sense (cost increasing, y never decreasing), closed
+    /// against a reference below and to the right of the data, and point
+    /// labels prefer the empty upper-left side. The caller marks
+    /// [`PlotPoint::on_front`] in the same sense: a point is on the front if
+    /// no other point has cost <= and y >= with one strict (for instance
+    /// from [`crate::pareto::Front`] over `[cost, -y]`).
+    pub y_maximised: bool,
+    /// Shade every marker by a value on a colour scale, with a colour bar.
+    pub shading: Option<Shading>,
+}
+
+/// Marker shades for [`PlotOptions::shading`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shading {
+    /// The colour bar's title, e.g. "recall accuracy".
+    pub title: String,
+    /// Per series (as in the `series` passed to [`draw_with`]) and per point
+    /// (as in [`PlotSeries::points`]), a value in [0, 1]: 0 is the dark end
+    /// of the scale, 1 the light end; values outside are clamped. A point
+    /// with `None`, a NaN, or no entry at all is filled grey.
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+impl Shading {
+    /// The shade of point `point` of series `series`, if it has one.
+    fn value(&self, series: usize, point: usize) -> Option<f64> {
+        self.values
+            .get(series)
+            .and_then(|v| v.get(point).copied().flatten())
+            .filter(|v| !v.is_nan())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

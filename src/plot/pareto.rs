@@ -1,6 +1,7 @@
-//! The Pareto-front figure: every study's trials by cost and perplexity, each
-//! front as a step line (closed against the hypervolume reference when there
-//! is one), labels on front points, and a legend.
+//! The Pareto-front figure: every study's trials by cost and perplexity (or
+//! a maximised y such as recall accuracy), each front as a step line (closed
+//! against the hypervolume reference when there is one), labels on front
+//! points, a legend, and for shaded markers a colour bar.
 
 use std::path::Path;
 
@@ -10,35 +11,46 @@ use plotters::prelude::*;
 use crate::pareto::front_staircase;
 
 use super::axis::{Axis, AxisCoord};
+use super::colour_bar::{self, draw_colour_bar};
 use super::figure::{draw_err, write_figure, Figure};
 use super::font::{ensure_font, text_size, text_style, FONT};
 use super::label::compact_label;
 use super::legend::Legend;
+use super::marker::{draw_markers, is_drawable, FRONT_RADIUS, RING_RADIUS};
 use super::palette::{darker, PALETTE};
 use super::placement::{place_legend_and_labels, Boxf, LabelRequest, Placed};
-use super::{PlotError, PlotPoint, PlotSeries, PlotSpec, SIZE};
+use super::{PlotError, PlotOptions, PlotPoint, PlotSeries, PlotSpec, SIZE};
 
 const TITLE_SIZE: f64 = 30.0;
 const AXIS_TITLE_SIZE: f64 = 24.0;
 const TICK_SIZE: f64 = 20.0;
 const POINT_LABEL_SIZE: f64 = 17.0;
-/// Also the clearance label placement keeps around a marker.
-pub(super) const FRONT_RADIUS: i32 = 6;
-const DOMINATED_RADIUS: i32 = 5;
 const X_TICKS: usize = 9;
 const Y_TICKS: usize = 8;
 
 /// Draws the figure to `path`: SVG when the extension is `.svg` (any case),
 /// PNG otherwise. The file is written only once drawing has succeeded.
 pub fn draw(path: &Path, series: &[PlotSeries], spec: &PlotSpec) -> Result<(), PlotError> {
+    draw_with(path, series, spec, &PlotOptions::default())
+}
+
+/// [`draw`] with `options`: shaded markers and a colour bar, a maximised y
+/// axis, or both.
+pub fn draw_with(
+    path: &Path,
+    series: &[PlotSeries],
+    spec: &PlotSpec,
+    options: &PlotOptions,
+) -> Result<(), PlotError> {
     ensure_font()?;
-    let layout = Layout::new(series, spec)?;
+    let layout = Layout::new(series, spec, options.y_maximised)?;
     write_figure(
         path,
         SIZE,
         &FrontFigure {
             series,
             spec,
+            options,
             layout: &layout,
         },
     )
@@ -47,18 +59,14 @@ pub fn draw(path: &Path, series: &[PlotSeries], spec: &PlotSpec) -> Result<(), P
 struct FrontFigure<'a> {
     series: &'a [PlotSeries],
     spec: &'a PlotSpec,
+    options: &'a PlotOptions,
     layout: &'a Layout,
 }
 
 impl Figure for FrontFigure<'_> {
     fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        render(root, self.series, self.spec, self.layout)
+        render(root, self.series, self.spec, self.options, self.layout)
     }
-}
-
-/// Whether a point is drawn at all: it needs a finite cost and perplexity.
-fn is_drawable(p: &PlotPoint) -> bool {
-    p.cost.is_finite() && p.ppl.is_finite()
 }
 
 /// Everything decided from the data before any drawing.
@@ -67,10 +75,12 @@ struct Layout {
     y: Axis,
     /// Only when finite (and positive on a log axis).
     reference: Option<(f64, f64)>,
+    /// The y axis is maximised ([`PlotOptions::y_maximised`]).
+    y_maximised: bool,
 }
 
 impl Layout {
-    fn new(series: &[PlotSeries], spec: &PlotSpec) -> Result<Self, PlotError> {
+    fn new(series: &[PlotSeries], spec: &PlotSpec, y_maximised: bool) -> Result<Self, PlotError> {
         let finite: Vec<&PlotPoint> = series
             .iter()
             .flat_map(|s| &s.points)
@@ -99,24 +109,37 @@ impl Layout {
             y_lo = y_lo.min(ry);
             y_hi = y_hi.max(ry);
         }
-        // Extra room below and left, where the front's labels go.
+        // Extra room left, and below (above for a maximised y), where the
+        // front's labels go.
         let x = Axis::padded(x_lo, x_hi, log, 0.08, 0.05);
-        let y = Axis::padded(y_lo, y_hi, false, 0.10, 0.06);
-        Ok(Layout { x, y, reference })
+        let (pad_lo, pad_hi) = if y_maximised {
+            (0.06, 0.10)
+        } else {
+            (0.10, 0.06)
+        };
+        let y = Axis::padded(y_lo, y_hi, false, pad_lo, pad_hi);
+        Ok(Layout {
+            x,
+            y,
+            reference,
+            y_maximised,
+        })
     }
 }
 
 /// The whole figure, back to front: grid, shaded area and step lines,
-/// markers, reference cross, labels, legend, frame. Labels and legend are
-/// placed (in pixels) before anything is drawn over the grid.
+/// markers, reference cross, labels, legend, frame, colour bar. Labels and
+/// legend are placed (in pixels) before anything is drawn over the grid.
 fn render<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     series: &[PlotSeries],
     spec: &PlotSpec,
+    options: &PlotOptions,
     layout: &Layout,
 ) -> Result<(), PlotError> {
     root.fill(&WHITE).map_err(draw_err)?;
-    let chart = draw_axes(root, spec, layout)?;
+    let shading = options.shading.as_ref();
+    let chart = draw_axes(root, spec, layout, shading.is_some())?;
     let (xr, yr) = chart.plotting_area().get_pixel_range();
     let plot = Boxf {
         x0: xr.start as f64,
@@ -126,8 +149,16 @@ fn render<DB: DrawingBackend>(
     };
     let to_px = |x: f64, y: f64| -> (i32, i32) { chart.backend_coord(&(x, y)) };
 
-    let geometry = Geometry::new(series, layout.reference, &to_px);
-    let legend = Legend::measure(root, series, layout.reference)?;
+    let marker_reach = match shading {
+        None => FRONT_RADIUS,
+        Some(_) => RING_RADIUS,
+    };
+    let geometry = Geometry::new(series, layout, marker_reach, &to_px);
+    let note = match shading {
+        None => "filled: Pareto front, hollow: dominated",
+        Some(_) => "ringed: Pareto front, unringed: dominated",
+    };
+    let legend = Legend::measure(root, series, layout.reference, note)?;
     let requests = label_requests(root, series, &to_px)?;
     let (legend_at, labels) = place_legend_and_labels(
         legend.size,
@@ -135,6 +166,7 @@ fn render<DB: DrawingBackend>(
         &geometry.markers,
         &geometry.lines,
         &plot,
+        layout.y_maximised,
     );
 
     draw_fronts(
@@ -142,7 +174,7 @@ fn render<DB: DrawingBackend>(
         layout.reference,
         &geometry.staircases,
     )?;
-    draw_markers(root, series, &to_px)?;
+    draw_markers(root, series, shading, &to_px)?;
     if let Some((rx, ry)) = layout.reference {
         draw_reference(root, to_px(rx, ry))?;
     }
@@ -155,6 +187,9 @@ fn render<DB: DrawingBackend>(
         RGBColor(60, 60, 60).stroke_width(1),
     ))
     .map_err(draw_err)?;
+    if let Some(shading) = shading {
+        draw_colour_bar(root, &plot, &shading.title)?;
+    }
     Ok(())
 }
 
@@ -162,12 +197,19 @@ fn render<DB: DrawingBackend>(
 type FrontChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<AxisCoord, AxisCoord>>;
 
 /// Title, margins, grid, ticks and axis titles; the returned chart maps data
-/// to pixels for everything drawn after.
+/// to pixels for everything drawn after. With `colour_bar` the plot leaves
+/// room on its right for one.
 fn draw_axes<'a, DB: DrawingBackend>(
     root: &'a DrawingArea<DB, Shift>,
     spec: &PlotSpec,
     layout: &Layout,
+    colour_bar: bool,
 ) -> Result<FrontChart<'a, DB>, PlotError> {
+    let margin_right = if colour_bar {
+        40 + colour_bar::ROOM
+    } else {
+        40
+    };
     let x_coord = AxisCoord::new(layout.x.clone(), X_TICKS);
     let y_coord = AxisCoord::new(layout.y.clone(), Y_TICKS);
     let mut chart = ChartBuilder::on(root)
@@ -175,7 +217,7 @@ fn draw_axes<'a, DB: DrawingBackend>(
         .margin_top(16)
         .margin_left(16)
         .margin_bottom(12)
-        .margin_right(40)
+        .margin_right(margin_right)
         .x_label_area_size(72)
         .y_label_area_size(92)
         .build_cartesian_2d(x_coord, y_coord)
@@ -213,16 +255,19 @@ struct Geometry {
 }
 
 impl Geometry {
+    /// `marker_reach`: the radius a marker covers, in pixels.
     fn new(
         series: &[PlotSeries],
-        reference: Option<(f64, f64)>,
+        layout: &Layout,
+        marker_reach: i32,
         to_px: &impl Fn(f64, f64) -> (i32, i32),
     ) -> Self {
+        let reference = layout.reference;
         let mut markers: Vec<Boxf> = Vec::new();
         let mut lines: Vec<Boxf> = Vec::new();
         let mut staircases: Vec<Vec<(f64, f64)>> = Vec::new();
         for s in series {
-            let stairs = step_line(s, reference);
+            let stairs = step_line(s, reference, layout.y_maximised);
             for w in stairs.windows(2) {
                 let (a, b) = (to_px(w[0].0, w[0].1), to_px(w[1].0, w[1].1));
                 lines.push(
@@ -241,7 +286,7 @@ impl Geometry {
                 markers.push(Boxf::around(
                     px as f64,
                     py as f64,
-                    FRONT_RADIUS as f64 + 1.0,
+                    marker_reach as f64 + 1.0,
                 ));
             }
         }
@@ -258,21 +303,33 @@ impl Geometry {
 }
 
 /// The step line through a series' front points, in data coordinates.
-fn step_line(s: &PlotSeries, reference: Option<(f64, f64)>) -> Vec<(f64, f64)> {
+///
+/// With a maximised y the line is the minimising one of the negated y,
+/// negated back: cost increasing, y rising, closed against a reference
+/// below. (Negation is exact, and multiplying by 1 changes nothing, so the
+/// minimising line is the same as without the option.)
+fn step_line(s: &PlotSeries, reference: Option<(f64, f64)>, y_maximised: bool) -> Vec<(f64, f64)> {
+    let sense = if y_maximised { -1.0 } else { 1.0 };
     let front: Vec<(f64, f64)> = s
         .points
         .iter()
         .filter(|p| p.on_front)
-        .map(|p| (p.cost, p.ppl))
+        .map(|p| (p.cost, sense * p.ppl))
         .collect();
     let mut stairs = front_staircase(&front);
     if let (Some((rx, ry)), Some(&first), Some(&last)) = (reference, stairs.first(), stairs.last())
     {
+        let ry = sense * ry;
         // Close the step line against the reference so it outlines the
         // area the hypervolume measures.
         if first.0 < rx && first.1 < ry && last.0 < rx && last.1 < ry {
             stairs.insert(0, (first.0, ry));
             stairs.push((rx, last.1));
+        }
+    }
+    if y_maximised {
+        for v in &mut stairs {
+            v.1 = -v.1;
         }
     }
     stairs
@@ -335,33 +392,6 @@ fn draw_fronts<DB: DrawingBackend>(
             colour.mix(0.9).stroke_width(2),
         ))
         .map_err(draw_err)?;
-    }
-    Ok(())
-}
-
-/// One circle per drawable point: filled on the front, hollow when dominated.
-fn draw_markers<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    series: &[PlotSeries],
-    to_px: &impl Fn(f64, f64) -> (i32, i32),
-) -> Result<(), PlotError> {
-    // Dominated points under front points, so a front marker is never hidden.
-    for pass_front in [false, true] {
-        for (i, s) in series.iter().enumerate() {
-            let colour = PALETTE[i % PALETTE.len()];
-            for p in s.points.iter().filter(|p| p.on_front == pass_front) {
-                if !is_drawable(p) {
-                    continue;
-                }
-                let at = to_px(p.cost, p.ppl);
-                let marker = if p.on_front {
-                    Circle::new(at, FRONT_RADIUS, colour.filled())
-                } else {
-                    Circle::new(at, DOMINATED_RADIUS, colour.mix(0.75).stroke_width(2))
-                };
-                root.draw(&marker).map_err(draw_err)?;
-            }
-        }
     }
     Ok(())
 }

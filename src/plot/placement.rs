@@ -3,7 +3,7 @@
 
 use plotters::style::RGBColor;
 
-use super::pareto::FRONT_RADIUS;
+use super::marker::FRONT_RADIUS;
 
 /// A box in pixels (y grows downwards): a marker, a step-line segment, a
 /// label, the legend or the plot area.
@@ -65,16 +65,19 @@ pub(super) struct Placed {
 /// Greedy placement: each label takes a candidate position that stays in the
 /// plot and covers no marker, no other label and not the legend. Candidates
 /// lie on two rings around the point, the lower-left side first (a min-min
-/// front leaves it empty of its own points); the cheapest wins, counting
-/// one per step line crossed and two for the outer ring (which gets a leader
-/// line), ties going to the earlier candidate. Labels with nowhere to go are
-/// dropped rather than drawn over data.
+/// front leaves it empty of its own points; with `flip`, for a front whose y
+/// is maximised, the upper-left side, every candidate mirrored top to
+/// bottom); the cheapest wins, counting one per step line crossed and two
+/// for the outer ring (which gets a leader line), ties going to the earlier
+/// candidate. Labels with nowhere to go are dropped rather than drawn over
+/// data.
 fn place_labels(
     requests: &[LabelRequest],
     markers: &[Boxf],
     lines: &[Boxf],
     legend: &Boxf,
     plot: &Boxf,
+    flip: bool,
 ) -> (Vec<Placed>, usize) {
     let mut placed: Vec<Placed> = Vec::new();
     let mut dropped = 0;
@@ -97,6 +100,11 @@ fn place_labels(
                 (r.px - w / 2.0, r.py - e - h),
                 (r.px + s, r.py - s - h),
             ]);
+        }
+        if flip {
+            for c in &mut candidates {
+                c.1 = 2.0 * r.py - c.1 - h;
+            }
         }
         let per_ring = candidates.len() / 2;
         let mut best: Option<(usize, Boxf, bool, bool)> = None;
@@ -141,23 +149,26 @@ fn place_labels(
 
 /// Places the legend, of `size` pixels, and the point labels around it: the
 /// legend spot is chosen together with the labels it leaves room for.
+/// `flip` (a maximised y) mirrors the preferences top to bottom.
 pub(super) fn place_legend_and_labels(
     size: (f64, f64),
     requests: &[LabelRequest],
     markers: &[Boxf],
     lines: &[Boxf],
     plot: &Boxf,
+    flip: bool,
 ) -> (Boxf, Vec<Placed>) {
     let (legend_w, legend_h) = size;
     // Legend position: try the corners and edge midpoints of the plot; the
     // one covering the fewest markers, then costing the fewest labels, then
     // crossing the fewest lines wins (ties: the order below, lower left first
-    // because a min-min front leaves that corner empty).
+    // because a min-min front leaves that corner empty; upper left first,
+    // mirrored, with `flip`).
     let inset = 10.0;
     let (lx0, lx1) = (plot.x0 + inset, plot.x1 - inset - legend_w);
     let (ly0, ly1) = (plot.y0 + inset, plot.y1 - inset - legend_h);
     let (lxm, lym) = ((lx0 + lx1) / 2.0, (ly0 + ly1) / 2.0);
-    let spots = [
+    let mut spots = [
         (lx0, ly1),
         (lx1, ly0),
         (lx0, ly0),
@@ -167,6 +178,11 @@ pub(super) fn place_legend_and_labels(
         (lx0, lym),
         (lx1, lym),
     ];
+    if flip {
+        for s in &mut spots {
+            s.1 = ly0 + ly1 - s.1;
+        }
+    }
     // (markers covered, labels dropped, lines crossed), legend box, labels.
     type Choice = ((usize, usize, usize), Boxf, Vec<Placed>);
     let mut best: Option<Choice> = None;
@@ -179,7 +195,7 @@ pub(super) fn place_legend_and_labels(
         };
         let covered = markers.iter().filter(|m| m.overlaps(&legend)).count();
         let crossed = lines.iter().filter(|l| l.overlaps(&legend)).count();
-        let (labels, dropped) = place_labels(requests, markers, lines, &legend, plot);
+        let (labels, dropped) = place_labels(requests, markers, lines, &legend, plot, flip);
         let score = (covered, dropped, crossed);
         if best.as_ref().is_none_or(|(s, _, _)| score < *s) {
             best = Some((score, legend, labels));
