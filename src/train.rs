@@ -75,7 +75,7 @@ impl TrainConfig {
         match task {
             TaskKind::Text => TrainConfig::default(),
             TaskKind::Mqar | TaskKind::NoisyRecall | TaskKind::SelectiveCopy => TrainConfig {
-                steps: 1000,
+                steps: 2000,
                 batch_size: 64,
                 seq_len: 0,
                 lr: 3e-3,

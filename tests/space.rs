@@ -50,8 +50,17 @@ fn bundled_spaces_parse() {
     assert!((8..=10).contains(&tiny.trials));
     assert!(tiny.model.depth.iter().all(|&d| d <= 3));
 
+    let recall = bundled("recall");
+    assert_eq!(
+        recall.objectives,
+        [Objective::ValPpl, Objective::Recall, Objective::KvCache]
+    );
+    let r = recall.recall.as_ref().expect("[recall] with the objective");
+    assert_eq!(r.pairs, [2, 4]);
+    assert!(hybrid.recall.is_none() && tiny.recall.is_none());
+
     let names: Vec<_> = SearchSpace::bundled_names().collect();
-    assert_eq!(names, ["hybrid", "tiny"]);
+    assert_eq!(names, ["hybrid", "tiny", "recall"]);
     assert!(SearchSpace::bundled("nope").is_none());
 }
 
@@ -446,6 +455,10 @@ fn malformed_spaces_name_file_line_key_and_expectation() {
         ("evolution_unknown_key", "32:1", "`evolution.populaton`: unknown key (expected one of `population`, `tournament`, `mutation_weights`)"),
         ("evolution_negative_weight", "32:41", "`evolution.mutation_weights`: weight -0.5 for `move` is negative (expected weights >= 0)"),
         ("evolution_unknown_mutation", "32:34", "`evolution.mutation_weights`: unknown mutation `swap` (expected one of `flip`, `heads`, `window`, `state_dim`, `expand`, `shared`, `move`, `depth`, `d_model`, `mlp_ratio`)"),
+        ("recall_no_cost", "2:14", "`objectives`: no cost among the objectives (expected at least one cost"),
+        ("recall_pairs_over_keys", "35:13", "`recall.pairs`: 16 pairs do not fit `keys` = 8 (expected `pairs` up to `keys`)"),
+        ("recall_unknown_task", "34:18", "`recall.tasks`: `digits` is not an in-context task (expected one of `mqar`, `selective-copy`, `noisy-recall`)"),
+        ("recall_without_objective", "33:1", "`recall`: the table is given, but `recall` is not among the objectives (expected `recall` among the objectives, or no [recall] table)"),
         ("evolution_zero_weights", "32:1", "`evolution.mutation_weights`: every weight is zero (expected at least one positive weight)"),
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -67,6 +67,7 @@ pub use sample::Placement;
 const BUNDLED: &[(&str, &str)] = &[
     ("hybrid", include_str!("../../search_spaces/hybrid.toml")),
     ("tiny", include_str!("../../search_spaces/tiny.toml")),
+    ("recall", include_str!("../../search_spaces/recall.toml")),
 ];
 
 /// The name of the default bundled space.

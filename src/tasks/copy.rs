@@ -40,8 +40,8 @@ impl SelectiveCopy {
     pub fn default_task() -> Self {
         SelectiveCopy {
             tokens: 16,
-            context: 48,
-            copies: vec![4, 8],
+            context: 24,
+            copies: vec![2, 4],
         }
     }
 

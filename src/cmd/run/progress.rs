@@ -73,10 +73,12 @@ impl<'a> TrialProgress<'a> {
                     return;
                 }
                 format!(
-                    "trial {} complete: {}  val ppl {}{}  ({complete}/{} complete, best {})",
+                    "trial {} complete: {}  val ppl {}{}{}  ({complete}/{} complete, best {})",
                     t.number,
                     t.arch_short,
                     format_best(t.value(metrics::VAL_PPL).unwrap_or(f64::NAN)),
+                    t.value(metrics::RECALL_ACC)
+                        .map_or(String::new(), |r| format!("  recall {r:.3}")),
                     if self.study.is_stand_in() {
                         " (stand-in)"
                     } else {

@@ -43,7 +43,7 @@ pub(super) fn parse(
                 &raw.span(),
                 "recall",
                 "the table is given, but `recall` is not among the objectives",
-                "`recall` in `objectives` (the table says how it is measured)",
+                "`recall` among the objectives, or no [recall] table",
             ))
         }
         (Some(raw), true) => raw.get_ref(),
