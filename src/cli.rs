@@ -44,9 +44,10 @@ nas train --task digits --arch \"d32 S8 A4\"\n\n\
 Defaults per task (steps, batch, lr, evaluation every, held-out batches):\n  \
 text                              300, 32, 3e-3, 100, 20 (T 128)\n  \
 mqar, noisy-recall, selective-copy 2000, 64, 3e-3, 250, 8\n  \
-digits                            600, 32, 3e-3, 200 (the whole test split)\n\
+digits                            600, 32, 3e-3, 200 (the whole test split)\n\n\
 A design file with a [training] table (as `nas export` writes) trains with those\n\
-settings, seed included; each flag given overrides its value."
+settings, seed included, for text (a task keeps its own defaults); each flag\n\
+given overrides its value."
     )]
     Train(TrainArgs),
     /// Measure training-step speed, printing one JSON line (tokens/s, step
@@ -169,11 +170,14 @@ pub struct ParetoArgs {
     /// Cost axis (default: the first study's cost objective).
     #[arg(long, value_enum)]
     pub cost: Option<CostArg>,
-    /// Hypervolume reference point as COST,PPL.
-    #[arg(long, value_name = "COST,PPL")]
+    /// Hypervolume reference point as COST,PPL, or COST,PPL,RECALL for a
+    /// study with the recall objective.
+    #[arg(long, value_name = "COST,PPL[,RECALL]")]
     pub reference: Option<String>,
     /// Draw the front: PNG, or SVG when FILE ends in .svg
-    /// (default: runs/<study>/pareto-<cost>.png).
+    /// (default: runs/<study>/pareto-<cost>.png). With the recall objective,
+    /// markers are coloured by recall, and a second figure of recall against
+    /// cost goes beside it (FILE with `-recall` before the extension).
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub plot: Option<Option<std::path::PathBuf>>,
     /// Log-scale cost axis (default: when the costs span more than a decade).
@@ -341,10 +345,10 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     pub pairs: Option<Vec<usize>>,
     /// MQAR and noisy-recall vocabulary: distinct key tokens and distinct
-    /// value tokens (selective copy: data tokens) [default: 32].
+    /// value tokens; selective copy: data tokens [default: 32 and 16].
     #[arg(long, value_name = "N")]
     pub vocab: Option<usize>,
-    /// Selective-copy difficulties: tokens to copy [default: 4,8].
+    /// Selective-copy difficulties: tokens to copy [default: 3,4].
     #[arg(long, value_delimiter = ',', value_name = "N,...")]
     pub copies: Option<Vec<usize>>,
     /// UTF-8 text to train on, character-level; the last 10% is held out.

@@ -15,7 +15,7 @@ use crate::cost::Cost;
 use crate::data::{Corpus, DataError};
 use crate::model::init::{DECAYED, NOT_DECAYED};
 use crate::model::HybridLm;
-use crate::tasks::{EvalSet, TaskData, TextTask, IGNORE};
+use crate::tasks::{Batch, EvalSet, TaskData, TextTask, IGNORE};
 
 /// Batches are drawn from this stream, apart from the init stream of the seed.
 const BATCH_STREAM: u64 = 0x5eed_ba7c;
@@ -69,7 +69,7 @@ impl TrainConfig {
     /// in-context tasks, settings that train a 2-layer d64 model in about a
     /// minute on 2 cores and separate attention from small recurrent states
     /// (see the README's recall section); for the digits, a few passes over
-    /// the 1,437 training images.
+    /// the 1,438 training images.
     pub fn for_task(task: crate::tasks::TaskKind) -> TrainConfig {
         use crate::tasks::TaskKind;
         match task {
@@ -242,7 +242,10 @@ fn hits(logits: &Tensor, y: &Tensor) -> (i64, i64) {
     )
 }
 
-/// Scores `model` on every held-out set, without gradients.
+/// Scores `model` on every held-out set, without gradients. Text: the mean
+/// of the batches' mean losses (as always); a task: the loss summed over all
+/// answers of the set divided by their number, so that a short last batch
+/// weighs what its answers weigh.
 fn score(model: &HybridLm, sets: &[EvalSet], accuracy: bool) -> Vec<SetScore> {
     let _guard = tch::no_grad_guard();
     sets.iter()
@@ -250,20 +253,48 @@ fn score(model: &HybridLm, sets: &[EvalSet], accuracy: bool) -> Vec<SetScore> {
             let (mut loss, mut correct, mut answered) = (0.0, 0, 0);
             for b in &set.batches {
                 let logits = model.forward(&b.x);
-                loss += loss_of(&logits, &b.y, accuracy).double_value(&[]);
                 if accuracy {
+                    let v = logits.size()[2];
+                    loss += logits
+                        .reshape([-1, v])
+                        .cross_entropy_loss::<Tensor>(
+                            &b.y.reshape([-1]),
+                            None,
+                            tch::Reduction::Sum,
+                            IGNORE,
+                            0.0,
+                        )
+                        .double_value(&[]);
                     let (c, a) = hits(&logits, &b.y);
                     correct += c;
                     answered += a;
+                } else {
+                    loss += loss_of(&logits, &b.y, false).double_value(&[]);
                 }
             }
+            let (loss, accuracy) = if accuracy {
+                let n = answered.max(1) as f64;
+                (loss / n, Some(correct as f64 / n))
+            } else {
+                (loss / set.batches.len().max(1) as f64, None)
+            };
             SetScore {
                 name: set.name.clone(),
-                loss: loss / set.batches.len().max(1) as f64,
-                accuracy: accuracy.then(|| correct as f64 / answered.max(1) as f64),
+                loss,
+                accuracy,
             }
         })
         .collect()
+}
+
+/// A task whose batch holds no answer would train on NaN: refused at once.
+fn check_answers(b: &Batch) -> Result<(), TrainError> {
+    if b.y.ne(IGNORE).sum(Kind::Int64).int64_value(&[]) == 0 {
+        return Err(TrainError::Config(
+            "a batch of the task has no answer position to score".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> f64 {
@@ -333,6 +364,11 @@ pub fn train_on(
 
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ BATCH_STREAM);
     let eval_sets = task.eval_sets(cfg.batch_size, cfg.eval_batches);
+    if accuracy {
+        for b in eval_sets.iter().flat_map(|s| &s.batches) {
+            check_answers(b)?;
+        }
+    }
     let tokens_per_step = (cfg.batch_size * seq_len) as f64;
     let mut curve = Vec::new();
     let mut window = (0.0, 0usize);
@@ -342,6 +378,9 @@ pub fn train_on(
         let t0 = Instant::now();
         opt.set_lr(cfg.lr_at(step));
         let b = task.train_batch(&mut rng, cfg.batch_size);
+        if accuracy && step == 0 {
+            check_answers(&b)?;
+        }
         let loss = loss_of(&model.forward(&b.x), &b.y, accuracy);
         opt.backward_step_clip_norm(&loss, 1.0);
         let loss = loss.double_value(&[]);
@@ -363,6 +402,7 @@ pub fn train_on(
         if last || (cfg.eval_interval > 0 && (step + 1) % cfg.eval_interval == 0) {
             let scores = score(&model, &eval_sets, accuracy);
             let val_loss = mean(scores.iter().map(|s| s.loss));
+            let val_acc = accuracy.then(|| mean(scores.iter().filter_map(|s| s.accuracy)));
             if !val_loss.is_finite() {
                 return Err(TrainError::NonFinite {
                     step,
@@ -374,14 +414,14 @@ pub fn train_on(
                 train_loss: window.0 / window.1 as f64,
                 val_loss,
                 elapsed_s: started.elapsed().as_secs_f64(),
-                accuracy: accuracy.then(|| mean(scores.iter().filter_map(|s| s.accuracy))),
+                accuracy: val_acc,
             });
             window = (0.0, 0);
             if last {
                 let report = TrainReport {
                     val_loss,
                     val_ppl: val_loss.exp(),
-                    recall_acc: accuracy.then(|| mean(scores.iter().filter_map(|s| s.accuracy))),
+                    recall_acc: val_acc,
                     scores,
                     curve,
                     train_seconds: train_time,

@@ -28,6 +28,19 @@ fn config(args: &TrainArgs, task: TaskKind) -> anyhow::Result<TrainConfig> {
     } else {
         None
     };
+    // A design file's [training] is its text model's: a task keeps its own.
+    let base = match (base, task) {
+        (Some(_), t) if t != TaskKind::Text => {
+            if !args.json {
+                eprintln!(
+                    "note: {}'s [training] is for text; the {t} task uses its own defaults",
+                    args.arch
+                );
+            }
+            None
+        }
+        (base, _) => base,
+    };
     let from_file = base.is_some();
     let base = base.unwrap_or_else(|| TrainConfig::for_task(task));
     let cfg = TrainConfig {
@@ -77,12 +90,12 @@ fn task_data(
             (Box::new(digits), what, None)
         }
         _ => {
-            let mut settings = RecallSettings::default();
+            let mut settings = RecallSettings::task_defaults();
             if let Some(pairs) = &args.pairs {
                 settings.pairs = pairs.clone();
             }
             if let Some(vocab) = args.vocab {
-                (settings.keys, settings.values) = (vocab, vocab);
+                (settings.keys, settings.values, settings.tokens) = (vocab, vocab, vocab);
             }
             if let Some(copies) = &args.copies {
                 settings.copies = copies.clone();

@@ -19,6 +19,8 @@ pub struct RecallSettings {
     /// Distinct key tokens and value tokens (MQAR, noisy recall).
     pub keys: usize,
     pub values: usize,
+    /// Distinct data tokens (selective copy).
+    pub tokens: usize,
     /// Noise tokens per pair (noisy recall).
     pub noise: usize,
     /// Positions of the first part of a selective-copy sequence.
@@ -42,6 +44,7 @@ impl Default for RecallSettings {
             copies: copy.copies,
             keys: mqar.keys,
             values: mqar.values,
+            tokens: copy.tokens,
             noise: Mqar::default_noisy().noise,
             context: copy.context,
             training: Self::default_training(),
@@ -50,6 +53,15 @@ impl Default for RecallSettings {
 }
 
 impl RecallSettings {
+    /// What `nas train --task` trains on: each task's own default (MQAR at 4
+    /// and 5 pairs, harder than a study's default, with a longer training).
+    pub fn task_defaults() -> Self {
+        RecallSettings {
+            pairs: Mqar::default_task().pairs,
+            ..Self::default()
+        }
+    }
+
     /// Training of one recall model in a study: cheap beside the text
     /// model's (see the README's timing of a recall trial).
     pub fn default_training() -> TrainConfig {
@@ -99,7 +111,7 @@ impl RecallSettings {
             TaskKind::Mqar => Box::new(mqar(0)),
             TaskKind::NoisyRecall => Box::new(mqar(self.noise)),
             TaskKind::SelectiveCopy => Box::new(SelectiveCopy {
-                tokens: self.values,
+                tokens: self.tokens,
                 context: self.context,
                 copies: self.copies.clone(),
             }),

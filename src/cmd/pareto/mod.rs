@@ -91,6 +91,18 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
             .unwrap_or(Objective::Flops),
         recall: first.objectives.contains(&Objective::Recall),
     };
+    if axes.recall {
+        for g in studies
+            .iter()
+            .filter(|g| !g.study.objectives.contains(&Objective::Recall))
+        {
+            eprintln!(
+                "note: study `{}` does not measure recall: none of its trials can be on the \
+                 three-objective front",
+                g.study.name
+            );
+        }
+    }
     let reference = args
         .reference
         .as_deref()

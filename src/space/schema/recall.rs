@@ -15,6 +15,7 @@ use crate::tasks::TaskKind;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRecall {
     tasks: Option<List<String>>,
+    tokens: Option<Spanned<i64>>,
     pairs: Option<List<i64>>,
     copies: Option<List<i64>>,
     keys: Option<Spanned<i64>>,
@@ -57,20 +58,28 @@ pub(super) fn parse(
     };
     s.keys = count(&raw.keys, "recall.keys", s.keys)?;
     s.values = count(&raw.values, "recall.values", s.values)?;
+    s.tokens = count(&raw.tokens, "recall.tokens", s.tokens)?;
     s.noise = count(&raw.noise, "recall.noise", s.noise)?;
     s.context = count(&raw.context, "recall.context", s.context)?;
-    s.pairs = difficulties(
-        ctx, &raw.pairs, &raw.keys, "pairs", "keys", &s.pairs, s.keys,
-    )?;
-    s.copies = difficulties(
-        ctx,
-        &raw.copies,
-        &raw.context,
-        "copies",
-        "context",
-        &s.copies,
-        s.context,
-    )?;
+    // Only the listed tasks' difficulties must fit their bounds.
+    let recalls = s.tasks.iter().any(|t| *t != TaskKind::SelectiveCopy);
+    let copies = s.tasks.contains(&TaskKind::SelectiveCopy);
+    s.pairs = Difficulties {
+        key: "pairs",
+        bound_key: "keys",
+        given: &raw.pairs,
+        bound_given: &raw.keys,
+        checked: recalls,
+    }
+    .parse(ctx, &s.pairs, s.keys)?;
+    s.copies = Difficulties {
+        key: "copies",
+        bound_key: "context",
+        given: &raw.copies,
+        bound_given: &raw.context,
+        checked: copies,
+    }
+    .parse(ctx, &s.copies, s.context)?;
     let t = &mut s.training;
     t.steps = count(&raw.steps, "recall.steps", t.steps)?;
     t.batch_size = count(&raw.batch_size, "recall.batch_size", t.batch_size)?;
@@ -95,34 +104,48 @@ fn tasks(ctx: &Ctx<'_>, list: &List<String>) -> Result<Vec<TaskKind>, SpaceError
     Ok(values(&tasks))
 }
 
-/// A difficulty list (`pairs`, `copies`), each at most `bound` (`keys`,
-/// `context`): the list as given, else `default`. The error points at the
-/// difficulty that is too large when the file gives the list, else at the
-/// bound that is too small for the default.
-fn difficulties(
-    ctx: &Ctx<'_>,
-    given: &Option<List<i64>>,
-    bound_given: &Option<Spanned<i64>>,
-    key: &str,
-    bound_key: &str,
-    default: &[usize],
-    bound: usize,
-) -> Result<Vec<usize>, SpaceError> {
-    let list: Checked<usize> = match given {
-        Some(list) => ctx.ints(list, &format!("recall.{key}"), 1, "counts")?,
-        None => default.iter().map(|&d| (d, 0..0)).collect(),
-    };
-    let Some(&(too_many, ref span)) = list.iter().find(|(d, _)| *d > bound) else {
-        return Ok(values(&list));
-    };
-    let problem = format!("{too_many} {key} do not fit `{bound_key}` = {bound}");
-    let expected = format!("`{key}` up to `{bound_key}`");
-    Err(match (given, bound_given) {
-        (Some(_), _) | (None, None) => {
-            ctx.invalid(span, &format!("recall.{key}"), problem, expected)
-        }
-        (None, Some(b)) => {
-            ctx.invalid(&b.span(), &format!("recall.{bound_key}"), problem, expected)
-        }
-    })
+/// A difficulty list (`pairs`, `copies`) and the key that bounds it
+/// (`keys`, `context`), as written.
+struct Difficulties<'a> {
+    key: &'static str,
+    bound_key: &'static str,
+    given: &'a Option<List<i64>>,
+    bound_given: &'a Option<Spanned<i64>>,
+    /// Whether a listed task uses the list (else the bound is not checked).
+    checked: bool,
+}
+
+impl Difficulties<'_> {
+    /// The list as given, else `default`, each at most `bound` when checked.
+    /// The error points at the difficulty that is too large when the file
+    /// gives the list, else at the bound that is too small for the default.
+    fn parse(
+        &self,
+        ctx: &Ctx<'_>,
+        default: &[usize],
+        bound: usize,
+    ) -> Result<Vec<usize>, SpaceError> {
+        let (key, bound_key) = (self.key, self.bound_key);
+        let list: Checked<usize> = match self.given {
+            Some(list) => ctx.ints(list, &format!("recall.{key}"), 1, "counts")?,
+            None => default.iter().map(|&d| (d, 0..0)).collect(),
+        };
+        let too_many = list
+            .iter()
+            .find(|(d, _)| *d > bound)
+            .filter(|_| self.checked);
+        let Some((too_many, span)) = too_many else {
+            return Ok(values(&list));
+        };
+        let problem = format!("{too_many} {key} do not fit `{bound_key}` = {bound}");
+        let expected = format!("`{key}` up to `{bound_key}`");
+        Err(match (self.given, self.bound_given) {
+            (Some(_), _) | (None, None) => {
+                ctx.invalid(span, &format!("recall.{key}"), problem, expected)
+            }
+            (None, Some(b)) => {
+                ctx.invalid(&b.span(), &format!("recall.{bound_key}"), problem, expected)
+            }
+        })
+    }
 }
