@@ -43,7 +43,8 @@ nas train --task mqar --arch \"d64 rope A4 A4\" --pairs 4,8\n  \
 nas train --task digits --arch \"d32 S8 A4\"\n\n\
 Defaults per task (steps, batch, lr, evaluation every, held-out batches):\n  \
 text                              300, 32, 3e-3, 100, 20 (T 128)\n  \
-mqar, noisy-recall, selective-copy 2000, 64, 3e-3, 250, 8\n  \
+mqar, noisy-recall                2000, 64, 3e-3, 250, 8\n  \
+selective-copy                    1000, 64, 3e-3, 250, 8\n  \
 digits                            600, 32, 3e-3, 200 (the whole test split)\n\n\
 A design file with a [training] table (as `nas export` writes) trains with those\n\
 settings, seed included, for text (a task keeps its own defaults); each flag\n\

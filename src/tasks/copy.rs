@@ -16,10 +16,10 @@
 //! Tokens: 0 pads, 1 is the blank, 2 the separator, then `tokens` data tokens.
 
 use rand::seq::index::sample;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{batch, Batch, EvalSet, TaskData, EVAL_SEED, IGNORE};
+use super::{batch, seeded_sets, Batch, EvalSet, TaskData, IGNORE};
 
 const PAD: i64 = 0;
 const BLANK: i64 = 1;
@@ -90,20 +90,7 @@ impl TaskData for SelectiveCopy {
     }
 
     fn eval_sets(&self, b: usize, n: usize) -> Vec<EvalSet> {
-        self.copies
-            .iter()
-            .map(|&k| {
-                let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
-                rng.set_stream(k as u64);
-                let batches = (0..n)
-                    .map(|_| batch((0..b).map(|_| self.sequence(&mut rng, k)).collect()))
-                    .collect();
-                EvalSet {
-                    name: k.to_string(),
-                    batches,
-                }
-            })
-            .collect()
+        seeded_sets(&self.copies, b, n, |rng, k| self.sequence(rng, k))
     }
 
     fn scores_accuracy(&self) -> bool {
@@ -114,6 +101,7 @@ impl TaskData for SelectiveCopy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
 
     #[test]
     fn targets_are_the_data_tokens_in_order() {

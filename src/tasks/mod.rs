@@ -20,6 +20,7 @@ pub mod digits;
 pub mod mqar;
 mod text;
 
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::Tensor;
 
@@ -119,4 +120,30 @@ pub(crate) fn batch(rows: Vec<(Vec<i64>, Vec<i64>)>) -> Batch {
         x: stack(&x),
         y: stack(&y),
     }
+}
+
+/// Held-out sets of a synthetic task, one per difficulty: `n` batches of `b`
+/// rows each, drawn by `sequence(rng, difficulty)` from [`EVAL_SEED`] on a
+/// stream of the difficulty's own, so that adding a difficulty leaves the
+/// other sets' sequences as they were.
+pub(crate) fn seeded_sets(
+    difficulties: &[usize],
+    b: usize,
+    n: usize,
+    sequence: impl Fn(&mut ChaCha8Rng, usize) -> (Vec<i64>, Vec<i64>),
+) -> Vec<EvalSet> {
+    difficulties
+        .iter()
+        .map(|&d| {
+            let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
+            rng.set_stream(d as u64);
+            let batches = (0..n)
+                .map(|_| batch((0..b).map(|_| sequence(&mut rng, d)).collect()))
+                .collect();
+            EvalSet {
+                name: d.to_string(),
+                batches,
+            }
+        })
+        .collect()
 }

@@ -27,10 +27,10 @@
 //! only) [`NOISE_TOKENS`] noise tokens.
 
 use rand::seq::{index::sample, SliceRandom};
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{batch, Batch, EvalSet, TaskData, EVAL_SEED, IGNORE};
+use super::{batch, seeded_sets, Batch, EvalSet, TaskData, IGNORE};
 
 /// Distinct noise tokens of the noisy variant.
 pub const NOISE_TOKENS: usize = 16;
@@ -142,22 +142,7 @@ impl TaskData for Mqar {
     }
 
     fn eval_sets(&self, b: usize, n: usize) -> Vec<EvalSet> {
-        self.pairs
-            .iter()
-            .map(|&pairs| {
-                // One stream per difficulty: adding a difficulty leaves the
-                // others' sequences as they were.
-                let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
-                rng.set_stream(pairs as u64);
-                let batches = (0..n)
-                    .map(|_| batch((0..b).map(|_| self.sequence(&mut rng, pairs)).collect()))
-                    .collect();
-                EvalSet {
-                    name: pairs.to_string(),
-                    batches,
-                }
-            })
-            .collect()
+        seeded_sets(&self.pairs, b, n, |rng, pairs| self.sequence(rng, pairs))
     }
 
     fn scores_accuracy(&self) -> bool {
@@ -168,6 +153,7 @@ impl TaskData for Mqar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
 
     #[test]
     fn every_query_asks_a_key_of_the_first_part_for_its_value() {
