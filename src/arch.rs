@@ -151,6 +151,7 @@ impl Architecture {
         if self.mlp_ratio == 0 {
             return bad("mlp_ratio must be positive".into());
         }
+        self.within_caps()?;
         for (i, layer) in self.layers.iter().enumerate() {
             match *layer {
                 Layer::Attention { heads, .. } => {
@@ -181,6 +182,45 @@ impl Architecture {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The caps of [`crate::limits`]: a design given directly (`--arch`)
+    /// obeys the same bounds as a space file.
+    fn within_caps(&self) -> Result<(), ArchError> {
+        use crate::limits::*;
+        let over = |what: &str, v: usize, max: usize| {
+            Err(ArchError::Invalid(format!(
+                "{what} {v} is above the cap of {max}"
+            )))
+        };
+        if self.layers.len() > MAX_DEPTH {
+            return over("depth", self.layers.len(), MAX_DEPTH);
+        }
+        if self.d_model > MAX_D_MODEL {
+            return over("d_model", self.d_model, MAX_D_MODEL);
+        }
+        if self.mlp_ratio > MAX_MLP_RATIO {
+            return over("mlp_ratio", self.mlp_ratio, MAX_MLP_RATIO);
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (what, v, max) = match *layer {
+                Layer::Attention { heads, .. } if heads > MAX_HEADS => {
+                    ("attention heads", heads, MAX_HEADS)
+                }
+                Layer::Attention { window, .. } if window > MAX_SEQ_LEN => {
+                    ("attention window", window, MAX_SEQ_LEN)
+                }
+                Layer::Ssm { state_dim, .. } if state_dim > MAX_STATE_DIM => {
+                    ("state_dim", state_dim, MAX_STATE_DIM)
+                }
+                Layer::Ssm { expand, .. } if expand > MAX_SSM_EXPAND => {
+                    ("expand", expand, MAX_SSM_EXPAND)
+                }
+                _ => continue,
+            };
+            return over(&format!("layer {i}: {what}"), v, max);
         }
         Ok(())
     }
@@ -438,5 +478,36 @@ mod tests {
         assert!(Architecture::parse_short_form("d48 S16e1").is_err());
         assert!(Architecture::parse_short_form("d128 X4").is_err());
         assert!(Architecture::from_pattern("SAQ", 128, 4, 16).is_err());
+    }
+
+    #[test]
+    fn designs_over_the_caps_are_rejected() {
+        let deep = format!("d64{}", " S16".repeat(crate::limits::MAX_DEPTH + 1));
+        let cases = [
+            ("d16384 S16", "d_model 16384 is above the cap of 8192"),
+            (deep.as_str(), "depth 257 is above the cap of 256"),
+            ("d64 m32 S16", "mlp_ratio 32 is above the cap of 16"),
+            (
+                "d512 S16 A512",
+                "layer 1: attention heads 512 is above the cap of 256",
+            ),
+            (
+                "d64 A4w100000",
+                "layer 0: attention window 100000 is above the cap of 65536",
+            ),
+            (
+                "d64 S2048",
+                "layer 0: state_dim 2048 is above the cap of 1024",
+            ),
+            ("d64 S16e16", "layer 0: expand 16 is above the cap of 8"),
+        ];
+        for (text, message) in cases {
+            let err = Architecture::parse_short_form(text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(message), "{text}: {err}");
+        }
+        let at_caps = format!("d8192 m16{}", " S1024e8 A256w65536".repeat(128));
+        assert!(Architecture::parse_short_form(&at_caps).is_ok());
     }
 }

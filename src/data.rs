@@ -18,13 +18,18 @@ pub enum DataError {
         path: PathBuf,
         hint: String,
     },
-    #[error("corpus {path}: {source}")]
+    // `error`, not `source`: the message carries it, and a chained source
+    // would print it twice.
+    #[error("corpus {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("corpus {path}: not UTF-8 text (invalid byte at offset {offset})")]
     NotUtf8 { path: PathBuf, offset: usize },
+    /// Valid UTF-8 that holds a NUL: a binary file, not a text to learn.
+    #[error("corpus {path}: a binary file, not text (NUL byte at offset {offset})")]
+    Binary { path: PathBuf, offset: usize },
     #[error("corpus {path}: the file is empty")]
     Empty { path: PathBuf },
     #[error("{path}: {message}")]
@@ -70,32 +75,21 @@ pub fn default_corpus_path() -> PathBuf {
 impl Corpus {
     /// Reads a UTF-8 text file. `None` means the default corpus.
     pub fn load(path: Option<&Path>) -> Result<Self, DataError> {
-        let (path, hint) = match path {
-            Some(p) => (p.to_path_buf(), String::new()),
-            None => (
-                default_corpus_path(),
-                " (the default corpus: run scripts/setup.sh, or pass --corpus FILE)".to_string(),
-            ),
-        };
-        let bytes = std::fs::read(&path).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                DataError::Missing {
-                    what: "corpus",
-                    path: path.clone(),
-                    hint,
-                }
-            } else {
-                DataError::Io {
-                    path: path.clone(),
-                    source,
-                }
-            }
-        })?;
-        let text = String::from_utf8(bytes).map_err(|e| DataError::NotUtf8 {
-            path: path.clone(),
-            offset: e.utf8_error().valid_up_to(),
-        })?;
+        let (path, text) = read_text(path)?;
         Self::from_text(&text, path)
+    }
+
+    /// What [`Corpus::load`] and [`Corpus::check_seq_len`] would refuse, without
+    /// building the corpus: for a check made before anything else (a space
+    /// file naming its corpus, under an evaluator that never reads it).
+    pub fn check_file(path: &Path, seq_len: usize) -> Result<(), DataError> {
+        let (path, text) = read_text(Some(path))?;
+        if text.is_empty() {
+            return Err(DataError::Empty { path });
+        }
+        let total = text.chars().count();
+        let train = split_at(total);
+        too_short(&path, seq_len, train, total - train).map_or(Ok(()), Err)
     }
 
     pub fn from_text(text: &str, path: PathBuf) -> Result<Self, DataError> {
@@ -114,7 +108,7 @@ impl Corpus {
                     .expect("every char is in the vocabulary") as i64
             })
             .collect();
-        let split = ((1.0 - VALID_FRACTION) * ids.len() as f64) as usize;
+        let split = split_at(ids.len());
         let valid = ids[split..].to_vec();
         let mut train = ids;
         train.truncate(split);
@@ -132,17 +126,61 @@ impl Corpus {
 
     /// Checks that both splits hold at least one window of `seq_len + 1`.
     pub fn check_seq_len(&self, seq_len: usize) -> Result<(), DataError> {
-        let needed = seq_len + 2;
-        if self.valid.len() < needed || self.train.len() < needed {
-            return Err(DataError::TooShort {
-                path: self.path.clone(),
-                seq_len,
-                valid: self.valid.len(),
-                needed,
-                total_needed: (needed as f64 / VALID_FRACTION).ceil() as usize,
-            });
+        too_short(&self.path, seq_len, self.train.len(), self.valid.len()).map_or(Ok(()), Err)
+    }
+}
+
+/// Where the validation split starts in a corpus of `len` characters.
+fn split_at(len: usize) -> usize {
+    ((1.0 - VALID_FRACTION) * len as f64) as usize
+}
+
+/// The error when a split of `train` or `valid` characters holds no window
+/// of `seq_len + 1` (and a start to draw).
+fn too_short(path: &Path, seq_len: usize, train: usize, valid: usize) -> Option<DataError> {
+    let needed = seq_len + 2;
+    (valid < needed || train < needed).then(|| DataError::TooShort {
+        path: path.to_path_buf(),
+        seq_len,
+        valid,
+        needed,
+        total_needed: (needed as f64 / VALID_FRACTION).ceil() as usize,
+    })
+}
+
+/// The text of a corpus file (`None`: the default corpus), refused when it is
+/// missing, unreadable, not UTF-8 or binary (holds a NUL).
+fn read_text(path: Option<&Path>) -> Result<(PathBuf, String), DataError> {
+    let (path, hint) = match path {
+        Some(p) => (p.to_path_buf(), String::new()),
+        None => (
+            default_corpus_path(),
+            " (the default corpus: run scripts/setup.sh, or pass --corpus FILE)".to_string(),
+        ),
+    };
+    let bytes = std::fs::read(&path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            DataError::Missing {
+                what: "corpus",
+                path: path.clone(),
+                hint,
+            }
+        } else {
+            DataError::Io {
+                path: path.clone(),
+                error,
+            }
         }
-        Ok(())
+    })?;
+    if let Some(offset) = bytes.iter().position(|&b| b == 0) {
+        return Err(DataError::Binary { path, offset });
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok((path, text)),
+        Err(e) => Err(DataError::NotUtf8 {
+            offset: e.utf8_error().valid_up_to(),
+            path,
+        }),
     }
 }
 

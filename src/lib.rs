@@ -13,6 +13,8 @@ pub mod bench;
 pub mod cost;
 pub mod data;
 pub mod evaluate;
+pub mod limits;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub(crate) mod names;

@@ -13,6 +13,8 @@ use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 use crate::arch::Architecture;
 use crate::cost::Cost;
 use crate::data::{Corpus, DataError};
+use crate::limits;
+use crate::memory::{self, MemoryLimit, TooLarge};
 use crate::model::init::{DECAYED, NOT_DECAYED};
 use crate::model::HybridLm;
 use crate::tasks::{Batch, EvalSet, TaskData, TextTask, IGNORE};
@@ -159,6 +161,9 @@ pub enum TrainError {
     Config(String),
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// The estimate of the training's peak memory is above what is available.
+    #[error(transparent)]
+    Memory(#[from] TooLarge),
 }
 
 /// One point of the learning curve.
@@ -311,11 +316,23 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 /// Trains `arch` on the text of `corpus` (its vocabulary set from the corpus)
 /// and measures it. `on_step` sees every step; returning `ControlFlow::Break`
 /// stops the run with [`TrainError::Interrupted`] (Ctrl-C, a search that
-/// prunes).
+/// prunes). A training whose estimated peak memory is above the machine's
+/// available memory fails with [`TrainError::Memory`] before it starts.
 pub fn train(
     arch: &Architecture,
     corpus: &Corpus,
     cfg: &TrainConfig,
+    on_step: impl FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Trained, TrainError> {
+    train_within(arch, corpus, cfg, MemoryLimit::System, on_step)
+}
+
+/// [`train`], checked against the memory `memory` makes available.
+pub fn train_within(
+    arch: &Architecture,
+    corpus: &Corpus,
+    cfg: &TrainConfig,
+    memory: MemoryLimit,
     on_step: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained, TrainError> {
     check(cfg)?;
@@ -325,7 +342,8 @@ pub fn train(
         ));
     }
     corpus.check_seq_len(cfg.seq_len)?;
-    train_on(arch, &TextTask::new(corpus, cfg.seq_len), cfg, on_step)
+    let task = TextTask::new(corpus, cfg.seq_len);
+    train_on_within(arch, &task, cfg, memory, on_step)
 }
 
 fn check(cfg: &TrainConfig) -> Result<(), TrainError> {
@@ -340,16 +358,28 @@ fn check(cfg: &TrainConfig) -> Result<(), TrainError> {
             cfg.lr
         )));
     }
-    Ok(())
+    limits::check_training(cfg.steps, cfg.batch_size, cfg.seq_len, cfg.eval_batches)
+        .map_err(TrainError::Config)
 }
 
 /// Trains `arch` on `task` (its vocabulary and sequence length are the
 /// task's; `cfg.seq_len` is not used) and measures it on the task's held-out
-/// sets.
+/// sets. Checked against the machine's available memory, as [`train`].
 pub fn train_on(
     arch: &Architecture,
     task: &dyn TaskData,
     cfg: &TrainConfig,
+    on_step: impl FnMut(Progress) -> ControlFlow<()>,
+) -> Result<Trained, TrainError> {
+    train_on_within(arch, task, cfg, MemoryLimit::System, on_step)
+}
+
+/// [`train_on`], checked against the memory `memory` makes available.
+pub fn train_on_within(
+    arch: &Architecture,
+    task: &dyn TaskData,
+    cfg: &TrainConfig,
+    memory: MemoryLimit,
     mut on_step: impl FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Trained, TrainError> {
     check(cfg)?;
@@ -357,6 +387,9 @@ pub fn train_on(
     let accuracy = task.scores_accuracy();
     let mut arch = arch.clone();
     arch.vocab_size = task.vocab_size();
+    // Before the model is built: an allocation too large for the machine
+    // aborts the process, which no panic guard catches.
+    memory::check(&arch, cfg.batch_size, seq_len, memory)?;
 
     let vs = nn::VarStore::new(tch::Device::Cpu);
     let model = HybridLm::new(&vs.root(), &arch, cfg.seed);

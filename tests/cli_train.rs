@@ -100,6 +100,73 @@ fn bad_inputs_exit_2_with_a_clear_message() {
 }
 
 #[test]
+fn sizes_over_the_caps_or_the_memory_are_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_corpus(dir.path(), 30_000);
+    let deep = format!("d64{}", " S16".repeat(300));
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["train", "--arch", "d16384 S16"],
+            "d_model 16384 is above the cap of 8192",
+        ),
+        (
+            &[
+                "eval",
+                "--space",
+                "tiny",
+                "--evaluator",
+                "analytic",
+                "--arch",
+                &deep,
+            ],
+            "depth 300 is above the cap of 256",
+        ),
+        (
+            &["train", "--corpus", "corpus.txt", "--steps", "100000000"],
+            "steps 100000000 is above the cap of 1000000",
+        ),
+        (
+            &["train", "--corpus", "corpus.txt", "--batch", "100000"],
+            "batch size 100000 is above the cap of 4096",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = nas(dir.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    if hybrid_nas::memory::system_available().is_some() {
+        // Within the caps, but far beyond any machine: refused with the numbers.
+        let args = [
+            "train",
+            "--corpus",
+            "corpus.txt",
+            "--arch",
+            "d4096 A32 A32 A32 A32",
+            "--batch",
+            "4096",
+            "--seq-len",
+            "2048",
+            "--steps",
+            "1",
+        ];
+        let out = nas(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("the training does not fit in memory: estimated peak"),
+            "{err}"
+        );
+        assert!(err.contains("is available (MemAvailable)"), "{err}");
+    }
+    assert!(!dir.path().join("runs").exists(), "nothing is written");
+}
+
+#[test]
 fn bench_prints_the_peer_keys() {
     let dir = tempfile::tempdir().unwrap();
     let out = nas(

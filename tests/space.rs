@@ -65,23 +65,27 @@ fn bundled_spaces_parse() {
 }
 
 #[test]
-fn resolve_prefers_files_then_bundled_names() {
-    let (space, note) = SearchSpace::resolve("spaces/hybrid.toml").unwrap();
-    assert_eq!(space.text, SearchSpace::bundled("hybrid").unwrap());
-    assert_eq!(
-        note.as_deref(),
-        Some("spaces/hybrid.toml does not exist; using the bundled space `hybrid`")
-    );
-
-    let (space, note) = SearchSpace::resolve("tiny").unwrap();
+fn resolve_takes_files_and_bare_bundled_names_only() {
+    let space = SearchSpace::resolve("tiny").unwrap();
     assert_eq!(space.name, "tiny");
-    assert_eq!(note, None);
+    assert_eq!(space.text, SearchSpace::bundled("tiny").unwrap());
 
-    let err = SearchSpace::resolve("nowhere/custom.toml").unwrap_err();
-    assert!(matches!(err, SpaceError::NotFound { .. }));
-    let message = err.to_string();
-    assert!(message.contains("nowhere/custom.toml"), "{message}");
-    assert!(message.contains("hybrid, tiny"), "{message}");
+    // A path that does not exist never falls back to the bundled space its
+    // stem names: the user asked for a file.
+    for arg in [
+        "spaces/hybrid.toml",
+        "search_spaces/nope/recall.toml",
+        "./tiny.toml",
+        "tiny.toml",
+        "nowhere/custom.toml",
+    ] {
+        let err = SearchSpace::resolve(arg).unwrap_err();
+        assert!(matches!(err, SpaceError::NotFound { .. }), "{arg}: {err}");
+        let message = err.to_string();
+        assert!(message.contains(arg), "{message}");
+        assert!(message.contains("named bare"), "{message}");
+        assert!(message.contains("hybrid, tiny"), "{message}");
+    }
 
     // An existing file wins over the bundled name, and names the space by its stem.
     let dir = tempfile::tempdir().unwrap();
@@ -91,8 +95,8 @@ fn resolve_prefers_files_then_bundled_names() {
         &[("name = \"tiny\"\n", ""), ("trials = 10", "trials = 3")],
     );
     std::fs::write(&path, &text).unwrap();
-    let (space, note) = SearchSpace::resolve(path.to_str().unwrap()).unwrap();
-    assert_eq!((space.trials, note), (3, None));
+    let space = SearchSpace::resolve(path.to_str().unwrap()).unwrap();
+    assert_eq!(space.trials, 3);
     assert_eq!(space.name, "tiny");
     assert_eq!(space.text, text);
 }
@@ -450,7 +454,19 @@ fn malformed_spaces_name_file_line_key_and_expectation() {
         ("darts_negative_lambda", "32:17", "`darts.lambdas`: -0.5 is negative or not finite (expected cost penalties >= 0)"),
         ("darts_unknown_key", "32:1", "`darts.lamdas`: unknown key (expected one of `lambdas`, `cost`"),
         ("darts_depth", "32:13", "`darts.depth`: 5 is not a depth choice of [model] (expected values from [4, 6])"),
-        ("evolution_zero_population", "32:14", "`evolution.population`: 0 is not positive (expected a population size >= 1)"),
+        ("evolution_zero_population", "32:14", "`evolution.population`: 0 is too small (expected a population size >= 2)"),
+        ("evolution_population_one", "32:14", "`evolution.population`: 1 is too small (expected a population size >= 2)"),
+        ("depth_over_cap", "5:13", "`model.depth`: 3000 is above the cap of 256 (expected layer counts from 1 to 256)"),
+        ("d_model_over_cap", "6:16", "`model.d_model`: 65536 is above the cap of 8192 (expected widths from 1 to 8192)"),
+        ("heads_over_cap", "12:13", "`attention.heads`: 512 is above the cap of 256 (expected head counts from 1 to 256)"),
+        ("state_dim_over_cap", "16:17", "`ssm.state_dim`: 4096 is above the cap of 1024 (expected state sizes from 1 to 1024)"),
+        ("seq_len_over_cap", "20:11", "`task.seq_len`: 1000000 is above the cap of 65536 (expected a sequence length from 1 to 65536)"),
+        ("batch_over_cap", "24:14", "`training.batch_size`: 100000 is above the cap of 4096 (expected sequences per batch from 1 to 4096)"),
+        ("steps_over_cap", "23:9", "`training.steps`: 100000000 is above the cap of 1000000 (expected optimiser steps from 1 to 1000000)"),
+        ("corpus_missing", "20:10", "`task.corpus`: corpus no/such/corpus.txt: file not found (expected a UTF-8 text file"),
+        ("corpus_binary", "20:10", "`task.corpus`: corpus tests/fixtures/corpora/binary.bin: a binary file, not text (NUL byte at offset 0) (expected a UTF-8 text file"),
+        ("corpus_not_utf8", "20:10", "`task.corpus`: corpus tests/fixtures/corpora/latin1.txt: not UTF-8 text (invalid byte at offset 9203) (expected a UTF-8 text file"),
+        ("not_utf8", "20:20", "not UTF-8 text: byte 0xe9 at offset "),
         ("evolution_tournament_too_large", "33:14", "`evolution.tournament`: 8 is larger than the population 4 (expected a tournament size from 1 to 4)"),
         ("evolution_unknown_key", "32:1", "`evolution.populaton`: unknown key (expected one of `population`, `tournament`, `mutation_weights`)"),
         ("evolution_negative_weight", "32:41", "`evolution.mutation_weights`: weight -0.5 for `move` is negative (expected weights >= 0)"),
@@ -497,6 +513,57 @@ fn load_reports_unreadable_files() {
     let err = SearchSpace::load(Path::new("no/such/space.toml")).unwrap_err();
     assert!(matches!(err, SpaceError::Io { .. }));
     assert!(err.to_string().contains("no/such/space.toml"));
+    // The cause is in the message, not chained as well: printed with its
+    // chain (`{:#}`, as `nas` prints errors) it would appear twice.
+    assert!(std::error::Error::source(&err).is_none());
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad_spaces");
+    let err = SearchSpace::load(&dir.join("not_utf8.toml")).unwrap_err();
+    assert!(matches!(
+        err,
+        SpaceError::NotUtf8 {
+            line: 20,
+            column: 20,
+            byte: 0xe9,
+            ..
+        }
+    ));
+    assert!(std::error::Error::source(&err).is_none());
+    assert_eq!(err.to_string().matches("UTF-8").count(), 2, "{err}");
+}
+
+/// The corpus is checked when a space file is loaded, not when one is parsed
+/// (a study's stored space is parsed wherever its corpus is now).
+#[test]
+fn the_corpus_is_checked_on_load_only() {
+    let text = edit(
+        SearchSpace::bundled("tiny").unwrap(),
+        &[(
+            "seq_len = 64",
+            "corpus = \"no/such/corpus.txt\"\nseq_len = 64",
+        )],
+    );
+    assert!(SearchSpace::parse(&text, "t.toml").is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    std::fs::write(&path, &text).unwrap();
+    let err = SearchSpace::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("`task.corpus`: corpus no/such/corpus.txt: file not found"),
+        "{err}"
+    );
+    // Too short for the sequence length: the same rule as training's.
+    let corpus = dir.path().join("short.txt");
+    std::fs::write(&corpus, "abc ".repeat(100)).unwrap();
+    let line = format!("corpus = \"{}\"\nseq_len = 64", corpus.display());
+    let text = edit(
+        SearchSpace::bundled("tiny").unwrap(),
+        &[("seq_len = 64", &line)],
+    );
+    std::fs::write(&path, &text).unwrap();
+    let err = SearchSpace::load(&path).unwrap_err().to_string();
+    assert!(err.contains("too short for sequences of 64"), "{err}");
+    std::fs::write(&corpus, "abc ".repeat(1000)).unwrap();
+    assert!(SearchSpace::load(&path).is_ok());
 }
 
 /// Each kind of mutation, alone, makes the change it names (a fresh sample

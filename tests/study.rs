@@ -288,6 +288,8 @@ fn malformed_spaces_exit_2_and_leave_no_study() {
         );
         let name = path.file_name().unwrap().to_str().unwrap();
         assert!(stderr(&out).contains(name), "{name}: {}", stderr(&out));
+        // Said once: no cause printed again after the message that holds it.
+        assert_eq!(stderr(&out).matches(name).count(), 1, "{}", stderr(&out));
         assert!(
             !dir.path().join("runs").exists(),
             "{name}: a store was created"
@@ -331,14 +333,39 @@ fn continuing_with_a_changed_space_needs_force() {
 }
 
 #[test]
-fn bundled_space_resolves_from_the_documented_path() {
+fn bundled_spaces_resolve_by_bare_name_only() {
     let dir = tempfile::tempdir().unwrap();
+    // A path that does not exist is an error, not the bundled space of its stem.
+    for arg in [
+        "spaces/tiny.toml",
+        "./tiny.toml",
+        "search_spaces/nope/recall.toml",
+    ] {
+        let out = nas(
+            dir.path(),
+            &[
+                "run",
+                "--space",
+                arg,
+                "--evaluator",
+                "analytic",
+                "--trials",
+                "2",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{arg}: {}", stderr(&out));
+        assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+        assert!(
+            !dir.path().join("runs").exists(),
+            "{arg}: a store was created"
+        );
+    }
     let out = nas(
         dir.path(),
         &[
             "run",
             "--space",
-            "spaces/tiny.toml",
+            "tiny",
             "--evaluator",
             "analytic",
             "--trials",
@@ -346,7 +373,6 @@ fn bundled_space_resolves_from_the_documented_path() {
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("bundled"), "{}", stderr(&out));
     let out = nas(dir.path(), &["trials", "--study", "tiny", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count(), 2);

@@ -17,10 +17,7 @@ use super::{UsageError, EXIT_USAGE};
 use crate::cli::EvalArgs;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
-    let (space, note) = SearchSpace::resolve(&args.space)?;
-    if let Some(note) = note {
-        eprintln!("note: {note}");
-    }
+    let space = SearchSpace::resolve(&args.space)?;
     let arch = Architecture::load(&args.arch)?;
     if let Err(reason) = space.check(&arch) {
         let evaluator = hybrid_nas::evaluate::EvaluatorKind::from(args.evaluator);

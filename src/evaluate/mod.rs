@@ -12,6 +12,7 @@ pub use self::analytic::AnalyticEvaluator;
 pub use self::training::TrainEvaluator;
 use crate::arch::Architecture;
 use crate::data::{Corpus, DataError};
+use crate::memory::MemoryLimit;
 use crate::metrics::{self, CurveStep, Values};
 use crate::names::named;
 use crate::space::SearchSpace;
@@ -74,6 +75,7 @@ pub fn build(kind: EvaluatorKind, space: &SearchSpace) -> Result<Box<dyn Evaluat
                 corpus,
                 config: space.training.clone(),
                 recall: space.recall.clone(),
+                memory: MemoryLimit::System,
             })
         }
         EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {

@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use super::{curve_values, Evaluation, Evaluator};
 use crate::arch::Architecture;
 use crate::data::Corpus;
+use crate::memory::MemoryLimit;
 use crate::metrics::{self, Metrics, Values};
 use crate::space::RecallSettings;
 use crate::train::{self, Progress, TrainConfig, TrainError};
@@ -17,6 +18,9 @@ pub struct TrainEvaluator {
     /// The in-context tasks each trial also trains (a fresh model each, same
     /// architecture), when `recall` is an objective.
     pub recall: Option<RecallSettings>,
+    /// What each training is checked against before it starts: a design
+    /// too large fails its trial (kind `error`) instead of the process.
+    pub memory: MemoryLimit,
 }
 
 impl Evaluator for TrainEvaluator {
@@ -26,10 +30,11 @@ impl Evaluator for TrainEvaluator {
         seed: u64,
         on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<Evaluation, TrainError> {
-        let trained = train::train(
+        let trained = train::train_within(
             arch,
             &self.corpus,
             &self.config.for_seed(seed),
+            self.memory,
             &mut *on_step,
         )?;
         let r = trained.report;
@@ -46,7 +51,7 @@ impl Evaluator for TrainEvaluator {
         };
         let mut values = metrics.to_values();
         if let Some(recall) = &self.recall {
-            for (name, value) in recall_values(arch, recall, seed, on_step)?.iter() {
+            for (name, value) in recall_values(arch, recall, seed, self.memory, on_step)?.iter() {
                 values.insert(name, value);
             }
         }
@@ -68,6 +73,7 @@ fn recall_values(
     arch: &Architecture,
     settings: &RecallSettings,
     seed: u64,
+    memory: MemoryLimit,
     on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
 ) -> Result<Values, TrainError> {
     let mut values = Values::new();
@@ -75,7 +81,8 @@ fn recall_values(
     let cfg = settings.training.for_seed(seed);
     for &task in &settings.tasks {
         let data = settings.task(task);
-        let report = train::train_on(arch, data.as_ref(), &cfg, &mut *on_step)?.report;
+        let report =
+            train::train_on_within(arch, data.as_ref(), &cfg, memory, &mut *on_step)?.report;
         seconds += report.train_seconds;
         for score in &report.scores {
             let accuracy = score.accuracy.unwrap_or(f64::NAN);

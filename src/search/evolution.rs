@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{Proposal, Strategy};
 use crate::arch::Architecture;
 use crate::pareto::{crowding_distance, non_dominated_sort};
-use crate::space::{EvolutionSettings, Objective, SearchSpace};
+use crate::space::{EvolutionSettings, Objective, SearchSpace, MIN_POPULATION};
 use crate::store::{TrialRecord, TrialState};
 
 /// Re-mutations of a child that matches an evaluated design before giving up
@@ -85,7 +85,9 @@ impl Strategy for AgingEvolution {
 impl AgingEvolution {
     fn propose(&mut self, history: &[TrialRecord], rng: &mut ChaCha8Rng) -> Proposal {
         let complete: Vec<&TrialRecord> = history.iter().filter(|t| t.is_scored()).collect();
-        let p = self.settings().population.max(2);
+        // A parsed space has at least MIN_POPULATION; settings built in code
+        // get the same floor.
+        let p = self.settings().population.max(MIN_POPULATION);
         if complete.len() < p {
             return Proposal {
                 arch: self.space.sample(rng),

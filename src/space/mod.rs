@@ -58,7 +58,7 @@ pub use crate::objective::Objective;
 use crate::train::TrainConfig;
 
 pub use darts::{DartsSettings, SupernetShape, DARTS_COSTS};
-pub use evolution::EvolutionSettings;
+pub use evolution::{EvolutionSettings, MIN_POPULATION};
 pub use mutate::{MutationOp, MutationWeights};
 pub use recall::RecallSettings;
 pub use sample::Placement;
@@ -216,12 +216,23 @@ named!(MutationOp, "mutation");
 /// What is wrong with a search space or its file.
 #[derive(Debug, thiserror::Error)]
 pub enum SpaceError {
-    #[error("cannot read {path}: {source}")]
-    Io {
+    // `error`, not `source`: the message carries it, and a chained source
+    // would print it twice.
+    #[error("cannot read {path}: {error}")]
+    Io { path: String, error: std::io::Error },
+    /// A space file is TOML, which is UTF-8: where the first invalid byte is.
+    #[error(
+        "{path}:{line}:{column}: not UTF-8 text: byte 0x{byte:02x} at offset {offset} \
+         (expected a TOML file in UTF-8)"
+    )]
+    NotUtf8 {
         path: String,
-        source: std::io::Error,
+        line: usize,
+        column: usize,
+        offset: usize,
+        byte: u8,
     },
-    #[error("{path} does not exist and is not a bundled search space (bundled: {bundled})")]
+    #[error("{path} does not exist; a bundled search space is named bare, without `/` or `.toml`: {bundled}")]
     NotFound { path: String, bundled: String },
     /// TOML syntax, a wrong type, an unknown or missing key: toml's own message.
     #[error("{origin}:{line}:{column}: {message}")]
@@ -245,33 +256,36 @@ pub enum SpaceError {
 
 impl SearchSpace {
     /// Parses and validates a space. `origin` names the text in messages.
+    /// The files it names are not read (a space stored with a study is parsed
+    /// here, wherever its corpus is now): [`SearchSpace::load`] checks them.
     pub fn parse(text: &str, origin: &str) -> Result<Self, SpaceError> {
-        schema::parse(text, origin)
+        schema::parse(text, origin, false)
     }
 
+    /// Reads, parses and validates a space file, and checks the corpus it
+    /// names (`task.corpus`) as training would, whatever the evaluator.
     pub fn load(path: &Path) -> Result<Self, SpaceError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpaceError::Io {
-            path: path.display().to_string(),
-            source,
+        let origin = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|error| SpaceError::Io {
+            path: origin.clone(),
+            error,
         })?;
-        Self::parse(&text, &path.display().to_string())
+        let text = utf8(bytes, &origin)?;
+        schema::parse(&text, &origin, true)
     }
 
-    /// `arg` as a path if it exists; otherwise a bundled space, named either
-    /// by `arg` itself or by its file stem (the docs say `spaces/hybrid.toml`).
-    /// The note, when there is one, is for stderr.
-    pub fn resolve(arg: &str) -> Result<(Self, Option<String>), SpaceError> {
+    /// `arg` as a path if it exists; otherwise, when `arg` is a bare name (no
+    /// `/`, no `.toml`), the bundled space of that name. A path that does not
+    /// exist is an error even when its stem names a bundled space: running
+    /// another space than the file asked for, unsaid, would be worse.
+    pub fn resolve(arg: &str) -> Result<Self, SpaceError> {
         let path = Path::new(arg);
         if path.exists() {
-            return Ok((Self::load(path)?, None));
+            return Self::load(path);
         }
-        if let Some(space) = Self::load_bundled(arg) {
-            return Ok((space?, None));
-        }
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if let Some(space) = Self::load_bundled(stem) {
-            let note = format!("{arg} does not exist; using the bundled space `{stem}`");
-            return Ok((space?, Some(note)));
+        let bare = !arg.contains('/') && !arg.ends_with(".toml");
+        if let Some(space) = Self::load_bundled(arg).filter(|_| bare) {
+            return space;
         }
         Err(SpaceError::NotFound {
             path: arg.to_string(),
@@ -308,4 +322,22 @@ impl SearchSpace {
     pub fn objective_names(&self) -> Vec<&'static str> {
         self.objectives.iter().map(|o| o.as_str()).collect()
     }
+}
+
+/// The text of a space file, or where its first byte that is not UTF-8 is
+/// (line and column of the valid text before it).
+fn utf8(bytes: Vec<u8>, origin: &str) -> Result<String, SpaceError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = std::str::from_utf8(&bytes[..offset]).expect("valid up to the offset");
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        SpaceError::NotUtf8 {
+            path: origin.to_string(),
+            line: before.matches('\n').count() + 1,
+            column: before[line_start..].chars().count() + 1,
+            offset,
+            byte: bytes[offset],
+        }
+    })
 }

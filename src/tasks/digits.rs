@@ -54,7 +54,7 @@ impl Digits {
             } else {
                 DataError::Io {
                     path: path.clone(),
-                    source,
+                    error: source,
                 }
             }
         })?;

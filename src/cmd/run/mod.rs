@@ -22,10 +22,7 @@ use crate::cli::RunArgs;
 pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     // Everything that can be wrong with the input is checked before the store
     // is opened: a bad space or corpus leaves no study behind.
-    let (space, note) = SearchSpace::resolve(&args.space)?;
-    if let Some(note) = note {
-        eprintln!("note: {note}");
-    }
+    let space = SearchSpace::resolve(&args.space)?;
     let strategy = args
         .strategy
         .as_deref()

@@ -5,6 +5,7 @@ use std::ops::Range;
 use serde::Deserialize;
 
 use super::ctx::{one_of, values, Checked, Ctx, List};
+use crate::limits::{MAX_DEPTH, MAX_HEADS, MAX_SEQ_LEN};
 use crate::space::{AttentionChoices, Pattern, SpaceError};
 
 /// The `[attention]` table as written.
@@ -41,8 +42,15 @@ pub(super) fn parse(
         &one_of(&Pattern::ALL, |p| p.as_str()),
     )?;
     let every = every(ctx, &raw.every, &patterns)?;
-    let heads = ctx.ints(&raw.heads, "attention.heads", 1, "head counts")?;
-    let window = ctx.opt_ints(&raw.window, "attention.window", 0, "windows", 0)?;
+    let heads = ctx.ints(&raw.heads, "attention.heads", 1, MAX_HEADS, "head counts")?;
+    let window = ctx.opt_ints(
+        &raw.window,
+        "attention.window",
+        0,
+        MAX_SEQ_LEN,
+        "windows",
+        0,
+    )?;
     let shared = shared(ctx, &raw.shared)?;
     for (h, span) in &heads {
         if let Some((d, _)) = d_model.iter().find(|(d, _)| d % h != 0) {
@@ -112,7 +120,7 @@ fn every(
 ) -> Result<Checked<usize>, SpaceError> {
     let alternating = patterns.iter().find(|(p, _)| *p == Pattern::Alternating);
     match (list, alternating) {
-        (Some(list), Some(_)) => ctx.ints(list, "attention.every", 1, "periods k"),
+        (Some(list), Some(_)) => ctx.ints(list, "attention.every", 1, MAX_DEPTH, "periods k"),
         (None, Some((_, span))) => Err(ctx.invalid(
             span,
             "attention.pattern",

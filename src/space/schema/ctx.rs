@@ -29,11 +29,17 @@ pub(super) fn one_of<T: Copy>(all: &[T], name: impl Fn(&T) -> &'static str) -> S
 pub(super) struct Ctx<'a> {
     text: &'a str,
     origin: &'a str,
+    /// Whether the files the space names (its corpus) are read and checked.
+    pub(super) check_files: bool,
 }
 
 impl<'a> Ctx<'a> {
-    pub(super) fn new(text: &'a str, origin: &'a str) -> Self {
-        Ctx { text, origin }
+    pub(super) fn new(text: &'a str, origin: &'a str, check_files: bool) -> Self {
+        Ctx {
+            text,
+            origin,
+            check_files,
+        }
     }
 }
 
@@ -194,13 +200,19 @@ fn below_min(n: i64) -> String {
     }
 }
 
+/// The error of an integer above its cap (see [`crate::limits`]).
+fn above_cap(n: i64, max: usize) -> String {
+    format!("{n} is above the cap of {max}")
+}
+
 impl Ctx<'_> {
-    /// A non-empty list of distinct integers, each at least `min`.
+    /// A non-empty list of distinct integers, each from `min` to `max`.
     pub(super) fn ints(
         &self,
         list: &List<i64>,
         key: &str,
         min: i64,
+        max: usize,
         what: &str,
     ) -> Result<Checked<usize>, SpaceError> {
         if list.get_ref().is_empty() {
@@ -222,6 +234,14 @@ impl Ctx<'_> {
                     format!("{what} >= {min}"),
                 ));
             }
+            if v as u64 > max as u64 {
+                return Err(self.invalid(
+                    &item.span(),
+                    key,
+                    above_cap(v, max),
+                    format!("{what} from {min} to {max}"),
+                ));
+            }
             if out.iter().any(|(u, _)| *u as i64 == v) {
                 return Err(self.invalid(
                     &item.span(),
@@ -241,11 +261,12 @@ impl Ctx<'_> {
         list: &Option<List<i64>>,
         key: &str,
         min: i64,
+        max: usize,
         what: &str,
         default: usize,
     ) -> Result<Checked<usize>, SpaceError> {
         match list {
-            Some(list) => self.ints(list, key, min, what),
+            Some(list) => self.ints(list, key, min, max, what),
             None => Ok(vec![(default, 0..0)]),
         }
     }
@@ -266,6 +287,48 @@ impl Ctx<'_> {
             return Err(self.invalid(&v.span(), key, below_min(n), expected));
         }
         Ok(n as usize)
+    }
+
+    /// [`Ctx::opt_at_least`], and at most `max`.
+    pub(super) fn opt_within(
+        &self,
+        v: &Option<Spanned<i64>>,
+        key: &str,
+        min: i64,
+        max: usize,
+        expected: &str,
+        default: usize,
+    ) -> Result<usize, SpaceError> {
+        let n = self.opt_at_least(v, key, min, expected, default)?;
+        match v {
+            Some(v) if n > max => Err(self.invalid(
+                &v.span(),
+                key,
+                above_cap(n as i64, max),
+                format!("{expected}, at most {max}"),
+            )),
+            _ => Ok(n),
+        }
+    }
+
+    /// An integer from 1 to `max` (`what >= 1`).
+    pub(super) fn positive_up_to(
+        &self,
+        v: &Spanned<i64>,
+        key: &str,
+        what: &str,
+        max: usize,
+    ) -> Result<usize, SpaceError> {
+        let n = self.positive(v, key, what)?;
+        if n > max {
+            return Err(self.invalid(
+                &v.span(),
+                key,
+                above_cap(n as i64, max),
+                format!("{what} from 1 to {max}"),
+            ));
+        }
+        Ok(n)
     }
 
     /// An integer of at least 1 (`what >= 1`).

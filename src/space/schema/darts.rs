@@ -6,6 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ctx::{Ctx, List};
+use crate::limits::MAX_STEPS;
 use crate::space::{DartsSettings, Objective, SearchSpace, SpaceError, DARTS_COSTS};
 
 /// The `[darts]` table as written, every value with its span.
@@ -153,7 +154,13 @@ fn choices(
 ) -> Result<Option<Vec<usize>>, SpaceError> {
     let Some(list) = list else { return Ok(None) };
     // Non-empty, positive, distinct: as for any list of the schema.
-    let checked = ctx.ints(list, key, 1, &format!("{what} choices of [model]"))?;
+    let checked = ctx.ints(
+        list,
+        key,
+        1,
+        usize::MAX,
+        &format!("{what} choices of [model]"),
+    )?;
     for (v, span) in &checked {
         if !model.contains(v) {
             return Err(ctx.invalid(
@@ -167,7 +174,7 @@ fn choices(
     Ok(Some(checked.into_iter().map(|(v, _)| v).collect()))
 }
 
-/// A step count of at least `min`, or `default`.
+/// A step count from `min` to the step cap, or `default`.
 fn count(
     ctx: &Ctx<'_>,
     v: &Option<Spanned<i64>>,
@@ -175,7 +182,8 @@ fn count(
     min: i64,
     default: usize,
 ) -> Result<usize, SpaceError> {
-    ctx.opt_at_least(v, key, min, &format!("an integer >= {min}"), default)
+    let expected = format!("an integer >= {min}");
+    ctx.opt_within(v, key, min, MAX_STEPS, &expected, default)
 }
 
 /// A learning rate > 0, or `default`.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ctx::{one_of, Ctx};
-use crate::space::{EvolutionSettings, MutationOp, MutationWeights, SpaceError};
+use crate::space::{EvolutionSettings, MutationOp, MutationWeights, SpaceError, MIN_POPULATION};
 
 /// The `[evolution]` table as written, every value with its span.
 #[derive(Deserialize, Default)]
@@ -23,9 +23,15 @@ pub(super) struct RawEvolution {
 /// [`EvolutionSettings`].
 pub(super) fn parse(ctx: &Ctx<'_>, raw: &RawEvolution) -> Result<EvolutionSettings, SpaceError> {
     let mut s = EvolutionSettings::default();
-    if let Some(v) = &raw.population {
-        s.population = ctx.positive(v, "evolution.population", "a population size")?;
-    }
+    // One member would leave nothing to select: every child would mutate the
+    // latest trial (the strategy used to raise such a population to 2 unsaid).
+    s.population = ctx.opt_at_least(
+        &raw.population,
+        "evolution.population",
+        MIN_POPULATION as i64,
+        &format!("a population size >= {MIN_POPULATION}"),
+        s.population,
+    )?;
     if let Some(v) = &raw.tournament {
         s.tournament = ctx.positive(v, "evolution.tournament", "a tournament size")?;
     }

@@ -56,8 +56,14 @@ struct RawSpace {
     recall: Option<Spanned<RawRecall>>,
 }
 
-pub(super) fn parse(text: &str, origin: &str) -> Result<SearchSpace, SpaceError> {
-    let ctx = Ctx::new(text, origin);
+/// Parses and validates a space; with `check_files`, the files it names are
+/// read and checked too (a space loaded to run, not one read back from a store).
+pub(super) fn parse(
+    text: &str,
+    origin: &str,
+    check_files: bool,
+) -> Result<SearchSpace, SpaceError> {
+    let ctx = Ctx::new(text, origin, check_files);
     let raw: RawSpace = toml::from_str(text).map_err(|e| ctx.toml(e))?;
 
     let name = top::name(&ctx, raw.name.as_ref(), origin)?;

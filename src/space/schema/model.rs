@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::ctx::{values, Checked, Ctx, List};
 use crate::arch::DEFAULT_MLP_RATIO;
+use crate::limits::{MAX_DEPTH, MAX_D_MODEL, MAX_MLP_RATIO};
 use crate::space::{ModelChoices, SpaceError};
 
 /// The `[model]` table as written.
@@ -38,12 +39,13 @@ impl Model {
 
 pub(super) fn parse(ctx: &Ctx<'_>, raw: &RawModel) -> Result<Model, SpaceError> {
     Ok(Model {
-        depth: ctx.ints(&raw.depth, "model.depth", 1, "layer counts")?,
-        d_model: ctx.ints(&raw.d_model, "model.d_model", 1, "widths")?,
+        depth: ctx.ints(&raw.depth, "model.depth", 1, MAX_DEPTH, "layer counts")?,
+        d_model: ctx.ints(&raw.d_model, "model.d_model", 1, MAX_D_MODEL, "widths")?,
         mlp_ratio: ctx.opt_ints(
             &raw.mlp_ratio,
             "model.mlp_ratio",
             1,
+            MAX_MLP_RATIO,
             "MLP ratios",
             DEFAULT_MLP_RATIO,
         )?,

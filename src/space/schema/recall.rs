@@ -6,6 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ctx::{one_of, values, Checked, Ctx, List};
+use crate::limits::{MAX_BATCH, MAX_EVAL_BATCHES, MAX_SEQ_LEN, MAX_STEPS, MAX_VOCAB};
 use crate::objective::Objective;
 use crate::space::{RecallSettings, SpaceError};
 use crate::tasks::TaskKind;
@@ -53,14 +54,15 @@ pub(super) fn parse(
     if let Some(list) = &raw.tasks {
         s.tasks = tasks(ctx, list)?;
     }
-    let count = |v: &Option<Spanned<i64>>, key: &str, default: usize| {
-        ctx.opt_at_least(v, key, 1, "an integer >= 1", default)
+    // Vocabularies and lengths are capped like those of `[model]` and `[task]`.
+    let count = |v: &Option<Spanned<i64>>, key: &str, max: usize, default: usize| {
+        ctx.opt_within(v, key, 1, max, "an integer >= 1", default)
     };
-    s.keys = count(&raw.keys, "recall.keys", s.keys)?;
-    s.values = count(&raw.values, "recall.values", s.values)?;
-    s.tokens = count(&raw.tokens, "recall.tokens", s.tokens)?;
-    s.noise = count(&raw.noise, "recall.noise", s.noise)?;
-    s.context = count(&raw.context, "recall.context", s.context)?;
+    s.keys = count(&raw.keys, "recall.keys", MAX_VOCAB, s.keys)?;
+    s.values = count(&raw.values, "recall.values", MAX_VOCAB, s.values)?;
+    s.tokens = count(&raw.tokens, "recall.tokens", MAX_VOCAB, s.tokens)?;
+    s.noise = count(&raw.noise, "recall.noise", MAX_SEQ_LEN, s.noise)?;
+    s.context = count(&raw.context, "recall.context", MAX_SEQ_LEN, s.context)?;
     // Only the listed tasks' difficulties must fit their bounds.
     let recalls = s.tasks.iter().any(|t| *t != TaskKind::SelectiveCopy);
     let copies = s.tasks.contains(&TaskKind::SelectiveCopy);
@@ -81,9 +83,19 @@ pub(super) fn parse(
     }
     .parse(ctx, &s.copies, s.context)?;
     let t = &mut s.training;
-    t.steps = count(&raw.steps, "recall.steps", t.steps)?;
-    t.batch_size = count(&raw.batch_size, "recall.batch_size", t.batch_size)?;
-    t.eval_batches = count(&raw.eval_batches, "recall.eval_batches", t.eval_batches)?;
+    t.steps = count(&raw.steps, "recall.steps", MAX_STEPS, t.steps)?;
+    t.batch_size = count(
+        &raw.batch_size,
+        "recall.batch_size",
+        MAX_BATCH,
+        t.batch_size,
+    )?;
+    t.eval_batches = count(
+        &raw.eval_batches,
+        "recall.eval_batches",
+        MAX_EVAL_BATCHES,
+        t.eval_batches,
+    )?;
     if let Some(lr) = &raw.lr {
         t.lr = ctx.positive_number(lr, "recall.lr", "a learning rate > 0")?;
     }
@@ -127,7 +139,7 @@ impl Difficulties<'_> {
     ) -> Result<Vec<usize>, SpaceError> {
         let (key, bound_key) = (self.key, self.bound_key);
         let list: Checked<usize> = match self.given {
-            Some(list) => ctx.ints(list, &format!("recall.{key}"), 1, "counts")?,
+            Some(list) => ctx.ints(list, &format!("recall.{key}"), 1, MAX_SEQ_LEN, "counts")?,
             None => default.iter().map(|&d| (d, 0..0)).collect(),
         };
         let too_many = list

@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::ctx::{values, Checked, Ctx, List};
 use crate::arch::{DEFAULT_SSM_EXPAND, DEFAULT_SSM_HEAD_DIM};
+use crate::limits::{MAX_SSM_EXPAND, MAX_STATE_DIM};
 use crate::space::{SpaceError, SsmChoices};
 
 /// The `[ssm]` table as written.
@@ -21,11 +22,18 @@ pub(super) fn parse(
     raw: &RawSsm,
     d_model: &Checked<usize>,
 ) -> Result<SsmChoices, SpaceError> {
-    let state_dim = ctx.ints(&raw.state_dim, "ssm.state_dim", 1, "state sizes")?;
+    let state_dim = ctx.ints(
+        &raw.state_dim,
+        "ssm.state_dim",
+        1,
+        MAX_STATE_DIM,
+        "state sizes",
+    )?;
     let expand = ctx.opt_ints(
         &raw.expand,
         "ssm.expand",
         1,
+        MAX_SSM_EXPAND,
         "expansions",
         DEFAULT_SSM_EXPAND,
     )?;

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ctx::Ctx;
+use crate::limits::{MAX_BATCH, MAX_EVAL_BATCHES, MAX_STEPS};
 use crate::space::SpaceError;
 use crate::train::TrainConfig;
 
@@ -48,15 +49,21 @@ pub(super) fn parse(
         defaults.eval_interval,
     )?;
     let eval_batches = match &raw.eval_batches {
-        Some(v) => ctx.positive(v, "training.eval_batches", "validation batches")?,
+        Some(v) => ctx.positive_up_to(
+            v,
+            "training.eval_batches",
+            "validation batches",
+            MAX_EVAL_BATCHES,
+        )?,
         None => defaults.eval_batches,
     };
     Ok(TrainConfig {
-        steps: ctx.positive(&raw.steps, "training.steps", "optimiser steps")?,
-        batch_size: ctx.positive(
+        steps: ctx.positive_up_to(&raw.steps, "training.steps", "optimiser steps", MAX_STEPS)?,
+        batch_size: ctx.positive_up_to(
             &raw.batch_size,
             "training.batch_size",
             "sequences per batch",
+            MAX_BATCH,
         )?,
         seq_len,
         lr,
