@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
 
 use common::{nas, stderr, stdout, write_corpus};
 use hybrid_nas::arch::Architecture;
@@ -15,6 +16,16 @@ use hybrid_nas::tasks::copy::SelectiveCopy;
 use hybrid_nas::tasks::mqar::Mqar;
 use hybrid_nas::tasks::{TaskData, TaskKind};
 use hybrid_nas::train::{train_on, TrainConfig};
+
+/// The tests that train take turns: each gives libtorch both cores, and two
+/// at once oversubscribe them (measured: the file took 14 minutes so, against
+/// a few minutes in turn).
+static TRAINING: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    // A failed test poisons the lock; the others still run.
+    TRAINING.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn accuracy(arch: &str, task: &dyn TaskData, cfg: &TrainConfig) -> f64 {
     tch::set_num_threads(2);
@@ -30,6 +41,7 @@ fn accuracy(arch: &str, task: &dyn TaskData, cfg: &TrainConfig) -> f64 {
 /// find. Seed 0, as `nas train` uses by default.
 #[test]
 fn attention_recalls_what_a_small_ssm_cannot_and_a_hybrid_recovers_it() {
+    let _turn = one_at_a_time();
     let task = Mqar::default_task();
     let cfg = TrainConfig::for_task(TaskKind::Mqar);
     let attention = accuracy("d64 rope A4 A4", &task, &cfg);
@@ -53,6 +65,7 @@ fn attention_recalls_what_a_small_ssm_cannot_and_a_hybrid_recovers_it() {
 /// too with longer training, see the README).
 #[test]
 fn selective_copying_is_learned() {
+    let _turn = one_at_a_time();
     let task = SelectiveCopy::default_task();
     let cfg = TrainConfig {
         steps: 500,
@@ -66,6 +79,7 @@ fn selective_copying_is_learned() {
 /// The digits: a small hybrid classifies held-out images far above chance.
 #[test]
 fn digits_are_classified_from_their_pixel_sequence() {
+    let _turn = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let out = nas(
         dir.path(),
@@ -101,6 +115,7 @@ fn recall_space(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn a_recall_study_trains_both_models_and_stores_their_values() {
+    let _turn = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     recall_space(dir.path());
     let out = nas(
