@@ -373,7 +373,11 @@ mod tests {
         let lowered = open_or_continue_noting(&store, &config(trials(4)), false).unwrap();
         assert_eq!(lowered.study.budget, 4);
         assert_eq!(lowered.lowered, Some(BudgetLowered { from: 25, to: 4 }));
-        assert!(lowered.lowered.unwrap().to_string().contains("from 25 to 4"));
+        assert!(lowered
+            .lowered
+            .unwrap()
+            .to_string()
+            .contains("from 25 to 4"));
         let raised = open_or_continue_noting(&store, &config(trials(9)), false).unwrap();
         assert_eq!((raised.study.budget, raised.lowered), (9, None));
         let kept = open_or_continue_noting(&store, &config(StudyRequest::default()), false);
@@ -389,7 +393,10 @@ mod tests {
         };
         for bad in ["../x", "/abs", "..", "", "a\nb", "\u{1b}[2J"] {
             let err = open_or_continue(&store, &config(named(bad)), false).unwrap_err();
-            assert!(matches!(err, StudyError::Name(_)) && err.is_usage(), "{err}");
+            assert!(
+                matches!(err, StudyError::Name(_)) && err.is_usage(),
+                "{err}"
+            );
         }
         assert!(store.list_studies().unwrap().is_empty(), "nothing stored");
         // A study stored under another name (by an earlier release) continues.

@@ -97,7 +97,7 @@ pub enum DriverError {
     Store(#[from] StoreError),
     /// A trial trained but could not be recorded; the error holds its result.
     #[error(transparent)]
-    Lost(#[from] ResultLost),
+    Lost(#[from] Box<ResultLost>),
     #[error("worker pool: {0}")]
     Pool(String),
 }

@@ -51,14 +51,14 @@ pub struct ResultLost {
 }
 
 /// Records `outcome` for the running `trial`, retrying database errors
-/// under `retry`. `Ok(false)`: the store had already failed the trial (its
+/// under `retry` (the error boxed: it is rare, and large). `Ok(false)`: the store had already failed the trial (its
 /// heartbeat looked lost) and kept that.
 pub fn finish(
     store: &dyn Store,
     trial: &TrialRecord,
     outcome: &Outcome,
     retry: FinishRetry,
-) -> Result<bool, ResultLost> {
+) -> Result<bool, Box<ResultLost>> {
     let start = Instant::now();
     let mut delay = retry.first_delay;
     let mut attempts = 0;
@@ -70,14 +70,14 @@ pub fn finish(
         };
         let out_of_time = start.elapsed() + delay > retry.give_up_after;
         if !is_retried(&error) || out_of_time {
-            return Err(ResultLost {
+            return Err(Box::new(ResultLost {
                 number: trial.number,
                 arch: trial.arch_short.clone(),
                 attempts,
                 seconds: start.elapsed().as_secs_f64(),
                 result: describe(outcome),
                 source: error,
-            });
+            }));
         }
         tracing::warn!(
             "recording trial {} failed ({error}); trying again in {:.1} s",

@@ -122,7 +122,6 @@ mod tests {
             "..\\x",
             "~",
             " ",
-            "-",
             ".hidden",
         ]
         .map(String::from)

@@ -56,7 +56,7 @@ pub enum TrialError {
     Store(#[from] StoreError),
     /// Evaluated, but its end could not be stored: the error holds the result.
     #[error(transparent)]
-    Lost(#[from] ResultLost),
+    Lost(#[from] Box<ResultLost>),
 }
 
 /// A trial after [`TrialRun::run`].
@@ -118,7 +118,7 @@ impl TrialRun<'_> {
 
     /// Evaluates `trial` (claimed and running) and finishes it in the store,
     /// retrying a store error under `finish_retry`.
-    pub fn run(&self, trial: TrialRecord) -> Result<Finished, ResultLost> {
+    pub fn run(&self, trial: TrialRecord) -> Result<Finished, Box<ResultLost>> {
         let outcome = self.evaluate(&trial);
         let recorded = finish::finish(self.store, &trial, &outcome, self.finish_retry)?;
         if !recorded {

@@ -87,7 +87,8 @@ pub fn draw(
     // The default folder is derived from the names, made safe: a stored
     // name can never lead the file out of `runs/`.
     let path = path.unwrap_or_else(|| {
-        name::output_dir(Path::new("runs"), &names).join(format!("pareto-{}.png", axes.cost.as_str()))
+        name::output_dir(Path::new("runs"), &names)
+            .join(format!("pareto-{}.png", axes.cost.as_str()))
     });
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

@@ -164,7 +164,10 @@ pub(super) async fn read_only_pool(
 
 /// Connects and reads the schema once, which is where a read-only WAL
 /// database that cannot be opened says so.
-async fn connect(options: SqliteConnectOptions, connections: u32) -> Result<SqlitePool, StoreError> {
+async fn connect(
+    options: SqliteConnectOptions,
+    connections: u32,
+) -> Result<SqlitePool, StoreError> {
     let pool = SqlitePoolOptions::new()
         .max_connections(connections.clamp(1, MAX_CONNECTIONS))
         .min_connections(0)
@@ -230,9 +233,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rt = rt();
         let at = |name: &str| dir.path().join(name);
-        assert_eq!(rt.block_on(inspect(&at("none.db"))).unwrap(), Contents::Absent);
+        assert_eq!(
+            rt.block_on(inspect(&at("none.db"))).unwrap(),
+            Contents::Absent
+        );
         std::fs::write(at("zero.db"), b"").unwrap();
-        assert_eq!(rt.block_on(inspect(&at("zero.db"))).unwrap(), Contents::Empty);
+        assert_eq!(
+            rt.block_on(inspect(&at("zero.db"))).unwrap(),
+            Contents::Empty
+        );
         std::fs::write(at("text.db"), b"name,value\nx,1\n").unwrap();
         let err = rt.block_on(inspect(&at("text.db"))).unwrap_err();
         assert!(matches!(err, StoreError::NotSqlite(_)), "{err}");
