@@ -27,4 +27,5 @@ pub mod space;
 pub mod store;
 pub mod study;
 pub mod tasks;
+pub mod terminal;
 pub mod train;

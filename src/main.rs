@@ -26,7 +26,10 @@ fn main() {
         Ok(0) => {}
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Messages quote names and texts from files and stores: no
+            // control character of theirs reaches the terminal raw.
+            let message = format!("{err:#}");
+            eprintln!("error: {}", hybrid_nas::terminal::escape(&message));
             std::process::exit(cmd::exit_code(&err));
         }
     }

@@ -1,7 +1,7 @@
 //! `nas darts`: what a DARTS study's supernets did, search by search, and
 //! the figure of their α trajectories.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
@@ -12,7 +12,8 @@ use hybrid_nas::search::darts::checkpoint::PhaseMeta;
 use hybrid_nas::search::darts::{derive, DartsSearch, ShapeProgress};
 use hybrid_nas::space::SearchSpace;
 use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
-use hybrid_nas::study::{self, StoredStudy};
+use hybrid_nas::study::{self, name, StoredStudy};
+use hybrid_nas::terminal::escape;
 
 use super::UsageError;
 use crate::cli::DartsArgs;
@@ -146,7 +147,7 @@ impl Report<'_> {
         }
         println!(
             "study `{}`: {} supernet(s), {} λ each; candidates {}; α cost {}{}",
-            study.name,
+            escape(&study.name),
             progress.len(),
             settings.lambdas.len(),
             legend.join(" "),
@@ -225,8 +226,11 @@ impl Report<'_> {
     fn draw(&self, path: Option<PathBuf>) -> anyhow::Result<()> {
         let (study, settings) = (self.study, &self.space.darts);
         let (progress, names, legend) = (&self.progress, &self.names, &self.legend);
-        let path =
-            path.unwrap_or_else(|| PathBuf::from("runs").join(&study.name).join("alphas.png"));
+        // The default folder is derived from the name, made safe: a stored
+        // name can never lead the file out of `runs/`.
+        let path = path.unwrap_or_else(|| {
+            name::output_dir(Path::new("runs"), &[&study.name]).join("alphas.png")
+        });
         let mut series = Vec::new();
         for (sp, names) in progress.iter().zip(names) {
             for (&lambda, meta) in settings.lambdas.iter().zip(&sp.searches) {
@@ -251,7 +255,7 @@ impl Report<'_> {
         }
         let title = format!(
             "{}: architecture weights softmax(α) per slot during the search",
-            study.name
+            hybrid_nas::terminal::quote(&study.name, 40)
         );
         draw_alphas(&path, &title, legend, &series)?;
         eprintln!("plot written to {}", path.display());

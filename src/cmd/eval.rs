@@ -48,7 +48,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         }
         Some(_) => {
             let store = SqliteStore::open(&args.store.storage)?;
-            let study = study::open_or_continue(&store, &config, false)?;
+            let opened = study::open_or_continue_noting(&store, &config, false)?;
+            if let Some(lowered) = opened.lowered {
+                eprintln!("note: {lowered}");
+            }
+            let study = opened.study;
             match record(&store, &study, evaluator.as_ref(), &arch)? {
                 Some(t) => (t.values, Some(t.number)),
                 None => return Ok(EXIT_INTERRUPTED),
@@ -86,6 +90,7 @@ fn record(
         evaluator,
         interrupted: &interrupted,
         heartbeat_every: RunOptions::default().heartbeat_every,
+        finish_retry: RunOptions::default().finish_retry,
     };
     let worker = format!("{}:eval", process_id());
     let extra = Some(serde_json::json!({ "origin": "external" }));

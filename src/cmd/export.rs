@@ -7,6 +7,7 @@ use hybrid_nas::arch::Architecture;
 use hybrid_nas::metrics::{self, Values};
 use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
 use hybrid_nas::study::{self, StoredStudy, StudyError};
+use hybrid_nas::terminal::escape;
 use hybrid_nas::train::TrainConfig;
 
 use super::UsageError;
@@ -91,8 +92,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     eprintln!(
         "exported trial {} of `{}` ({}, val ppl {:.3}{}) to {}",
         trial.number,
-        study.name,
-        trial.arch_short,
+        escape(&study.name),
+        escape(&trial.arch_short),
         trial.value(metrics::VAL_PPL).unwrap_or(f64::NAN),
         if study.is_stand_in() {
             ", an analytic stand-in value"

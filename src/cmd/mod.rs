@@ -14,6 +14,8 @@ use hybrid_nas::data::DataError;
 use hybrid_nas::search::darts::DartsError;
 use hybrid_nas::space::SpaceError;
 use hybrid_nas::store::{StoreError, TrialRecord};
+use hybrid_nas::study::driver::DriverError;
+use hybrid_nas::study::trial::TrialError;
 use hybrid_nas::study::{StoredStudy, StudyError};
 use hybrid_nas::train::TrainError;
 
@@ -73,6 +75,17 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             .is_some_and(StoreError::is_usage)
         {
             return EXIT_USAGE;
+        }
+        // Transparent wrappers hide the store error from the chain.
+        if let Some(TrialError::Store(e)) = cause.downcast_ref() {
+            if e.is_usage() {
+                return EXIT_USAGE;
+            }
+        }
+        if let Some(DriverError::Store(e)) = cause.downcast_ref() {
+            if e.is_usage() {
+                return EXIT_USAGE;
+            }
         }
     }
     1

@@ -4,6 +4,7 @@ use hybrid_nas::metrics;
 use hybrid_nas::objective::Objective;
 use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
 use hybrid_nas::study::{self, StoredStudy, StudyError};
+use hybrid_nas::terminal::escape;
 
 use super::{trial_json, UsageError};
 use crate::cli::{StoreArgs, TrialSort, TrialsArgs};
@@ -44,7 +45,7 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
         };
         println!(
             "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  {:>9}  {}",
-            s.name,
+            escape(&s.name),
             s.strategy.as_str(),
             // A star marks stand-in values (explained below the table).
             format!(
@@ -71,7 +72,7 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
         println!("* analytic: closed-form stand-in values, not measurements");
     }
     for problem in unreadable {
-        eprintln!("note: {problem}");
+        eprintln!("note: {}", escape(&problem));
     }
     Ok(())
 }
@@ -167,10 +168,10 @@ fn print_table(trials: &[TrialRecord], study: &StoredStudy) {
                 value(metrics::PARAMS, |v| format!("{v:.0}"))
             ));
         }
-        println!("{row}  {}", t.arch_short);
+        println!("{row}  {}", escape(&t.arch_short));
         if let Some(err) = &t.error {
             let kind = t.fail_kind.map_or(String::new(), |k| format!("[{k}] "));
-            println!("{:>5}  {:<9} {kind}{err}", "", "");
+            println!("{:>5}  {:<9} {kind}{}", "", "", escape(err));
         }
     }
 }

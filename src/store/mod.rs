@@ -9,6 +9,7 @@
 //! atomically (and refuses an architecture already being evaluated), and
 //! [`Store::reap_stale`] hands back the slots of workers that died.
 
+mod errors;
 mod sqlite;
 
 use std::fmt;
@@ -298,16 +299,47 @@ impl TrialRecord {
     }
 }
 
-/// Why a store operation failed.
+/// Why a store operation failed. Each message is whole: a database error is
+/// described once (its code and what it means here), not as a chain of
+/// wrappers repeating one another.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
-    Sqlx(#[from] sqlx::Error),
+    #[error("database error: {}", errors::describe_sqlx(.0))]
+    Sqlx(sqlx::Error),
     #[error(
-        "cannot bring the database schema up to date: {0} \
-         (if another version of nas wrote this database, use that version or another file)"
+        "cannot bring the database schema up to date: {} \
+         (if another version of nas wrote this database, use that version or another file)",
+        errors::describe_migrate(.0)
     )]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
+    #[error(
+        "{path} is a SQLite database of another program (tables: {tables}); nas leaves it \
+         untouched: pass --storage with a nas store or a new file"
+    )]
+    Foreign { path: String, tables: String },
+    #[error(
+        "{0} is not a SQLite database; nas leaves it untouched: pass --storage with a nas store \
+         or a new file"
+    )]
+    NotSqlite(String),
+    #[error(
+        "the store {0} is read-only here (this process may not write the file or its folder, \
+         which SQLite needs for its journal); commands that only read it (studies, trials, \
+         pareto, darts, export) still work"
+    )]
+    ReadOnly(String),
+    #[error(
+        "the store {0} was written by an earlier release of nas and must be migrated before this \
+         version reads it, which needs write access to the file and its folder: run the command \
+         where it may write them (it then migrates the store in place), or on a writable copy"
+    )]
+    NeedsMigration(String),
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(
         "study '{study}' was created with a different search space; \
          force it to replace the stored space, or use another study name"
@@ -341,6 +373,20 @@ pub enum StoreError {
     },
 }
 
+// Not `#[from]`: that would make the sqlx error the source too, and a
+// printed chain would repeat what the message already says.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Sqlx(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
+}
+
 impl StoreError {
     /// Whether the user can fix it by changing the command (exit status 2).
     pub fn is_usage(&self) -> bool {
@@ -350,6 +396,10 @@ impl StoreError {
                 | StoreError::NotFound(_)
                 | StoreError::Missing(_)
                 | StoreError::BadLocation(_)
+                | StoreError::Foreign { .. }
+                | StoreError::NotSqlite(_)
+                | StoreError::ReadOnly(_)
+                | StoreError::NeedsMigration(_)
         )
     }
 }

@@ -175,19 +175,58 @@ impl StudyConfig {
 /// refused) and the stored space (a changed space file is refused unless
 /// `force`, which replaces it). The budget is `--trials` when given; else a
 /// continued study keeps its own, and a new one (or one whose space `force`
-/// replaced) takes the space's.
+/// replaced) takes the space's. A new study's name must keep
+/// [`super::name::RULE`]; an existing one is continued whatever its name.
 pub fn open_or_continue(
     store: &dyn Store,
     config: &StudyConfig,
     force: bool,
 ) -> Result<StoredStudy, StudyError> {
+    open_or_continue_noting(store, config, force).map(|opened| opened.study)
+}
+
+/// A study [`open_or_continue_noting`] opened, with what the request changed
+/// that the user should hear about.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    pub study: StoredStudy,
+    /// Set when an explicit `--trials` lowered a continued study's budget.
+    pub lowered: Option<BudgetLowered>,
+}
+
+/// A continued study's budget, lowered by `--trials`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BudgetLowered {
+    pub from: usize,
+    pub to: usize,
+}
+
+impl std::fmt::Display for BudgetLowered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--trials {} lowers the study's budget from {} to {}",
+            self.to, self.from, self.to
+        )
+    }
+}
+
+/// [`open_or_continue`], also saying whether the budget was lowered.
+pub fn open_or_continue_noting(
+    store: &dyn Store,
+    config: &StudyConfig,
+    force: bool,
+) -> Result<Opened, StudyError> {
     let existing = store
         .find_study(&config.name)?
         .map(|row| StoredStudy::with_space(row, Ok(config.space.clone())))
         .transpose()?;
-    if let Some(existing) = &existing {
-        config.check_continuation(existing)?;
+    match &existing {
+        Some(existing) => config.check_continuation(existing)?,
+        None => super::name::check(&config.name)?,
     }
+    // Only an explicit --trials changes a continued study's budget: a
+    // second process started without it must not undo the first one's.
     let budget = match config.request.trials {
         Some(trials) => Budget::Set(trials),
         None => Budget::KeepOr(config.budget),
@@ -198,7 +237,14 @@ pub fn open_or_continue(
             StoreError::SpaceMismatch { study } => StudyError::SpaceChanged { study },
             other => other.into(),
         })?;
-    StoredStudy::with_space(row, Ok(config.space.clone()))
+    let lowered = existing
+        .filter(|old| row.budget < old.budget)
+        .map(|old| BudgetLowered {
+            from: old.budget,
+            to: row.budget,
+        });
+    let study = StoredStudy::with_space(row, Ok(config.space.clone()))?;
+    Ok(Opened { study, lowered })
 }
 
 /// The budget of a DARTS study once its supernets derived `derived` (design
@@ -323,12 +369,45 @@ mod tests {
         // Continuing without --trials keeps what was set before.
         let kept = open_or_continue(&store, &config(StudyRequest::default()), false).unwrap();
         assert_eq!(kept.budget, 25);
-        assert_eq!(
-            open_or_continue(&store, &config(trials(4)), false)
-                .unwrap()
-                .budget,
-            4
-        );
+        // Lowering takes an explicit --trials, and says so.
+        let lowered = open_or_continue_noting(&store, &config(trials(4)), false).unwrap();
+        assert_eq!(lowered.study.budget, 4);
+        assert_eq!(lowered.lowered, Some(BudgetLowered { from: 25, to: 4 }));
+        assert!(lowered
+            .lowered
+            .unwrap()
+            .to_string()
+            .contains("from 25 to 4"));
+        let raised = open_or_continue_noting(&store, &config(trials(9)), false).unwrap();
+        assert_eq!((raised.study.budget, raised.lowered), (9, None));
+        let kept = open_or_continue_noting(&store, &config(StudyRequest::default()), false);
+        assert_eq!(kept.unwrap().lowered, None);
+    }
+
+    #[test]
+    fn a_new_study_needs_a_safe_name_an_old_one_keeps_its_own() {
+        let (_dir, store) = store();
+        let named = |name: &str| StudyRequest {
+            name: Some(name.into()),
+            ..Default::default()
+        };
+        for bad in ["../x", "/abs", "..", "", "a\nb", "\u{1b}[2J"] {
+            let err = open_or_continue(&store, &config(named(bad)), false).unwrap_err();
+            assert!(
+                matches!(err, StudyError::Name(_)) && err.is_usage(),
+                "{err}"
+            );
+        }
+        assert!(store.list_studies().unwrap().is_empty(), "nothing stored");
+        // A study stored under another name (by an earlier release) continues.
+        let spec = config(named("ok")).spec(Budget::KeepOr(3));
+        let old = StudySpec {
+            name: "old/../name".into(),
+            ..spec
+        };
+        store.open_study(&old, false).unwrap();
+        let study = open_or_continue(&store, &config(named("old/../name")), false).unwrap();
+        assert_eq!(study.name, "old/../name");
     }
 
     #[test]

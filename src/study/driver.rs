@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::finish::{FinishRetry, ResultLost};
 use super::trial::{new_trial, TrialRun};
 use super::StoredStudy;
 use crate::evaluate::Evaluator;
@@ -35,6 +36,8 @@ pub struct RunOptions {
     pub max_duplicate_draws: usize,
     /// How often the local copy of the history is re-read (other processes).
     pub refresh_every: Duration,
+    /// How long recording a trial's end is retried after a store error.
+    pub finish_retry: FinishRetry,
     /// libtorch threads of each worker (None: leave as set).
     pub threads_per_job: Option<usize>,
     /// Trials failing in a row (for reasons of their own, not interruptions)
@@ -52,6 +55,7 @@ impl Default for RunOptions {
             heartbeat_every: Duration::from_secs(5),
             max_duplicate_draws: 500,
             refresh_every: Duration::from_secs(2),
+            finish_retry: FinishRetry::default(),
             threads_per_job: None,
             max_consecutive_failures: 10,
         }
@@ -91,6 +95,9 @@ impl RunSummary {
 pub enum DriverError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A trial trained but could not be recorded; the error holds its result.
+    #[error(transparent)]
+    Lost(#[from] Box<ResultLost>),
     #[error("worker pool: {0}")]
     Pool(String),
 }
@@ -258,6 +265,7 @@ impl Driver<'_> {
                 evaluator: self.evaluator,
                 interrupted: self.interrupted,
                 heartbeat_every: self.options.heartbeat_every,
+                finish_retry: self.options.finish_retry,
             };
             let finished = run.run(trial)?;
             let interrupted = finished.interrupted();

@@ -11,18 +11,28 @@
 //! - [`trial::TrialRun`] is the one path by which a claimed trial is
 //!   evaluated and recorded (heartbeat, panic catch, Ctrl-C, finish), used by
 //!   the [`driver::Driver`] of `nas run` and by `nas eval` alike.
+//!   Its end is recorded through [`finish`], which retries store errors for a
+//!   bounded time and, failing, returns the result in its error.
+//! - [`name`] is the alphabet of new study names, and the safe path
+//!   component of any stored one.
 //! - [`ThreadSplit`] divides the machine's cores between concurrent trials.
 
 mod compute;
 mod config;
 pub mod darts;
 pub mod driver;
+pub mod finish;
 pub mod interrupt;
+pub mod name;
 mod stored;
 pub mod trial;
 
 pub use compute::{compute, Compute};
-pub use config::{darts_budget, open_or_continue, StudyConfig, StudyRequest};
+pub use config::{
+    darts_budget, open_or_continue, open_or_continue_noting, BudgetLowered, Opened, StudyConfig,
+    StudyRequest,
+};
+pub use name::StudyNameError;
 pub use stored::{find, list, StoredStudy};
 
 use crate::data::DataError;
@@ -144,6 +154,9 @@ pub enum StudyError {
     },
     #[error("study `{study}`: the store holds {what}")]
     Corrupt { study: String, what: String },
+    /// A new study's name breaks [`name::RULE`].
+    #[error(transparent)]
+    Name(#[from] StudyNameError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -162,6 +175,7 @@ impl StudyError {
             | StudyError::SpaceChanged { .. }
             | StudyError::NotFound { .. }
             | StudyError::StoredSpace { .. }
+            | StudyError::Name(_)
             | StudyError::Data(_)
             | StudyError::Darts(DartsError::TooShort { .. }) => true,
             StudyError::Store(e) => e.is_usage(),

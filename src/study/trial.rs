@@ -12,6 +12,7 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::finish::{self, FinishRetry, ResultLost};
 use super::StoredStudy;
 use crate::arch::Architecture;
 use crate::evaluate::Evaluator;
@@ -44,6 +45,18 @@ pub struct TrialRun<'a> {
     pub interrupted: &'a AtomicBool,
     /// How often a running trial refreshes its heartbeat.
     pub heartbeat_every: Duration,
+    /// How long recording the trial's end is retried after a store error.
+    pub finish_retry: FinishRetry,
+}
+
+/// Why a trial could not be claimed or recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum TrialError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Evaluated, but its end could not be stored: the error holds the result.
+    #[error(transparent)]
+    Lost(#[from] Box<ResultLost>),
 }
 
 /// A trial after [`TrialRun::run`].
@@ -84,7 +97,7 @@ impl TrialRun<'_> {
         arch: &Architecture,
         worker: &str,
         extra: Option<serde_json::Value>,
-    ) -> Result<Recorded, StoreError> {
+    ) -> Result<Recorded, TrialError> {
         let new = new_trial(arch, study.seed, worker, extra);
         match self.store.claim(study.id, &new)? {
             Claim::Claimed(trial) => Ok(Recorded::Ran(self.run(trial)?)),
@@ -103,10 +116,11 @@ impl TrialRun<'_> {
         }
     }
 
-    /// Evaluates `trial` (claimed and running) and finishes it in the store.
-    pub fn run(&self, trial: TrialRecord) -> Result<Finished, StoreError> {
+    /// Evaluates `trial` (claimed and running) and finishes it in the store,
+    /// retrying a store error under `finish_retry`.
+    pub fn run(&self, trial: TrialRecord) -> Result<Finished, Box<ResultLost>> {
         let outcome = self.evaluate(&trial);
-        let recorded = self.store.finish(trial.id, &outcome)?;
+        let recorded = finish::finish(self.store, &trial, &outcome, self.finish_retry)?;
         if !recorded {
             tracing::warn!(
                 "trial {} finished after it was marked failed; its result is not recorded",

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use hybrid_nas::objective::{Direction, Objective};
 use hybrid_nas::pareto::Front;
 use hybrid_nas::plot::{self, PlotOptions, PlotPoint, PlotSeries, PlotSpec, Shading};
+use hybrid_nas::study::name;
 
 use super::{Axes, Gathered};
 use crate::cli::ParetoArgs;
@@ -45,9 +46,9 @@ fn view(studies: &[Gathered], axes: &Axes, y: Objective, reference: &[f64]) -> V
             PlotSeries {
                 // The legend says which series are stand-ins.
                 study: if g.study.is_stand_in() {
-                    format!("{} (analytic stand-in)", g.study.name)
+                    format!("{} (analytic stand-in)", shown(&g.study.name))
                 } else {
-                    g.study.name.clone()
+                    shown(&g.study.name)
                 },
                 points: g
                     .trials
@@ -83,9 +84,10 @@ pub fn draw(
     reference: &[f64],
 ) -> anyhow::Result<()> {
     let names: Vec<&str> = studies.iter().map(|g| g.study.name.as_str()).collect();
+    // The default folder is derived from the names, made safe: a stored
+    // name can never lead the file out of `runs/`.
     let path = path.unwrap_or_else(|| {
-        PathBuf::from("runs")
-            .join(names.join("+"))
+        name::output_dir(Path::new("runs"), &names)
             .join(format!("pareto-{}.png", axes.cost.as_str()))
     });
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -121,6 +123,12 @@ pub fn draw(
     Ok(())
 }
 
+/// A study name as a figure shows it: control characters escaped, a long
+/// name cut.
+fn shown(name: &str) -> String {
+    hybrid_nas::terminal::quote(name, 40)
+}
+
 /// `front.png` -> `front-recall.png`.
 fn beside(path: &Path, what: &str) -> PathBuf {
     let stem = path
@@ -142,7 +150,7 @@ fn figure(
     view: &View,
     options: &PlotOptions,
 ) -> anyhow::Result<()> {
-    let names: Vec<&str> = studies.iter().map(|g| g.study.name.as_str()).collect();
+    let names: Vec<String> = studies.iter().map(|g| shown(&g.study.name)).collect();
     let total: usize = studies.iter().map(|g| g.trials.len()).sum();
     let stand_in = studies.iter().any(|g| g.study.is_stand_in());
     let what = match view.y {

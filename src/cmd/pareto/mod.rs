@@ -10,6 +10,7 @@ use hybrid_nas::objective::Objective;
 use hybrid_nas::pareto::Front;
 use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
 use hybrid_nas::study::{self, StoredStudy};
+use hybrid_nas::terminal::escape;
 
 use super::UsageError;
 use crate::cli::{CostArg, ParetoArgs};
@@ -99,7 +100,7 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
             eprintln!(
                 "note: study `{}` does not measure recall: none of its trials can be on the \
                  three-objective front",
-                g.study.name
+                escape(&g.study.name)
             );
         }
     }
@@ -151,7 +152,10 @@ fn gather(store: &dyn Store, names: &[String]) -> anyhow::Result<Vec<Gathered>> 
         .into());
     }
     for name in &empty {
-        eprintln!("note: study `{name}` has no complete trial; left out");
+        eprintln!(
+            "note: study `{}` has no complete trial; left out",
+            escape(name)
+        );
     }
     Ok(full)
 }
@@ -228,7 +232,7 @@ fn print_table(g: &Gathered, front: &Front<i64>, axes: &Axes, reference: &[f64])
     };
     println!(
         "study `{}`: {} complete trials, {} on the front; hypervolume {:.6e} (reference {} = {:.4e}, val ppl = {:.3}{recall_ref})",
-        g.study.name,
+        escape(&g.study.name),
         g.trials.len(),
         front.members.len(),
         front.hypervolume,
@@ -259,7 +263,11 @@ fn print_table(g: &Gathered, front: &Front<i64>, axes: &Axes, reference: &[f64])
         };
         println!(
             "{:>5}  {:>9.3}  {:>12.4e}{recall}  {:>5.2}  {}",
-            r.trial.number, r.values[1], r.values[0], r.ratio, r.trial.arch_short
+            r.trial.number,
+            r.values[1],
+            r.values[0],
+            r.ratio,
+            escape(&r.trial.arch_short)
         );
     }
     println!();

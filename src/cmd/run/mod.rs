@@ -1,7 +1,5 @@
 //! `nas run`: create or continue a study and drive it to its budget.
 
-use anyhow::Context;
-
 use hybrid_nas::evaluate;
 use hybrid_nas::search::Strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
@@ -49,9 +47,12 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     let split = ThreadSplit::new(threads, args.jobs);
     split.apply_per_job();
 
-    let store = SqliteStore::open(&args.store.storage)
-        .with_context(|| format!("opening the store {}", args.store.storage))?;
-    let mut study = study::open_or_continue(&store, &config, args.force)?;
+    let store = SqliteStore::open(&args.store.storage)?;
+    let opened = study::open_or_continue_noting(&store, &config, args.force)?;
+    if let Some(lowered) = opened.lowered {
+        eprintln!("note: {lowered}");
+    }
+    let mut study = opened.study;
     let strategy: Box<dyn Strategy> = match (proposer, &supernet_corpus) {
         (Some(strategy), _) => strategy,
         (None, Some(corpus)) => {

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use hybrid_nas::metrics;
 use hybrid_nas::store::{TrialRecord, TrialState};
 use hybrid_nas::study::StoredStudy;
+use hybrid_nas::terminal::escape;
 
 use crate::cmd::trial_json;
 
@@ -75,7 +76,7 @@ impl<'a> TrialProgress<'a> {
                 format!(
                     "trial {} complete: {}  val ppl {}{}{}  ({complete}/{} complete, best {})",
                     t.number,
-                    t.arch_short,
+                    escape(&t.arch_short),
                     format_best(t.value(metrics::VAL_PPL).unwrap_or(f64::NAN)),
                     t.value(metrics::RECALL_ACC)
                         .map_or(String::new(), |r| format!("  recall {r:.3}")),
@@ -89,10 +90,11 @@ impl<'a> TrialProgress<'a> {
                 )
             }
             (_, Some(err)) => format!(
-                "trial {} {} [{}]: {err}",
+                "trial {} {} [{}]: {}",
                 t.number,
                 t.state,
-                t.fail_kind.map_or("-", |k| k.as_str())
+                t.fail_kind.map_or("-", |k| k.as_str()),
+                escape(err)
             ),
             (_, None) => format!("trial {} {}", t.number, t.state),
         };

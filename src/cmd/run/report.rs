@@ -5,6 +5,7 @@ use hybrid_nas::metrics;
 use hybrid_nas::store::{Store, TrialRecord};
 use hybrid_nas::study::driver::{RunOptions, RunSummary};
 use hybrid_nas::study::{StoredStudy, ThreadSplit};
+use hybrid_nas::terminal::escape;
 
 use crate::cli::DEFAULT_STORAGE;
 
@@ -14,7 +15,7 @@ pub fn start(study: &StoredStudy, before: &[TrialRecord], split: ThreadSplit, st
     eprintln!(
         "study `{}`: {} strategy, {evaluator} evaluator{}, {} of {} trials complete, {} job(s) \
          x {} thread(s), store {storage}",
-        study.name,
+        escape(&study.name),
         study.strategy,
         if study.is_stand_in() {
             " (stand-in values, not measurements)"
@@ -37,6 +38,18 @@ pub fn end(
 ) -> anyhow::Result<()> {
     let trials = store.trials(study.id)?;
     let complete = trials.iter().filter(|t| t.is_complete()).count();
+    let name = escape(&study.name);
+    // Another process may have changed the budget (an explicit --trials)
+    // while this one ran: report against the stored one, and say so.
+    let budget = store
+        .find_study(&study.name)?
+        .map_or(study.budget, |s| s.budget);
+    if budget != study.budget {
+        eprintln!(
+            "note: another process changed the study's budget from {} to {budget} during this run",
+            study.budget
+        );
+    }
     if summary.reaped > 0 {
         eprintln!(
             "{} trial(s) left running by a stopped process were marked failed and retried",
@@ -44,23 +57,23 @@ pub fn end(
         );
     }
     eprintln!(
-        "study `{}`: {complete} of {} trials complete ({} finished here, {} failed here)",
-        study.name, study.budget, summary.complete, summary.failed
+        "study `{name}`: {complete} of {budget} trials complete ({} finished here, {} failed here)",
+        summary.complete, summary.failed
     );
     if let Some(error) = &summary.gave_up {
         eprintln!(
-            "stopped: {} trials failed in a row (last: {error}); fix the space's training \
+            "stopped: {} trials failed in a row (last: {}); fix the space's training \
              settings and run again to continue",
-            RunOptions::default().max_consecutive_failures
+            RunOptions::default().max_consecutive_failures,
+            escape(error)
         );
     }
-    if summary.exhausted && complete < study.budget {
+    if summary.exhausted && complete < budget {
         if study.is_darts() {
             eprintln!(
-                "every derived design has been tried; {} of them failed (nas trials --study {} \
+                "every derived design has been tried; {} of them failed (nas trials --study {name} \
                  --state failed)",
-                study.budget - complete,
-                study.name
+                budget - complete,
             );
         } else {
             eprintln!(
@@ -78,7 +91,7 @@ pub fn end(
         eprintln!(
             "best: trial {} {} (val ppl {:.3}{})",
             t.number,
-            t.arch_short,
+            escape(&t.arch_short),
             ppl(&t).unwrap(),
             if study.is_stand_in() {
                 ", stand-in"
@@ -91,14 +104,8 @@ pub fn end(
         } else {
             format!(" --storage {storage}")
         };
-        eprintln!(
-            "next: nas trials --study {}{storage} --sort ppl",
-            study.name
-        );
-        eprintln!(
-            "      nas export --study {}{storage} --best -o best.toml",
-            study.name
-        );
+        eprintln!("next: nas trials --study {name}{storage} --sort ppl");
+        eprintln!("      nas export --study {name}{storage} --best -o best.toml");
     }
     Ok(())
 }

@@ -12,7 +12,8 @@ use hybrid_nas::search::darts::{describe, DartsError, DartsObserver, Derived};
 use hybrid_nas::search::Strategy;
 use hybrid_nas::space::SupernetShape;
 use hybrid_nas::store::Store;
-use hybrid_nas::study::{self, interrupt, StoredStudy, StudyError, ThreadSplit};
+use hybrid_nas::study::interrupt::{self, Activity};
+use hybrid_nas::study::{self, StoredStudy, StudyError, ThreadSplit};
 
 /// Trains (or resumes) the study's supernets with a bar per phase, prints
 /// what each search derived, and returns the strategy that proposes those
@@ -25,9 +26,11 @@ pub fn derive(
     quiet: bool,
 ) -> anyhow::Result<Option<Box<dyn Strategy>>> {
     let interrupted = interrupt::flag();
+    interrupt::set_activity(Activity::Supernet);
     let mut observer = BarObserver::new(quiet, &interrupted);
     let result = study::darts::derive(store, study, corpus, &mut observer, threads);
     observer.finish();
+    interrupt::set_activity(Activity::Trials);
     match result {
         Ok((derived, strategy)) => {
             if !quiet {

@@ -25,6 +25,8 @@ use super::{
     StudySummary, TrialRecord, TrialState, Values,
 };
 
+mod open;
+
 static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations");
 
 /// How long a statement waits for another connection's write lock.
@@ -59,7 +61,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Open (creating if missing, with its parent directories) the database at
     /// `sqlite://PATH`, `sqlite:PATH` or plain `PATH`, and bring its schema up
-    /// to date.
+    /// to date. A file that is neither empty nor a store of ours is refused
+    /// before anything is written to it ([`StoreError::Foreign`]), and so is
+    /// one this process may not write ([`StoreError::ReadOnly`]).
     pub fn open(url_or_path: &str) -> Result<SqliteStore, StoreError> {
         let path = parse_location(url_or_path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -68,12 +72,7 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("nas-store")
-            .enable_all()
-            .build()
-            .map_err(StoreError::Runtime)?;
+        let rt = runtime()?;
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -81,17 +80,39 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = rt.block_on(connect_and_migrate(options))?;
+        let pool = rt.block_on(connect_and_migrate(&path, options))?;
         Ok(SqliteStore { pool, rt, path })
     }
 
     /// Opens a database that must exist already, for commands that only
-    /// read: a missing file is [`StoreError::Missing`], not a new empty store.
+    /// read: a missing or empty file is [`StoreError::Missing`], not a new
+    /// store, and the connections are read-only (nothing is migrated, the
+    /// journal mode is left as it is), so a store in a folder nobody may
+    /// write still reads. A store an earlier release wrote must be migrated
+    /// first: that happens here, in place, when this process may write the
+    /// file and its folder; otherwise [`StoreError::NeedsMigration`] says so.
     pub fn open_existing(url_or_path: &str) -> Result<SqliteStore, StoreError> {
-        if !parse_location(url_or_path)?.exists() {
+        let path = parse_location(url_or_path)?;
+        if !path.exists() {
             return Err(StoreError::Missing(url_or_path.to_string()));
         }
-        Self::open(url_or_path)
+        let rt = runtime()?;
+        match rt.block_on(open::inspect(&path))? {
+            open::Contents::Absent | open::Contents::Empty => {
+                Err(StoreError::Missing(url_or_path.to_string()))
+            }
+            open::Contents::Ours { pending: true } if open::writable(&path) => {
+                drop(rt);
+                Self::open(url_or_path)
+            }
+            open::Contents::Ours { pending: true } => {
+                Err(StoreError::NeedsMigration(path.display().to_string()))
+            }
+            open::Contents::Ours { pending: false } => {
+                let pool = rt.block_on(open::read_only_pool(&path, MAX_CONNECTIONS))?;
+                Ok(SqliteStore { pool, rt, path })
+            }
+        }
     }
 
     /// The database file.
@@ -171,11 +192,21 @@ pub fn parse_location(url_or_path: &str) -> Result<PathBuf, StoreError> {
 /// database: switching a new file to WAL needs an exclusive lock that the busy
 /// timeout does not wait for, and two migrators may race to apply the same
 /// migration (the loser's attempt rolls back and the next one finds it done).
-async fn connect_and_migrate(options: SqliteConnectOptions) -> Result<SqlitePool, StoreError> {
+async fn connect_and_migrate(
+    path: &Path,
+    options: SqliteConnectOptions,
+) -> Result<SqlitePool, StoreError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
         let result = async {
+            // Before any write: a foreign file is refused as it is, and so
+            // is a store this process could open only to fail at its first
+            // write.
+            open::inspect(path).await?;
+            if !open::writable(path) {
+                return Err(StoreError::ReadOnly(path.display().to_string()));
+            }
             let pool = SqlitePoolOptions::new()
                 .max_connections(MAX_CONNECTIONS)
                 .min_connections(0)
@@ -215,12 +246,26 @@ fn is_open_race(e: &StoreError) -> bool {
 
 /// SQLITE_BUSY or SQLITE_LOCKED, including their extended codes.
 fn is_busy(e: &sqlx::Error) -> bool {
+    sqlite_code(e).is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+/// The (extended) result code of an error SQLite returned.
+pub(crate) fn sqlite_code(e: &sqlx::Error) -> Option<i32> {
     let sqlx::Error::Database(db) = e else {
-        return false;
+        return None;
     };
-    db.code()
-        .and_then(|c| c.parse::<i32>().ok())
-        .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    db.code().and_then(|c| c.parse::<i32>().ok())
+}
+
+/// The store's private runtime: one worker thread, which runs the
+/// connections' I/O while a caller blocks on it.
+fn runtime() -> Result<tokio::runtime::Runtime, StoreError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("nas-store")
+        .enable_all()
+        .build()
+        .map_err(StoreError::Runtime)
 }
 
 fn now() -> f64 {
