@@ -23,8 +23,10 @@ A4 = causal attention with 4 heads (A4w64: sliding window of 64; A4*: the weight
 shared by every starred layer, Zamba-style); m2 = MLP ratio 2; rope = rotary positions."
 )]
 pub struct Cli {
-    /// libtorch intra-op threads (default: all cores).
-    #[arg(long, global = true)]
+    /// Accepted before the command for scripts written for 0.1 (`nas
+    /// --threads 1 bench`); hidden, since it acts only where the command's
+    /// own `--threads` does.
+    #[arg(long, hide = true)]
     pub threads: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
@@ -55,7 +57,7 @@ given overrides its value."
     /// times, parameters) in the shape a PyTorch speed script can match.
     #[command(
         after_help = "Examples:\n  nas bench --arch SSSASS --d 128 --T 256 --B 16\n  \
-nas --threads 1 bench --arch \"d128 S16 A4w64 S16\" --steps 10"
+nas bench --threads 1 --arch \"d128 S16 A4w64 S16\" --steps 10"
     )]
     Bench(BenchArgs),
     /// Run (or continue) a search study: propose, train and store trials.
@@ -110,6 +112,20 @@ searched at every λ of `lambdas`; each search's final α, discretised into the 
 is trained from scratch as a trial. `nas studies` shows the compute each study used."
     )]
     Darts(DartsArgs),
+    /// Print a shell completion script for nas.
+    #[command(
+        after_help = "Examples:\n  nas completions bash > ~/.local/share/bash-completion/completions/nas\n  \
+nas completions zsh > ~/.zfunc/_nas          # with fpath+=(~/.zfunc) before compinit\n  \
+nas completions fish > ~/.config/fish/completions/nas.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
@@ -150,6 +166,8 @@ pub struct EvalArgs {
     /// Training seed (default: the space's).
     #[arg(long)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -190,6 +208,28 @@ pub struct ParetoArgs {
     /// One JSON object per study instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--threads`, on the commands that compute.
+#[derive(Args, Debug, Default)]
+pub struct ThreadsArg {
+    /// libtorch intra-op threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl Command {
+    /// The `--threads` of a command that computes; `None` for the others
+    /// (listings, plots) and when it is not given.
+    pub fn threads(&self) -> Option<usize> {
+        match self {
+            Command::Train(a) => a.threads.threads,
+            Command::Bench(a) => a.threads.threads,
+            Command::Run(a) => a.threads.threads,
+            Command::Eval(a) => a.threads.threads,
+            _ => None,
+        }
+    }
 }
 
 /// Default database of studies.
@@ -250,6 +290,8 @@ pub struct RunArgs {
     /// Print one JSON line per finished trial instead of a progress bar.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -383,13 +425,20 @@ pub struct TrainArgs {
     /// Seed of the initial weights and the batch order [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Directory for the checkpoint, architecture and metrics
-    /// (default: runs/train/<arch hash>-s<seed>).
+    /// Directory for the checkpoint, architecture, metrics and vocabulary;
+    /// files already in it are replaced. Default: runs/train/<arch hash>-s<seed>,
+    /// or `...-s<seed>-2`, `-3`, ... when an earlier run has that folder.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Write to runs/train/<arch hash>-s<seed> even when an earlier run is
+    /// there, replacing its files.
+    #[arg(long, conflicts_with = "out")]
+    pub overwrite: bool,
     /// Print one JSON object with every metric instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
 }
 
 #[derive(Args, Debug)]
@@ -419,4 +468,6 @@ pub struct BenchArgs {
     /// Untimed steps first.
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
 }

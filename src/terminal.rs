@@ -73,3 +73,29 @@ mod tests {
         assert_eq!(quote("\u{1b}abc", 2), "\\u{1b}a… (4 characters)");
     }
 }
+
+/// `word` as one shell word, for commands printed for the user to paste:
+/// as it is when it holds only characters no shell treats specially, else
+/// in single quotes (a quote inside written `'\''`).
+pub fn shell_word(word: &str) -> Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return Cow::Borrowed(word);
+    }
+    Cow::Owned(format!("'{}'", escape(word).replace('\'', r"'\''")))
+}
+
+#[cfg(test)]
+mod shell_word_tests {
+    use super::shell_word;
+
+    #[test]
+    fn words_are_quoted_only_when_a_shell_would_split_or_expand_them() {
+        assert_eq!(shell_word("runs/nas.db"), "runs/nas.db");
+        assert_eq!(shell_word("sqlite:///x.db"), "sqlite:///x.db");
+        assert_eq!(shell_word("my runs/a b.db"), "'my runs/a b.db'");
+        assert_eq!(shell_word("it's.db"), r"'it'\''s.db'");
+        assert_eq!(shell_word("$HOME/x|y"), "'$HOME/x|y'");
+        assert_eq!(shell_word(""), "''");
+    }
+}

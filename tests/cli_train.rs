@@ -63,6 +63,76 @@ fn train_writes_checkpoint_architecture_and_metrics_and_reloads_them() {
     assert!(stdout(&out).contains("d32 S8 A4*"));
 }
 
+/// A second run of the same design and seed goes to a fresh folder instead
+/// of replacing the first one's checkpoint; `--overwrite` replaces it; each
+/// text checkpoint has its vocabulary beside it.
+#[test]
+fn a_second_train_never_replaces_the_first_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path(), 5_000);
+    let corpus = corpus.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--arch",
+            "d16 S4",
+            "--corpus",
+            corpus,
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--seq-len",
+            "8",
+            "--eval-batches",
+            "1",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = nas(dir.path(), &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let metrics: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        std::path::PathBuf::from(metrics["checkpoint"].as_str().unwrap())
+    };
+    let first = train(&[]);
+    let second = train(&[]);
+    assert_ne!(first, second, "the second run replaced the first");
+    let (first_dir, second_dir) = (first.parent().unwrap(), second.parent().unwrap());
+    assert_eq!(
+        second_dir.file_name().unwrap().to_str().unwrap(),
+        format!("{}-2", first_dir.file_name().unwrap().to_str().unwrap())
+    );
+    let first_bytes = std::fs::metadata(dir.path().join(&first))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let again = train(&["--overwrite"]);
+    assert_eq!(again, first, "--overwrite writes the default folder");
+    assert_ne!(
+        std::fs::metadata(dir.path().join(&first))
+            .unwrap()
+            .modified()
+            .unwrap(),
+        first_bytes
+    );
+
+    let vocab: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(first_dir).join("vocab.json")).unwrap(),
+    )
+    .unwrap();
+    let tokens: Vec<&str> = vocab["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    let mut chars: Vec<char> = std::fs::read_to_string(corpus).unwrap().chars().collect();
+    chars.sort_unstable();
+    chars.dedup();
+    let expected: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
+    assert_eq!(tokens, expected, "token i is the i-th distinct character");
+}
+
 #[test]
 fn bad_inputs_exit_2_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

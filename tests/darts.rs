@@ -498,6 +498,29 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
     // Two supernets, one per depth, each searched at both λ.
     assert!(err.contains("d64x2 λ = 30"), "{err}");
     assert!(err.contains("d64x3 λ = 30"), "{err}");
+    // Without a terminal: one line per phase with its place among all six
+    // (two shapes, each a warm-up and two searches) and the time left, and
+    // one line per finished trial with its values and seconds.
+    for i in 1..=6 {
+        assert!(err.contains(&format!("supernet phase {i} of 6: ")), "{err}");
+    }
+    assert!(
+        err.contains("supernet phase 1 of 6: d64x2 warm-up, from step 0 of 5"),
+        "{err}"
+    );
+    let last = err
+        .lines()
+        .find(|l| l.starts_with("supernet phase 6 of 6"))
+        .unwrap();
+    assert!(
+        last.contains("time left: ") && last.ends_with(" s"),
+        "{last}"
+    );
+    let trial = err.lines().find(|l| l.starts_with("trial ")).unwrap();
+    assert!(
+        trial.contains(" complete in ") && trial.contains(" s: d64 ") && trial.contains("val_ppl "),
+        "{trial}"
+    );
 
     // Every trial carries the λ(s) that derived it and the final α.
     let trials = common::nas(dir.path(), &["trials", "--study", "d", "--json"]);

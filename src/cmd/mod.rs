@@ -1,6 +1,7 @@
 //! One function per subcommand; errors become exit codes here.
 
 mod bench;
+mod completions;
 mod darts;
 mod eval;
 mod export;
@@ -32,7 +33,9 @@ pub struct UsageError(pub String);
 /// Runs the command; `Ok` carries the exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     let threads = cli
-        .threads
+        .command
+        .threads()
+        .or(cli.threads)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     tch::set_num_threads(threads as i32);
     match cli.command {
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Pareto(args) => pareto::run(args).map(|()| 0),
         Command::Eval(args) => eval::run(args),
         Command::Darts(args) => darts::run(args).map(|()| 0),
+        Command::Completions(args) => completions::run(args).map(|()| 0),
     }
 }
 

@@ -55,7 +55,35 @@ impl std::fmt::Display for SupernetShape {
     }
 }
 
+/// One supernet phase of a study: a shape's warm-up (`lambda` is `None`) or
+/// its search at one λ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlannedPhase {
+    pub shape: SupernetShape,
+    pub lambda: Option<f64>,
+    pub steps: usize,
+}
+
 impl DartsSettings {
+    /// Every phase in the order a study runs them: for each shape (as
+    /// [`Self::shapes`] orders them), its warm-up, then its search at each λ.
+    pub fn phases(&self) -> Vec<PlannedPhase> {
+        let mut out = Vec::new();
+        for shape in self.shapes() {
+            out.push(PlannedPhase {
+                shape,
+                lambda: None,
+                steps: self.warmup_steps,
+            });
+            out.extend(self.lambdas.iter().map(|&l| PlannedPhase {
+                shape,
+                lambda: Some(l),
+                steps: self.search_steps,
+            }));
+        }
+        out
+    }
+
     /// Every (depth, d_model) pair, narrow and shallow first.
     pub fn shapes(&self) -> Vec<SupernetShape> {
         let mut out = Vec::new();

@@ -57,7 +57,7 @@ pub use crate::names::UnknownName;
 pub use crate::objective::Objective;
 use crate::train::TrainConfig;
 
-pub use darts::{DartsSettings, SupernetShape, DARTS_COSTS};
+pub use darts::{DartsSettings, PlannedPhase, SupernetShape, DARTS_COSTS};
 pub use evolution::{EvolutionSettings, MIN_POPULATION};
 pub use mutate::{MutationOp, MutationWeights};
 pub use recall::RecallSettings;

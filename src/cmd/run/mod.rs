@@ -9,6 +9,7 @@ use hybrid_nas::study::{
     self, interrupt, StudyConfig, StudyRequest, StudyStrategy, ThreadSplit, EXIT_INTERRUPTED,
 };
 
+mod phase_clock;
 mod progress;
 mod report;
 mod supernet;
@@ -56,7 +57,14 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     let strategy: Box<dyn Strategy> = match (proposer, &supernet_corpus) {
         (Some(strategy), _) => strategy,
         (None, Some(corpus)) => {
-            match supernet::derive(&store, &mut study, corpus, split, args.json)? {
+            match supernet::derive(
+                &store,
+                &mut study,
+                corpus,
+                split,
+                args.json,
+                config.space.darts.phases(),
+            )? {
                 Some(strategy) => strategy,
                 None => return Ok(EXIT_INTERRUPTED),
             }

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use hybrid_nas::metrics;
+use hybrid_nas::objective::Objective;
 use hybrid_nas::store::{TrialRecord, TrialState};
 use hybrid_nas::study::StoredStudy;
 use hybrid_nas::terminal::escape;
@@ -36,7 +37,7 @@ impl<'a> TrialProgress<'a> {
         };
         bar.set_style(
             ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} trials  best ppl {msg}  [{elapsed_precise} < {eta_precise}]",
+                "{bar:30} {pos}/{len} trials  [{elapsed_precise} < {eta_precise}]  best ppl {msg}",
             )
             .expect("valid progress template"),
         );
@@ -50,7 +51,9 @@ impl<'a> TrialProgress<'a> {
         }
     }
 
-    /// Shows one trial this process finished.
+    /// Shows one trial this process finished: a line per trial without a
+    /// terminal (number, design, values, seconds), or on a terminal the bar
+    /// moves and shows the last finished design.
     pub fn finished(&self, t: &TrialRecord) {
         if self.json {
             println!("{}", trial_json(t, self.study));
@@ -66,7 +69,13 @@ impl<'a> TrialProgress<'a> {
         };
         if t.state == TrialState::Complete {
             self.bar.inc(1);
-            self.bar.set_message(format_best(best));
+            self.bar.set_message(format!(
+                "{}  last: #{} {} {}",
+                format_best(best),
+                t.number,
+                escape(&t.arch_short),
+                format_best(t.value(metrics::VAL_PPL).unwrap_or(f64::NAN))
+            ));
         }
         let line = match (&t.state, &t.error) {
             (TrialState::Complete, _) => {
@@ -74,12 +83,11 @@ impl<'a> TrialProgress<'a> {
                     return;
                 }
                 format!(
-                    "trial {} complete: {}  val ppl {}{}{}  ({complete}/{} complete, best {})",
+                    "trial {} complete in {}: {}  {}{}  ({complete}/{} complete, best ppl {})",
                     t.number,
+                    seconds(t),
                     escape(&t.arch_short),
-                    format_best(t.value(metrics::VAL_PPL).unwrap_or(f64::NAN)),
-                    t.value(metrics::RECALL_ACC)
-                        .map_or(String::new(), |r| format!("  recall {r:.3}")),
+                    self.values(t),
                     if self.study.is_stand_in() {
                         " (stand-in)"
                     } else {
@@ -90,19 +98,34 @@ impl<'a> TrialProgress<'a> {
                 )
             }
             (_, Some(err)) => format!(
-                "trial {} {} [{}]: {}",
+                "trial {} {} after {} [{}]: {}",
                 t.number,
                 t.state,
+                seconds(t),
                 t.fail_kind.map_or("-", |k| k.as_str()),
                 escape(err)
             ),
-            (_, None) => format!("trial {} {}", t.number, t.state),
+            (_, None) => format!("trial {} {} after {}", t.number, t.state, seconds(t)),
         };
         if self.bar.is_hidden() {
             eprintln!("{line}");
         } else {
             self.bar.println(line);
         }
+    }
+
+    /// The study's objectives as `name value` pairs, in the study's order.
+    fn values(&self, t: &TrialRecord) -> String {
+        self.study
+            .objectives
+            .iter()
+            .filter_map(|o| o.value(&t.values).map(|v| (o, v)))
+            .map(|(o, v)| match o {
+                Objective::ValPpl | Objective::Recall => format!("{} {v:.3}", o.as_str()),
+                _ => format!("{} {v:.4e}", o.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
     }
 
     pub fn finish(&self) {
@@ -115,5 +138,13 @@ pub fn format_best(ppl: f64) -> String {
         format!("{ppl:.3}")
     } else {
         "-".into()
+    }
+}
+
+/// Wall time of a finished trial, as the store has it.
+fn seconds(t: &TrialRecord) -> String {
+    match t.finished {
+        Some(end) => format!("{:.1} s", (end - t.started).max(0.0)),
+        None => "- s".into(),
     }
 }

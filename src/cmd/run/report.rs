@@ -5,7 +5,7 @@ use hybrid_nas::metrics;
 use hybrid_nas::store::{Store, TrialRecord};
 use hybrid_nas::study::driver::{RunOptions, RunSummary};
 use hybrid_nas::study::{StoredStudy, ThreadSplit};
-use hybrid_nas::terminal::escape;
+use hybrid_nas::terminal::{escape, shell_word};
 
 use crate::cli::DEFAULT_STORAGE;
 
@@ -99,12 +99,16 @@ pub fn end(
                 ""
             }
         );
+        // Commands to paste: one per line (never joined with `|`, which a
+        // shell reads as a pipe), each with the store this run used.
         let storage = if storage == DEFAULT_STORAGE {
             String::new()
         } else {
-            format!(" --storage {storage}")
+            format!(" --storage {}", shell_word(storage))
         };
+        let name = shell_word(&study.name);
         eprintln!("next: nas trials --study {name}{storage} --sort ppl");
+        eprintln!("      nas pareto --study {name}{storage} --plot");
         eprintln!("      nas export --study {name}{storage} --best -o best.toml");
     }
     Ok(())

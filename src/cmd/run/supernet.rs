@@ -10,10 +10,12 @@ use hybrid_nas::data::Corpus;
 use hybrid_nas::search::darts::bilevel::PhaseProgress;
 use hybrid_nas::search::darts::{describe, DartsError, DartsObserver, Derived};
 use hybrid_nas::search::Strategy;
-use hybrid_nas::space::SupernetShape;
+use hybrid_nas::space::{PlannedPhase, SupernetShape};
 use hybrid_nas::store::Store;
 use hybrid_nas::study::interrupt::{self, Activity};
 use hybrid_nas::study::{self, StoredStudy, StudyError, ThreadSplit};
+
+use super::phase_clock::{human_duration, PhaseClock};
 
 /// Trains (or resumes) the study's supernets with a bar per phase, prints
 /// what each search derived, and returns the strategy that proposes those
@@ -24,10 +26,11 @@ pub fn derive(
     corpus: &Corpus,
     threads: ThreadSplit,
     quiet: bool,
+    plan: Vec<PlannedPhase>,
 ) -> anyhow::Result<Option<Box<dyn Strategy>>> {
     let interrupted = interrupt::flag();
     interrupt::set_activity(Activity::Supernet);
-    let mut observer = BarObserver::new(quiet, &interrupted);
+    let mut observer = BarObserver::new(quiet, &interrupted, PhaseClock::new(plan));
     let result = study::darts::derive(store, study, corpus, &mut observer, threads);
     observer.finish();
     interrupt::set_activity(Activity::Trials);
@@ -46,21 +49,33 @@ pub fn derive(
     }
 }
 
-/// Shows each supernet phase as a bar (none when `quiet`) and stops the
-/// phase when the interrupt flag is set.
+/// Shows each supernet phase as a bar, or as one line per phase without a
+/// terminal (nothing when `quiet`), with its place among all the study's
+/// phases and the time they should still take; stops the phase when the
+/// interrupt flag is set.
 struct BarObserver<'a> {
     bar: Option<ProgressBar>,
     quiet: bool,
     interrupted: &'a AtomicBool,
+    clock: PhaseClock,
 }
 
 impl<'a> BarObserver<'a> {
-    fn new(quiet: bool, interrupted: &'a AtomicBool) -> Self {
+    fn new(quiet: bool, interrupted: &'a AtomicBool, clock: PhaseClock) -> Self {
         BarObserver {
             bar: None,
             quiet,
             interrupted,
+            clock,
         }
+    }
+
+    /// "time left: 12 min 05 s", or what stands in before the first step.
+    fn time_left(&self) -> String {
+        self.clock.eta_s().map_or_else(
+            || "time left: known after the first steps".into(),
+            |s| format!("time left: {}", human_duration(s)),
+        )
     }
 
     /// Clears the last bar.
@@ -73,9 +88,14 @@ impl<'a> BarObserver<'a> {
 
 impl DartsObserver for BarObserver<'_> {
     fn step(&mut self, p: PhaseProgress) -> ControlFlow<()> {
+        self.clock.step(p.step);
         if let Some(bar) = &self.bar {
             bar.set_position(p.step as u64);
-            bar.set_message(format!("loss {:.3}", p.loss));
+            bar.set_message(format!(
+                "loss {:.3}  all phases: {}",
+                p.loss,
+                self.time_left()
+            ));
         }
         if self.interrupted.load(Ordering::SeqCst) {
             ControlFlow::Break(())
@@ -86,6 +106,7 @@ impl DartsObserver for BarObserver<'_> {
 
     fn phase(&mut self, shape: SupernetShape, lambda: Option<f64>, step: usize, steps: usize) {
         self.finish();
+        let position = self.clock.start(shape, lambda, step);
         if self.quiet {
             return;
         }
@@ -93,15 +114,20 @@ impl DartsObserver for BarObserver<'_> {
             None => format!("{shape} warm-up"),
             Some(l) => format!("{shape} search {}", describe(Some(l))),
         };
+        let place = position.map_or(String::new(), |i| format!("{i} of {}", self.clock.len()));
         if console_is_hidden() {
             // No terminal to redraw a bar on: one line per phase.
-            eprintln!("supernet {what}: from step {step} of {steps}");
+            eprintln!(
+                "supernet phase {place}: {what}, from step {step} of {steps}; all phases: {}",
+                self.time_left()
+            );
             return;
         }
+        let what = format!("{place:>7} {what}");
         let bar = ProgressBar::new(steps as u64);
         bar.set_style(
             ProgressStyle::with_template(&format!(
-                "{what:<28} {{bar:30}} {{pos}}/{{len}} steps  {{msg}}  [{{elapsed_precise}} < {{eta_precise}}]"
+                "{what:<36} {{bar:30}} {{pos}}/{{len}} steps  {{msg}}  [{{elapsed_precise}} < {{eta_precise}}]"
             ))
             .expect("valid progress template"),
         );

@@ -1,6 +1,8 @@
 //! `nas train`: train one architecture on a task, print its metrics and cost,
-//! and write the checkpoint (safetensors), the architecture and the metrics
-//! beside it.
+//! and write the checkpoint (safetensors), the architecture, the metrics and
+//! (for text) the vocabulary beside it.
+
+mod output;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -59,12 +61,13 @@ fn config(args: &TrainArgs, task: TaskKind) -> anyhow::Result<TrainConfig> {
     Ok(cfg)
 }
 
-/// The task's data and a line saying what it is; `corpus` for text only.
+/// The task's data, a line saying what it is, and for text the corpus
+/// (its path and vocabulary).
 fn task_data(
     args: &TrainArgs,
     task: TaskKind,
     cfg: &TrainConfig,
-) -> anyhow::Result<(Box<dyn TaskData>, String, Option<PathBuf>)> {
+) -> anyhow::Result<(Box<dyn TaskData>, String, Option<Corpus>)> {
     if task != TaskKind::Text && args.seq_len.is_some() {
         return Err(UsageError(format!(
             "--seq-len applies to text: the {task} task sets its own sequence length"
@@ -82,7 +85,7 @@ fn task_data(
                 corpus.vocab_size()
             );
             let data = Box::new(TextTask::new(&corpus, cfg.seq_len));
-            (data, what, Some(corpus.path))
+            (data, what, Some(corpus))
         }
         TaskKind::Digits => {
             let digits = Digits::load(None)?;
@@ -119,16 +122,19 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     arch.vocab_size = data.vocab_size();
-    let out = args.out.clone().unwrap_or_else(|| {
+    let default_out =
         PathBuf::from("runs")
             .join("train")
-            .join(format!("{}-s{}", arch.hash(), cfg.seed))
-    });
+            .join(format!("{}-s{}", arch.hash(), cfg.seed));
+    let claimed = output::claim(args.out.as_deref(), args.overwrite, &default_out)
+        .with_context(|| format!("creating the output folder for {}", default_out.display()))?;
+    let out = claimed.dir.clone();
 
     let bar = if args.json {
         ProgressBar::hidden()
     } else {
         eprintln!("training {} on {what}", arch.short_form());
+        eprintln!("writing to {}", out.display());
         ProgressBar::new(cfg.steps as u64)
     };
     bar.set_style(
@@ -141,24 +147,34 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         bar.set_position(p.step as u64);
         bar.set_message(format!("{:.4}  {:.0} tok/s", p.loss, p.tokens_per_s));
         ControlFlow::Continue(())
-    })?;
+    });
     bar.finish_and_clear();
+    let trained = match trained {
+        Ok(t) => t,
+        Err(e) => {
+            output::release_unused(&claimed);
+            return Err(e.into());
+        }
+    };
     let report = &trained.report;
 
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let checkpoint = out.join("model.safetensors");
     trained
         .vs
         .save(&checkpoint)
         .with_context(|| format!("writing {}", checkpoint.display()))?;
     std::fs::write(out.join("arch.toml"), arch.to_toml())?;
+    if let Some(corpus) = &corpus {
+        write_vocab(&out.join(VOCAB_FILE), corpus)?;
+    }
     let metrics = json!({
         "evaluator": "train",
         "task": task.as_str(),
         "arch": arch.short_form(),
         "hash": arch.hash(),
         "training": TrainConfig { seq_len: data.seq_len(), ..cfg.clone() },
-        "corpus": corpus,
+        "corpus": corpus.as_ref().map(|c| &c.path),
+        "vocab": corpus.as_ref().map(|_| out.join(VOCAB_FILE)),
         "report": report,
         "checkpoint": checkpoint,
     });
@@ -173,6 +189,24 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         println!("checkpoint       {}", checkpoint.display());
     }
     Ok(())
+}
+
+/// The vocabulary file beside a text model's checkpoint.
+const VOCAB_FILE: &str = "vocab.json";
+
+/// Writes the character vocabulary: token `i` is `tokens[i]`. Without it a
+/// checkpoint cannot be decoded back to text, since the ids depend on the
+/// corpus it was trained on.
+fn write_vocab(path: &Path, corpus: &Corpus) -> anyhow::Result<()> {
+    let tokens: Vec<String> = corpus.chars.iter().map(|c| c.to_string()).collect();
+    let vocab = json!({
+        "kind": "characters",
+        "corpus": corpus.path,
+        "size": tokens.len(),
+        "tokens": tokens,
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&vocab)?)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn print_report(arch: &Architecture, report: &TrainReport, seq_len: usize) {
