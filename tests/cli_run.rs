@@ -3,7 +3,25 @@
 
 mod common;
 
+use std::path::Path;
+use std::process::Output;
+
 use common::{nas, stderr};
+
+/// `nas run` of the bundled tiny space on stand-in values, `trials` trials.
+fn run_tiny(dir: &Path, trials: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "--space",
+        "tiny",
+        "--evaluator",
+        "analytic",
+        "--trials",
+        trials,
+    ];
+    args.extend_from_slice(extra);
+    nas(dir, &args)
+}
 
 /// The closing `next:` hints are commands that paste as they are: one per
 /// line, never joined with `|` (a pipe to a shell), each with the store the
@@ -11,21 +29,10 @@ use common::{nas, stderr};
 #[test]
 fn next_hints_are_one_pasteable_command_per_line_with_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let out = nas(
+    let out = run_tiny(
         dir.path(),
-        &[
-            "run",
-            "--space",
-            "tiny",
-            "--evaluator",
-            "analytic",
-            "--trials",
-            "3",
-            "--study",
-            "s1",
-            "--storage",
-            "my runs.db",
-        ],
+        "3",
+        &["--study", "s1", "--storage", "my runs.db"],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
@@ -57,18 +64,7 @@ fn next_hints_are_one_pasteable_command_per_line_with_the_store() {
 #[test]
 fn without_a_terminal_each_trial_is_one_line_with_its_values_and_seconds() {
     let dir = tempfile::tempdir().unwrap();
-    let out = nas(
-        dir.path(),
-        &[
-            "run",
-            "--space",
-            "tiny",
-            "--evaluator",
-            "analytic",
-            "--trials",
-            "4",
-        ],
-    );
+    let out = run_tiny(dir.path(), "4", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("trial ")).collect();
