@@ -382,7 +382,15 @@ fn a_killed_search_resumes_exactly_from_its_checkpoint() {
         let phases = &progress[0].searches;
         assert!(phases[0].as_ref().unwrap().done());
         assert_eq!(phases[1].as_ref().unwrap().step, 8);
+        // Until every search has derived, the budget is only an upper bound
+        // (what `nas studies` marks with ≤).
+        let budget_final = || {
+            let stored = hybrid_nas::study::find(&killed, "d").unwrap();
+            hybrid_nas::study::darts::budget_is_final(&killed, &stored).unwrap()
+        };
+        assert!(!budget_final());
         let resumed = search(&space, &corpus, &killed, None).unwrap();
+        assert!(budget_final());
 
         assert_eq!(resumed.len(), expected.len());
         for (r, e) in resumed.iter().zip(&expected) {
@@ -545,6 +553,10 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
             "{t}"
         );
     }
+
+    // Its supernets done, the study's budget is final: no ≤ in `nas studies`.
+    let listing = common::stdout(&common::nas(dir.path(), &["studies"]));
+    assert!(!listing.contains('≤'), "{listing}");
 
     // Running it again finds everything done: nothing is trained twice.
     let again = run(&[]);

@@ -255,8 +255,9 @@ fn same_json(old: &serde_json::Value, new: &serde_json::Value) -> bool {
 #[test]
 fn trials_pareto_and_export_answer_as_release_0_1_0_did() {
     let dir = tempfile::tempdir().unwrap();
-    let db = copy_fixture(dir.path());
-    let db = db.to_str().unwrap();
+    let db_path = copy_fixture(dir.path());
+    let before = std::fs::read(&db_path).unwrap();
+    let db = db_path.to_str().unwrap();
     let golden = fixture_dir().join("store-v0.1.0");
     let read = |name: &str| std::fs::read_to_string(golden.join(name)).unwrap();
     for (args, file) in [
@@ -345,6 +346,14 @@ fn trials_pareto_and_export_answer_as_release_0_1_0_did() {
     assert!(row("analytic40").contains("analytic*"), "{text}");
     assert!(row("tiny6").contains(" train "), "{text}");
     assert!(text.contains("stand-in"), "{text}");
+    assert!(stderr(&out).contains("migrated copy"), "{}", stderr(&out));
+
+    // Commands that only read answered from a migrated copy: the old store
+    // itself is byte for byte what 0.1.0 wrote.
+    assert!(
+        std::fs::read(&db_path).unwrap() == before,
+        "a read-only command changed the store"
+    );
 }
 
 #[test]

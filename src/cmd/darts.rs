@@ -11,11 +11,11 @@ use hybrid_nas::plot::{draw_alphas, AlphaSeries};
 use hybrid_nas::search::darts::checkpoint::PhaseMeta;
 use hybrid_nas::search::darts::{derive, DartsSearch, ShapeProgress};
 use hybrid_nas::space::SearchSpace;
-use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
+use hybrid_nas::store::{Store, TrialRecord, TrialState};
 use hybrid_nas::study::{self, name, StoredStudy};
 use hybrid_nas::terminal::escape;
 
-use super::UsageError;
+use super::{open_for_reading, UsageError};
 use crate::cli::DartsArgs;
 
 /// The two most probable candidates of a slot, as "S16 0.62, A4 0.21".
@@ -56,7 +56,7 @@ struct Report<'a> {
 }
 
 pub fn run(args: DartsArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open_existing(&args.store.storage)?;
+    let store = open_for_reading(&args.store.storage)?;
     let study = study::find(&store, &args.study)?;
     if !study.is_darts() {
         return Err(UsageError(format!(

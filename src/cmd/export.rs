@@ -5,12 +5,12 @@ use serde::Serialize;
 
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::metrics::{self, Values};
-use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
+use hybrid_nas::store::{Store, TrialRecord};
 use hybrid_nas::study::{self, StoredStudy, StudyError};
 use hybrid_nas::terminal::escape;
 use hybrid_nas::train::TrainConfig;
 
-use super::UsageError;
+use super::{open_for_reading, UsageError};
 use crate::cli::{ExportArgs, ExportFormat};
 
 /// The exported document: the `[architecture]` table (what `--arch` reads),
@@ -43,7 +43,7 @@ struct Source {
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let format = format_of(&args)?;
-    let store = SqliteStore::open_existing(&args.store.storage)?;
+    let store = open_for_reading(&args.store.storage)?;
     let study = study::find(&store, &args.study)?;
     let complete: Vec<TrialRecord> = store
         .trials(study.id)?

@@ -14,7 +14,7 @@ use hybrid_nas::arch::ArchError;
 use hybrid_nas::data::DataError;
 use hybrid_nas::search::darts::DartsError;
 use hybrid_nas::space::SpaceError;
-use hybrid_nas::store::{StoreError, TrialRecord};
+use hybrid_nas::store::{SqliteStore, StoreError, TrialRecord};
 use hybrid_nas::study::driver::DriverError;
 use hybrid_nas::study::trial::TrialError;
 use hybrid_nas::study::{StoredStudy, StudyError};
@@ -50,6 +50,21 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Darts(args) => darts::run(args).map(|()| 0),
         Command::Completions(args) => completions::run(args).map(|()| 0),
     }
+}
+
+/// Opens the store of a command that only reads: never created, migrated
+/// or written ([`SqliteStore::open_existing`]). Says so when an earlier
+/// release's store is read from a migrated copy.
+pub fn open_for_reading(storage: &str) -> Result<SqliteStore, StoreError> {
+    let store = SqliteStore::open_existing(storage)?;
+    if store.is_snapshot() {
+        eprintln!(
+            "note: {} was written by an earlier release of nas: read from a migrated copy, \
+             the file itself left as it is (the next `nas run` on it migrates it in place)",
+            hybrid_nas::terminal::escape(storage)
+        );
+    }
+    Ok(store)
 }
 
 /// 2 for bad input the user can fix, 1 for everything else.

@@ -2,15 +2,15 @@
 
 use hybrid_nas::metrics;
 use hybrid_nas::objective::Objective;
-use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
+use hybrid_nas::store::{Store, TrialRecord, TrialState};
 use hybrid_nas::study::{self, StoredStudy, StudyError};
 use hybrid_nas::terminal::escape;
 
-use super::{trial_json, UsageError};
+use super::{open_for_reading, trial_json, UsageError};
 use crate::cli::{StoreArgs, TrialSort, TrialsArgs};
 
 pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open_existing(&args.storage)?;
+    let store = open_for_reading(&args.storage)?;
     let studies = study::list(&store)?;
     if studies.is_empty() {
         println!("no studies in {}", args.storage);
@@ -29,6 +29,7 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
         "compute s"
     );
     let mut stand_ins = false;
+    let mut provisional = false;
     let mut unreadable = Vec::new();
     for (s, summary) in studies {
         let trials = store.trials(s.id)?;
@@ -40,6 +41,15 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
             Err(e @ StudyError::StoredSpace { .. }) => {
                 unreadable.push(format!("{:#}", anyhow::Error::from(e)));
                 "-".into()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // A DARTS study still searching has at most one trial per search.
+        let budget = match study::darts::budget_is_final(&store, &s) {
+            Ok(true) | Err(StudyError::StoredSpace { .. }) => s.budget.to_string(),
+            Ok(false) => {
+                provisional = true;
+                format!("≤{}", s.budget)
             }
             Err(e) => return Err(e.into()),
         };
@@ -56,7 +66,7 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
             summary.complete,
             summary.running,
             summary.failed,
-            s.budget,
+            budget,
             summary
                 .best_val_ppl
                 .map_or("-".into(), |p| format!("{p:.3}")),
@@ -71,6 +81,12 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
     if stand_ins {
         println!("* analytic: closed-form stand-in values, not measurements");
     }
+    if provisional {
+        println!(
+            "≤ DARTS supernets still searching: one trial per search at most (fewer when \
+             two searches derive the same design)"
+        );
+    }
     for problem in unreadable {
         eprintln!("note: {}", escape(&problem));
     }
@@ -78,7 +94,7 @@ pub fn list_studies(args: StoreArgs) -> anyhow::Result<()> {
 }
 
 pub fn list_trials(args: TrialsArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open_existing(&args.store.storage)?;
+    let store = open_for_reading(&args.store.storage)?;
     let study = study::find(&store, &args.study)?;
     let state = args
         .state

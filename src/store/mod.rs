@@ -328,12 +328,6 @@ pub enum StoreError {
          pareto, darts, export) still work"
     )]
     ReadOnly(String),
-    #[error(
-        "the store {0} was written by an earlier release of nas and must be migrated before this \
-         version reads it, which needs write access to the file and its folder: run the command \
-         where it may write them (it then migrates the store in place), or on a writable copy"
-    )]
-    NeedsMigration(String),
     #[error("cannot read {path}: {source}")]
     Io {
         path: String,
@@ -399,7 +393,6 @@ impl StoreError {
                 | StoreError::Foreign { .. }
                 | StoreError::NotSqlite(_)
                 | StoreError::ReadOnly(_)
-                | StoreError::NeedsMigration(_)
         )
     }
 }

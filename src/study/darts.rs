@@ -36,3 +36,18 @@ pub fn derive(
     }
     Ok((derived.clone(), DerivedStrategy::new(derived)))
 }
+
+/// Whether `study`'s budget is final. It is, except for a DARTS study whose
+/// supernets have not all finished: until they derive their designs, its
+/// budget is one trial per search, an upper bound (two searches may derive
+/// the same design, which trains once).
+pub fn budget_is_final(store: &dyn Store, study: &StoredStudy) -> Result<bool, StudyError> {
+    if !study.is_darts() {
+        return Ok(true);
+    }
+    let progress = DartsSearch::progress(store, study.id, study.space()?)?;
+    Ok(progress
+        .iter()
+        .flat_map(|shape| &shape.searches)
+        .all(|search| search.as_ref().is_some_and(|m| m.result.is_some())))
+}

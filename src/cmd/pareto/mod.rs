@@ -8,11 +8,11 @@ mod figures;
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::objective::Objective;
 use hybrid_nas::pareto::Front;
-use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
+use hybrid_nas::store::{Store, TrialRecord};
 use hybrid_nas::study::{self, StoredStudy};
 use hybrid_nas::terminal::escape;
 
-use super::UsageError;
+use super::{open_for_reading, UsageError};
 use crate::cli::{CostArg, ParetoArgs};
 
 /// One study's complete trials, as the front sees them.
@@ -81,7 +81,7 @@ fn objective_of(cost: CostArg) -> Objective {
 }
 
 pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open_existing(&args.store.storage)?;
+    let store = open_for_reading(&args.store.storage)?;
     let studies = gather(&store, &args.study)?;
     let first = &studies[0].study;
     let axes = Axes {

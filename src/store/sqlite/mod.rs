@@ -26,6 +26,7 @@ use super::{
 };
 
 mod open;
+mod snapshot;
 
 static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations");
 
@@ -56,6 +57,10 @@ pub struct SqliteStore {
     pool: SqlitePool,
     rt: tokio::runtime::Runtime,
     path: PathBuf,
+    /// For a store an earlier release wrote, opened by a command that only
+    /// reads: the migrated copy the pool reads (`path` stays the original,
+    /// for messages). Last, so that it outlives the pool.
+    snapshot: Option<snapshot::Snapshot>,
 }
 
 impl SqliteStore {
@@ -66,31 +71,22 @@ impl SqliteStore {
     /// one this process may not write ([`StoreError::ReadOnly`]).
     pub fn open(url_or_path: &str) -> Result<SqliteStore, StoreError> {
         let path = parse_location(url_or_path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        let rt = runtime()?;
-        let options = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool = rt.block_on(connect_and_migrate(&path, options))?;
-        Ok(SqliteStore { pool, rt, path })
+        let (pool, rt) = open_writable(&path)?;
+        Ok(SqliteStore {
+            pool,
+            rt,
+            path,
+            snapshot: None,
+        })
     }
 
     /// Opens a database that must exist already, for commands that only
     /// read: a missing or empty file is [`StoreError::Missing`], not a new
     /// store, and the connections are read-only (nothing is migrated, the
     /// journal mode is left as it is), so a store in a folder nobody may
-    /// write still reads. A store an earlier release wrote must be migrated
-    /// first: that happens here, in place, when this process may write the
-    /// file and its folder; otherwise [`StoreError::NeedsMigration`] says so.
+    /// write still reads. A store an earlier release wrote is read from a
+    /// migrated temporary copy ([`SqliteStore::is_snapshot`]); the file itself
+    /// is left as it is, for the next command that writes to migrate.
     pub fn open_existing(url_or_path: &str) -> Result<SqliteStore, StoreError> {
         let path = parse_location(url_or_path)?;
         if !path.exists() {
@@ -101,16 +97,25 @@ impl SqliteStore {
             open::Contents::Absent | open::Contents::Empty => {
                 Err(StoreError::Missing(url_or_path.to_string()))
             }
-            open::Contents::Ours { pending: true } if open::writable(&path) => {
-                drop(rt);
-                Self::open(url_or_path)
-            }
             open::Contents::Ours { pending: true } => {
-                Err(StoreError::NeedsMigration(path.display().to_string()))
+                let snapshot = rt.block_on(snapshot::take(&path))?;
+                drop(rt);
+                let (pool, rt) = open_writable(&snapshot.path)?;
+                Ok(SqliteStore {
+                    pool,
+                    rt,
+                    path,
+                    snapshot: Some(snapshot),
+                })
             }
             open::Contents::Ours { pending: false } => {
                 let pool = rt.block_on(open::read_only_pool(&path, MAX_CONNECTIONS))?;
-                Ok(SqliteStore { pool, rt, path })
+                Ok(SqliteStore {
+                    pool,
+                    rt,
+                    path,
+                    snapshot: None,
+                })
             }
         }
     }
@@ -118,6 +123,12 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this store reads a migrated copy of [`SqliteStore::path`]
+    /// (an earlier release's store opened by [`SqliteStore::open_existing`]).
+    pub fn is_snapshot(&self) -> bool {
+        self.snapshot.is_some()
     }
 
     /// SQLite's own consistency check: `"ok"` when the file is sound,
@@ -169,6 +180,27 @@ impl Drop for SqliteStore {
             self.rt.block_on(self.pool.close());
         }
     }
+}
+
+/// Opens (creating if missing, with its parent directories) the database
+/// file at `path` for reading and writing, and migrates it.
+fn open_writable(path: &Path) -> Result<(SqlitePool, tokio::runtime::Runtime), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let rt = runtime()?;
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    let pool = rt.block_on(connect_and_migrate(path, options))?;
+    Ok((pool, rt))
 }
 
 /// Path of the database file named by a URL or a plain path. A URL's query
