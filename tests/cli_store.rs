@@ -515,3 +515,39 @@ fn help_shows_examples_for_the_store_commands() {
     assert!(stdout(&out).contains("NAS_STORAGE"), "{}", stdout(&out));
     assert!(stdout(&out).contains("--format"), "{}", stdout(&out));
 }
+
+#[test]
+fn deleting_or_renaming_in_another_programs_database_leaves_it_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("other.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        for sql in [
+            "CREATE TABLE studies (study_id INTEGER PRIMARY KEY, study_name TEXT)",
+            "INSERT INTO studies VALUES (1, 'a')",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    });
+    let before = std::fs::read(&db).unwrap();
+    for args in [
+        vec!["study", "delete", "a", "--yes"],
+        vec!["study", "rename", "a", "b"],
+    ] {
+        let out = nas(
+            dir.path(),
+            &[&args[..], &["--storage", "other.db"]].concat(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("another program"), "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+}
