@@ -225,6 +225,20 @@ impl Architecture {
         Ok(())
     }
 
+    /// Number of layers.
+    pub fn depth(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The layers as letters, `A` attention and `S` SSM (`SSSASS`): where the
+    /// attention sits, without the per-layer settings.
+    pub fn pattern(&self) -> String {
+        self.layers
+            .iter()
+            .map(|l| if l.is_attention() { 'A' } else { 'S' })
+            .collect()
+    }
+
     /// Fraction of layers that are attention.
     pub fn attention_ratio(&self) -> f64 {
         let n = self.layers.iter().filter(|l| l.is_attention()).count();
@@ -451,6 +465,16 @@ mod tests {
             let arch = Architecture::parse_short_form(text).unwrap();
             assert_eq!(arch.short_form(), text);
         }
+    }
+
+    #[test]
+    fn factors_of_a_design() {
+        let arch = zamba_like();
+        assert_eq!(arch.depth(), 8);
+        assert_eq!(arch.pattern(), "SSSASSSA");
+        assert_eq!(arch.attention_ratio(), 0.25);
+        let same = Architecture::from_pattern(&arch.pattern(), 128, 4, 16).unwrap();
+        assert_eq!(same.pattern(), arch.pattern());
     }
 
     #[test]

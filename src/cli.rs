@@ -72,10 +72,37 @@ on from its last checkpoint. Several processes on one --storage share the budget
 Ctrl-C stops cleanly (exit 130)."
     )]
     Run(RunArgs),
-    /// List the studies in a store.
-    Studies(StoreArgs),
-    /// List the trials of a study.
+    /// List the studies in a store: strategy, evaluator, trial counts, budget,
+    /// best perplexity and compute.
+    #[command(
+        after_help = "Examples:\n  nas studies\n  nas studies --storage sqlite:///runs/other.db\n  \
+NAS_STORAGE=/data/nas.db nas studies --json | jq -r .name\n\n\
+--json prints one object per study: name, strategy, evaluator, stand_in (true when\n\
+the values are the analytic evaluator's stand-ins), trials per state, budget,\n\
+best_val_ppl, compute_s, objectives and created (ISO 8601 UTC)."
+    )]
+    Studies(StudiesArgs),
+    /// List the trials of a study: a table, CSV for a data frame, or JSON lines.
+    #[command(after_help = "Examples:\n  nas trials --study hybrid --sort ppl\n  \
+nas trials --study hybrid --state failed\n  \
+nas trials --study hybrid --format csv > hybrid.csv   # pandas.read_csv(\"hybrid.csv\")\n  \
+nas trials --study hybrid --format json | jq .metrics.val_ppl\n\n\
+The CSV has a header and one row per trial: number, state, arch, hash, depth,\n\
+d_model, attention_ratio (attention layers / depth), pattern (SSSASS), seed,\n\
+started, finished (ISO 8601 UTC), duration_s, fail_kind, error, evaluator, then one\n\
+column per value any trial stored (val_ppl, params, ...), empty where absent.\n\
+The table's start times are UTC too.")]
     Trials(TrialsArgs),
+    /// Delete or rename a study.
+    #[command(
+        after_help = "Examples:\n  nas study rename hybrid hybrid-v1\n  nas study delete scratch\n  \
+nas study delete scratch --yes            # no question (scripts, CI)\n\n\
+Delete asks before removing a study with all its trials, values, curves and\n\
+supernet checkpoints; without a terminal to ask on it needs --yes (exit 2\n\
+otherwise, nothing deleted). Plots under runs/<study>/ stay on disk; the command\n\
+names them."
+    )]
+    Study(StudyArgs),
     /// Write one trial's architecture, metrics and training settings to a file
     /// that `nas train --arch FILE` accepts.
     #[command(
@@ -126,6 +153,55 @@ pub struct CompletionsArgs {
     /// The shell to complete in.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct StudiesArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// One JSON object per study instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StudyArgs {
+    #[command(subcommand)]
+    pub action: StudyAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StudyAction {
+    /// Delete a study with all its trials, values, curves and supernet
+    /// checkpoints, in one transaction.
+    #[command(
+        after_help = "Examples:\n  nas study delete scratch\n  nas study delete scratch --yes --storage runs/old.db"
+    )]
+    Delete(StudyDeleteArgs),
+    /// Give a study another name (its trials stay as they are).
+    #[command(after_help = "Examples:\n  nas study rename hybrid hybrid-v1")]
+    Rename(StudyRenameArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StudyDeleteArgs {
+    /// The study to delete.
+    pub name: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Delete without asking (needed when stdin is not a terminal).
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StudyRenameArgs {
+    /// The study's name now.
+    pub old: String,
+    /// Its new name (letters, digits, `.`, `_`, `-`), which no other study has.
+    pub new: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args, Debug)]
@@ -237,8 +313,9 @@ pub const DEFAULT_STORAGE: &str = "runs/nas.db";
 
 #[derive(Args, Debug)]
 pub struct StoreArgs {
-    /// SQLite database (a path or sqlite:// URL).
-    #[arg(long, default_value = DEFAULT_STORAGE)]
+    /// SQLite database: a path, or a URL as SQLAlchemy and Optuna write them
+    /// (sqlite:///relative.db, sqlite:////absolute/path.db).
+    #[arg(long, env = "NAS_STORAGE", default_value = DEFAULT_STORAGE)]
     pub storage: String,
 }
 
@@ -303,8 +380,19 @@ pub enum TrialSort {
     Recall,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrialsFormat {
+    /// Columns for reading in a terminal.
+    Table,
+    /// A header and one row per trial, every value in its own column.
+    Csv,
+    /// One JSON object per trial, one per line.
+    Json,
+}
+
 #[derive(Args, Debug)]
 pub struct TrialsArgs {
+    /// The study whose trials to list (`nas studies` lists them).
     #[arg(long)]
     pub study: String,
     #[command(flatten)]
@@ -314,9 +402,22 @@ pub struct TrialsArgs {
     pub state: Option<String>,
     #[arg(long, value_enum, default_value_t = TrialSort::Number)]
     pub sort: TrialSort,
-    /// One JSON object per line.
-    #[arg(long)]
+    #[arg(long, value_enum, default_value_t = TrialsFormat::Table)]
+    pub format: TrialsFormat,
+    /// The same as --format json.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+}
+
+impl TrialsArgs {
+    /// The output asked for, `--json` included.
+    pub fn output(&self) -> TrialsFormat {
+        if self.json {
+            TrialsFormat::Json
+        } else {
+            self.format
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -328,6 +429,7 @@ pub enum ExportFormat {
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["trial", "best"])))]
 pub struct ExportArgs {
+    /// The study the trial belongs to (`nas studies` lists them).
     #[arg(long)]
     pub study: String,
     #[command(flatten)]

@@ -11,6 +11,7 @@
 pub mod arch;
 pub mod bench;
 pub mod cost;
+pub mod csv;
 pub mod data;
 pub mod evaluate;
 pub mod limits;
@@ -29,3 +30,4 @@ pub mod study;
 pub mod tasks;
 pub mod terminal;
 pub mod train;
+pub mod utc;

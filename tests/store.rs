@@ -134,9 +134,10 @@ fn open_study_creates_and_continues() {
     assert_eq!(store.open_study(&keep, false).unwrap().budget, 12);
     let forced = store.find_study("s").unwrap().unwrap();
 
-    // Reopening the file sees the same study.
+    // Reopening the file sees the same study (`path` is absolute: four
+    // slashes in the SQLAlchemy form).
     drop(store);
-    let store = SqliteStore::open(&format!("sqlite://{path}")).unwrap();
+    let store = SqliteStore::open(&format!("sqlite:///{path}")).unwrap();
     assert_eq!(store.find_study("s").unwrap().unwrap(), forced);
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }

@@ -2,13 +2,16 @@
 
 mod bench;
 mod completions;
+mod confirm;
 mod darts;
 mod eval;
 mod export;
 mod pareto;
 mod run;
 mod studies;
+mod study;
 mod train;
+mod trials;
 
 use hybrid_nas::arch::ArchError;
 use hybrid_nas::data::DataError;
@@ -17,8 +20,9 @@ use hybrid_nas::space::SpaceError;
 use hybrid_nas::store::{SqliteStore, StoreError, TrialRecord};
 use hybrid_nas::study::driver::DriverError;
 use hybrid_nas::study::trial::TrialError;
-use hybrid_nas::study::{StoredStudy, StudyError};
+use hybrid_nas::study::{frame, StoredStudy, StudyError};
 use hybrid_nas::train::TrainError;
+use hybrid_nas::utc;
 
 use crate::cli::{Cli, Command};
 
@@ -42,8 +46,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Train(args) => train::run(args).map(|()| 0),
         Command::Bench(args) => bench::run(args).map(|()| 0),
         Command::Run(args) => run::run(args, threads),
-        Command::Studies(args) => studies::list_studies(args).map(|()| 0),
-        Command::Trials(args) => studies::list_trials(args).map(|()| 0),
+        Command::Studies(args) => studies::run(args).map(|()| 0),
+        Command::Trials(args) => trials::run(args).map(|()| 0),
+        Command::Study(args) => study::run(args),
         Command::Export(args) => export::run(args).map(|()| 0),
         Command::Pareto(args) => pareto::run(args).map(|()| 0),
         Command::Eval(args) => eval::run(args),
@@ -112,13 +117,24 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
 
 /// One trial as a JSON line (for `--json` outputs): its values under
 /// `metrics`, the study's cost objective under `cost`, and the evaluator,
-/// so that a stand-in value can never be taken for a measurement.
+/// so that a stand-in value can never be taken for a measurement; its
+/// design's factors and its times (ISO 8601 UTC) as `nas trials --format
+/// csv` has them.
 pub fn trial_json(t: &TrialRecord, study: &StoredStudy) -> String {
+    let factors = frame::factors(t);
     let mut v = serde_json::json!({
         "number": t.number,
         "state": t.state.to_string(),
         "arch": t.arch_short,
         "hash": t.arch_hash,
+        "depth": factors.as_ref().map(|f| f.depth),
+        "d_model": factors.as_ref().map(|f| f.d_model),
+        "attention_ratio": factors.as_ref().map(|f| f.attention_ratio),
+        "pattern": factors.as_ref().map(|f| &f.pattern),
+        "seed": t.seed,
+        "started": utc::iso8601(t.started),
+        "finished": t.finished.and_then(utc::iso8601),
+        "duration_s": t.duration(),
         "metrics": (!t.values.is_empty()).then_some(&t.values),
         "fail_kind": t.fail_kind.map(|k| k.as_str()),
         "error": t.error,

@@ -10,6 +10,7 @@
 //! [`Store::reap_stale`] hands back the slots of workers that died.
 
 mod errors;
+pub mod location;
 mod sqlite;
 
 use std::fmt;
@@ -17,7 +18,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::sqlite::{parse_location as database_path, SqliteStore};
+pub use self::location::resolve as database_path;
+pub use self::sqlite::SqliteStore;
 pub use crate::metrics::{CurveStep, Values};
 
 /// Where a trial is in its life.
@@ -282,6 +284,13 @@ impl TrialRecord {
         self.state == TrialState::Complete
     }
 
+    /// Seconds from its start to its end; `None` while it runs. Never
+    /// negative, even when the clocks of two machines sharing a store
+    /// disagree.
+    pub fn duration(&self) -> Option<f64> {
+        self.finished.map(|f| (f - self.started).max(0.0))
+    }
+
     /// Complete with values: a trial that can be ranked, plotted, exported.
     pub fn is_scored(&self) -> bool {
         self.is_complete() && !self.values.is_empty()
@@ -341,7 +350,7 @@ pub enum StoreError {
     SpaceMismatch { study: String },
     #[error("{0} not found in the database")]
     NotFound(String),
-    #[error("no store at {0} (run `nas run` first, or pass --storage)")]
+    #[error("no store at {0} (run `nas run` first, or pass --storage or set NAS_STORAGE)")]
     Missing(String),
     #[error("cannot create the database directory {path}: {source}")]
     CreateDir {
@@ -351,8 +360,24 @@ pub enum StoreError {
     },
     #[error("cannot start the database runtime: {0}")]
     Runtime(#[source] std::io::Error),
-    #[error("invalid database location '{0}': expected sqlite://PATH, sqlite:PATH or a file path")]
+    #[error(
+        "invalid database location '{0}': expected a file path, sqlite:///RELATIVE/PATH, \
+         sqlite:////ABSOLUTE/PATH, sqlite://PATH or sqlite:PATH"
+    )]
     BadLocation(String),
+    #[error(
+        "storage '{url}' is ambiguous: as in SQLAlchemy it names the relative path {relative}, \
+         which does not exist, but sqlx reads it as {absolute}, which does; write \
+         sqlite:///{absolute} (four slashes) or {absolute} for that file, or {relative} for a \
+         new store there"
+    )]
+    AmbiguousLocation {
+        url: String,
+        relative: String,
+        absolute: String,
+    },
+    #[error("a study named `{0}` exists already in this store; choose another name")]
+    NameTaken(String),
     #[error(
         "unknown trial state '{0}' in the database (expected running, complete, pruned or failed)"
     )]
@@ -390,6 +415,8 @@ impl StoreError {
                 | StoreError::NotFound(_)
                 | StoreError::Missing(_)
                 | StoreError::BadLocation(_)
+                | StoreError::AmbiguousLocation { .. }
+                | StoreError::NameTaken(_)
                 | StoreError::Foreign { .. }
                 | StoreError::NotSqlite(_)
                 | StoreError::ReadOnly(_)
@@ -445,6 +472,11 @@ pub trait Store: Send + Sync {
 
     fn load_state(&self, study_id: i64, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Delete a study with its trials, curves and strategy state.
-    fn delete_study(&self, study_id: i64) -> Result<(), StoreError>;
+    /// Delete a study with its trials, their values and curves, and its
+    /// strategy state, in one transaction. Returns how many trials it had.
+    fn delete_study(&self, study_id: i64) -> Result<usize, StoreError>;
+
+    /// Give a study another name; a name another study has is
+    /// [`StoreError::NameTaken`] and changes nothing.
+    fn rename_study(&self, study_id: i64, new_name: &str) -> Result<(), StoreError>;
 }

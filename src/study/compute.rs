@@ -25,10 +25,7 @@ pub fn compute(
     study: &StoredStudy,
     trials: &[TrialRecord],
 ) -> Result<Compute, StudyError> {
-    let trials = trials
-        .iter()
-        .filter_map(|t| t.finished.map(|f| (f - t.started).max(0.0)))
-        .sum();
+    let trials = trials.iter().filter_map(TrialRecord::duration).sum();
     let supernet = if study.is_darts() {
         // The stored space says which supernets and λs there are.
         DartsSearch::progress(store, study.id, study.space()?)?

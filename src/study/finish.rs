@@ -170,8 +170,11 @@ mod tests {
         fn load_state(&self, study_id: i64, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
             self.inner.load_state(study_id, key)
         }
-        fn delete_study(&self, study_id: i64) -> Result<(), StoreError> {
+        fn delete_study(&self, study_id: i64) -> Result<usize, StoreError> {
             self.inner.delete_study(study_id)
+        }
+        fn rename_study(&self, study_id: i64, new_name: &str) -> Result<(), StoreError> {
+            self.inner.rename_study(study_id, new_name)
         }
     }
 

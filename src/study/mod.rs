@@ -16,13 +16,17 @@
 //! - [`name`] is the alphabet of new study names, and the safe path
 //!   component of any stored one.
 //! - [`ThreadSplit`] divides the machine's cores between concurrent trials.
+//! - [`frame`] lays a study's trials out as one table for a data frame;
+//!   [`manage`] deletes and renames studies.
 
 mod compute;
 mod config;
 pub mod darts;
 pub mod driver;
 pub mod finish;
+pub mod frame;
 pub mod interrupt;
+pub mod manage;
 pub mod name;
 mod stored;
 pub mod trial;

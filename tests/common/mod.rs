@@ -41,10 +41,13 @@ pub fn write_corpus(dir: &Path, chars: usize) -> PathBuf {
     path
 }
 
-/// Runs the built `nas` binary in `cwd` with 2 libtorch threads.
+/// Runs the built `nas` binary in `cwd` with 2 libtorch threads. A
+/// `NAS_STORAGE` of the caller's environment is removed: tests name their
+/// stores, or mean the default `runs/nas.db` of `cwd`.
 pub fn nas(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nas"))
         .current_dir(cwd)
+        .env_remove("NAS_STORAGE")
         .args(["--threads", "2"])
         .args(args)
         .output()

@@ -21,8 +21,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    Budget, Claim, CurveStep, FailKind, NewTrial, Outcome, Store, StoreError, Study, StudySpec,
-    StudySummary, TrialRecord, TrialState, Values,
+    location, Budget, Claim, CurveStep, FailKind, NewTrial, Outcome, Store, StoreError, Study,
+    StudySpec, StudySummary, TrialRecord, TrialState, Values,
 };
 
 mod open;
@@ -65,12 +65,12 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Open (creating if missing, with its parent directories) the database at
-    /// `sqlite://PATH`, `sqlite:PATH` or plain `PATH`, and bring its schema up
-    /// to date. A file that is neither empty nor a store of ours is refused
+    /// a path or `sqlite:` URL (see [`location`]), and bring its schema up to
+    /// date. A file that is neither empty nor a store of ours is refused
     /// before anything is written to it ([`StoreError::Foreign`]), and so is
     /// one this process may not write ([`StoreError::ReadOnly`]).
     pub fn open(url_or_path: &str) -> Result<SqliteStore, StoreError> {
-        let path = parse_location(url_or_path)?;
+        let path = location::resolve(url_or_path)?;
         let (pool, rt) = open_writable(&path)?;
         Ok(SqliteStore {
             pool,
@@ -88,7 +88,7 @@ impl SqliteStore {
     /// migrated temporary copy ([`SqliteStore::is_snapshot`]); the file itself
     /// is left as it is, for the next command that writes to migrate.
     pub fn open_existing(url_or_path: &str) -> Result<SqliteStore, StoreError> {
-        let path = parse_location(url_or_path)?;
+        let path = location::resolve(url_or_path)?;
         if !path.exists() {
             return Err(StoreError::Missing(url_or_path.to_string()));
         }
@@ -116,6 +116,24 @@ impl SqliteStore {
                     path,
                     snapshot: None,
                 })
+            }
+        }
+    }
+
+    /// Opens a database that must exist already, for commands that change
+    /// what it holds but never create a store (`nas study delete`): a
+    /// missing or empty file is [`StoreError::Missing`]; otherwise it opens
+    /// as [`SqliteStore::open`] does, migrating a store of an earlier release.
+    pub fn open_existing_writable(url_or_path: &str) -> Result<SqliteStore, StoreError> {
+        let path = location::resolve(url_or_path)?;
+        let rt = runtime()?;
+        match rt.block_on(open::inspect(&path))? {
+            open::Contents::Absent | open::Contents::Empty => {
+                Err(StoreError::Missing(url_or_path.to_string()))
+            }
+            open::Contents::Ours { .. } => {
+                drop(rt);
+                Self::open(url_or_path)
             }
         }
     }
@@ -201,23 +219,6 @@ fn open_writable(path: &Path) -> Result<(SqlitePool, tokio::runtime::Runtime), S
         .foreign_keys(true);
     let pool = rt.block_on(connect_and_migrate(path, options))?;
     Ok((pool, rt))
-}
-
-/// Path of the database file named by a URL or a plain path. A URL's query
-/// (`?mode=rwc` and the like) is dropped: the store sets its own options.
-pub fn parse_location(url_or_path: &str) -> Result<PathBuf, StoreError> {
-    let raw = match url_or_path
-        .strip_prefix("sqlite://")
-        .or_else(|| url_or_path.strip_prefix("sqlite:"))
-    {
-        Some(url) => url.split_once('?').map_or(url, |(path, _)| path),
-        None => url_or_path,
-    };
-    // An in-memory database would be private to each pooled connection.
-    if raw.is_empty() || raw.starts_with(":memory:") || raw.contains("mode=memory") {
-        return Err(StoreError::BadLocation(url_or_path.to_string()));
-    }
-    Ok(PathBuf::from(raw))
 }
 
 /// Connect and migrate, retrying while another process is creating the same
@@ -831,23 +832,45 @@ impl Store for SqliteStore {
         })
     }
 
-    fn delete_study(&self, study_id: i64) -> Result<(), StoreError> {
+    fn delete_study(&self, study_id: i64) -> Result<usize, StoreError> {
         self.run(async {
             // Explicit deletes rather than relying on ON DELETE CASCADE, which
             // SQLite honours only on connections with foreign keys enabled.
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            for sql in [
-                "DELETE FROM curve_values \
-                 WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
-                "DELETE FROM trial_values \
-                 WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
-                "DELETE FROM trials WHERE study_id = ?1",
-                "DELETE FROM strategy_state WHERE study_id = ?1",
-            ] {
-                sqlx::query(sql).bind(study_id).execute(&mut *tx).await?;
+            let mut trials = 0;
+            for (table, sql) in STUDY_ROWS {
+                let done = sqlx::query(sql).bind(study_id).execute(&mut *tx).await?;
+                if *table == "trials" {
+                    trials = done.rows_affected() as usize;
+                }
             }
             let done = sqlx::query("DELETE FROM studies WHERE id = ?1")
                 .bind(study_id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("study with id {study_id}")));
+            }
+            tx.commit().await?;
+            Ok(trials)
+        })
+    }
+
+    fn rename_study(&self, study_id: i64, new_name: &str) -> Result<(), StoreError> {
+        self.run(async {
+            // IMMEDIATE: the check and the update see the same names, so two
+            // renames to one name cannot both pass the check.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let taken = sqlx::query("SELECT 1 FROM studies WHERE name = ?1")
+                .bind(new_name)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::NameTaken(new_name.to_string()));
+            }
+            let done = sqlx::query("UPDATE studies SET name = ?2 WHERE id = ?1")
+                .bind(study_id)
+                .bind(new_name)
                 .execute(&mut *tx)
                 .await?;
             if done.rows_affected() == 0 {
@@ -859,20 +882,47 @@ impl Store for SqliteStore {
     }
 }
 
+/// The rows of a study outside `studies`, table by table, children first:
+/// every table that references `studies` or `trials` (a unit test checks
+/// that none is missing).
+const STUDY_ROWS: &[(&str, &str)] = &[
+    (
+        "curve_values",
+        "DELETE FROM curve_values WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
+    ),
+    (
+        "trial_values",
+        "DELETE FROM trial_values WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
+    ),
+    ("trials", "DELETE FROM trials WHERE study_id = ?1"),
+    (
+        "strategy_state",
+        "DELETE FROM strategy_state WHERE study_id = ?1",
+    ),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn locations() {
-        let p = |s| parse_location(s).unwrap();
-        assert_eq!(p("sqlite://runs/nas.db"), PathBuf::from("runs/nas.db"));
-        assert_eq!(p("sqlite:///tmp/x.db"), PathBuf::from("/tmp/x.db"));
-        assert_eq!(p("sqlite:runs/nas.db"), PathBuf::from("runs/nas.db"));
-        assert_eq!(p("runs/nas.db"), PathBuf::from("runs/nas.db"));
-        assert_eq!(p("sqlite://x.db?mode=rwc"), PathBuf::from("x.db"));
-        assert!(parse_location("sqlite::memory:").is_err());
-        assert!(parse_location("").is_err());
+    fn deleting_a_study_covers_every_table_that_references_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("nas.db").to_str().unwrap()).unwrap();
+        let referencing: Vec<String> = store
+            .run(async {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT DISTINCT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+                     WHERE m.type = 'table' AND f.\"table\" IN ('studies', 'trials') \
+                     ORDER BY m.name",
+                )
+                .fetch_all(&store.pool)
+                .await
+            })
+            .unwrap();
+        let mut covered: Vec<String> = STUDY_ROWS.iter().map(|(t, _)| t.to_string()).collect();
+        covered.sort();
+        assert_eq!(referencing, covered);
     }
 
     #[test]
