@@ -50,7 +50,11 @@ fn the_readme_command_list_matches_help() {
 fn every_option_of_every_command_is_described() {
     for command in help_commands() {
         let help = nas(&[&command, "-h"]);
-        for line in help.lines().filter(|l| l.trim_start().starts_with('-')) {
+        let options = help
+            .lines()
+            .skip_while(|l| *l != "Options:")
+            .take_while(|l| !l.trim().is_empty());
+        for line in options.filter(|l| l.trim_start().starts_with('-')) {
             // "  -o, --output <OUTPUT>  Output file": the flag, two spaces, text.
             let described = line
                 .trim_start()
