@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{nas, stderr};
+use common::{nas, stderr, tree};
 
 /// Each read-only command, reading study `study` of the store given after.
 fn readers(study: &str) -> Vec<Vec<String>> {
@@ -30,23 +30,6 @@ fn run(dir: &Path, args: &[String], storage: &str) -> std::process::Output {
     nas(dir, &all)
 }
 
-/// Every file under `dir`, relative, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path.clone());
-            }
-            out.push(path.strip_prefix(dir).unwrap().display().to_string());
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn a_missing_store_is_an_error_and_nothing_is_created() {
     let dir = tempfile::tempdir().unwrap();
@@ -59,7 +42,7 @@ fn a_missing_store_is_an_error_and_nothing_is_created() {
                 "{args:?} {storage}: {}",
                 stderr(&out)
             );
-            assert_eq!(files(dir.path()), Vec::<String>::new(), "{args:?}");
+            assert!(tree(dir.path()).is_empty(), "{args:?}");
         }
     }
 }

@@ -3,25 +3,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
-
-use common::{nas, stderr};
-
-/// `nas run` of the bundled tiny space on stand-in values, `trials` trials.
-fn run_tiny(dir: &Path, trials: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        "--space",
-        "tiny",
-        "--evaluator",
-        "analytic",
-        "--trials",
-        trials,
-    ];
-    args.extend_from_slice(extra);
-    nas(dir, &args)
-}
+use common::{run_tiny, stderr};
 
 /// The closing `next:` hints are commands that paste as they are: one per
 /// line, never joined with `|` (a pipe to a shell), each with the store the

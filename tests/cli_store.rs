@@ -9,27 +9,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{nas, stderr, stdout};
+use common::{nas, run_tiny, stderr, stdout};
 
 /// `nas run` of the tiny space on stand-in values: study `study` with
 /// `trials` trials in `storage` (relative to `dir`).
 fn run_study(dir: &Path, storage: &str, study: &str, trials: &str) {
-    let out = nas(
-        dir,
-        &[
-            "run",
-            "--space",
-            "tiny",
-            "--evaluator",
-            "analytic",
-            "--trials",
-            trials,
-            "--study",
-            study,
-            "--storage",
-            storage,
-        ],
-    );
+    let out = run_tiny(dir, trials, &["--study", study, "--storage", storage]);
     assert!(out.status.success(), "run {study}: {}", stderr(&out));
 }
 

@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{nas, stderr, stdout, write_corpus};
+use common::{nas, stderr, stdout, tree, write_corpus};
 use hybrid_nas::store::{FailKind, SqliteStore, Store, TrialState};
 
 /// Runs raw SQL on a database file, outside the store.
@@ -34,22 +33,6 @@ fn raw(db: &Path, sql: &[&str], binds: &[&str]) {
         }
         pool.close().await;
     });
-}
-
-/// Every path under `root`, relative to it.
-fn tree(root: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            out.insert(path.strip_prefix(root).unwrap().to_path_buf());
-            if path.is_dir() && !path.is_symlink() {
-                stack.push(path);
-            }
-        }
-    }
-    out
 }
 
 /// No ESC (nor any control character but the line ends and tabs of our own

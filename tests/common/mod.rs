@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -60,4 +61,36 @@ pub fn stderr(out: &Output) -> String {
 
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `nas run` of the bundled tiny space on analytic stand-in values (a
+/// trial takes milliseconds), `trials` trials, then `extra` arguments.
+pub fn run_tiny(dir: &Path, trials: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "--space",
+        "tiny",
+        "--evaluator",
+        "analytic",
+        "--trials",
+        trials,
+    ];
+    args.extend_from_slice(extra);
+    nas(dir, &args)
+}
+
+/// Every path under `root`, relative to it.
+pub fn tree(root: &Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            out.insert(path.strip_prefix(root).unwrap().to_path_buf());
+            if path.is_dir() && !path.is_symlink() {
+                stack.push(path);
+            }
+        }
+    }
+    out
 }
