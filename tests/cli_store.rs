@@ -536,3 +536,24 @@ fn deleting_or_renaming_in_another_programs_database_leaves_it_untouched() {
     }
     assert_eq!(std::fs::read(&db).unwrap(), before);
 }
+
+#[test]
+fn the_trials_table_shows_duration_and_start_and_params_once() {
+    let dir = tempfile::tempdir().unwrap();
+    run_study(dir.path(), "s.db", "a", "3");
+    let out = nas(dir.path(), &["trials", "--study", "a", "--storage", "s.db"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let header = text.lines().find(|l| l.contains("architecture")).unwrap();
+    // The tiny space's cost is params: one column, not "params params".
+    assert_eq!(header.matches("params").count(), 1, "{header}");
+    assert!(header.contains("time") && header.contains("started (UTC)"));
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains(" complete ")).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    for row in rows {
+        assert!(
+            row.contains(" s  20"),
+            "a duration, then a start year: {row}"
+        );
+    }
+}
