@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(short(12.0), "12");
         assert_eq!(short(12.504), "12.5");
         assert_eq!(short(-0.001), "0");
-        assert_eq!(short(3.14159), "3.14");
+        assert_eq!(short(7.126), "7.13");
     }
 
     #[test]
