@@ -790,3 +790,53 @@ fn maximised_y_front_rises_with_cost() {
     let text = render_both("recall_shaded", &series, &recall_spec, &both);
     assert_eq!(text.matches("<circle").count(), 9);
 }
+
+/// The PNG's pixels as RGB rows, with its width.
+fn png_pixels(path: &Path) -> (Vec<u8>, usize) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (buf, info.width as usize)
+}
+
+#[test]
+fn png_and_svg_put_text_in_the_same_place() {
+    let (series, _) = synthetic();
+    let (_keep, dir) = out_dir();
+    let (svg_path, png_path) = (dir.join("same.svg"), dir.join("same.png"));
+    draw(&svg_path, &series, &spec(None)).unwrap();
+    draw(&png_path, &series, &spec(None)).unwrap();
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts = svg_texts(&doc);
+    let (rgb, width) = png_pixels(&png_path);
+    let dark = |x: usize, y: usize| rgb[3 * (y * width + x)..][..3].iter().all(|&c| c < 128);
+    // The title, the x axis title and the y axis title (turned upright).
+    for wanted in [
+        "Hybrid attention/SSM search: cost vs. quality",
+        "FLOPs per token (forward)",
+        "validation perplexity",
+    ] {
+        let t = texts.iter().find(|t| t.text == wanted).expect(wanted);
+        // The PNG's ink near the SVG's outline covers the same box.
+        let near = 4.0;
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        for y in (t.y0 - near) as usize..=(t.y1 + near) as usize {
+            for x in (t.x0 - near) as usize..=(t.x1 + near) as usize {
+                if dark(x, y) {
+                    (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+                }
+            }
+        }
+        let png_box = [x0 as f64, y0 as f64, x1 as f64 + 1.0, y1 as f64 + 1.0];
+        let svg_box = [t.x0, t.y0, t.x1, t.y1];
+        for (p, s) in png_box.iter().zip(&svg_box) {
+            assert!(
+                (p - s).abs() <= 2.0,
+                "{wanted}: PNG {png_box:?}, SVG {svg_box:?}"
+            );
+        }
+    }
+}
