@@ -8,12 +8,19 @@
 //! - `S16`: SSM layer with state dim 16; `S16e1` when expand is not 2.
 //! - `A4`: attention layer with 4 heads; `A4w64` for a sliding window of 64;
 //!   a trailing `*` marks the one weight set shared by all starred layers.
+//! - `S16×3` (or `S16x3`): that layer three times, as the figures' labels
+//!   write runs (see [`compress_runs`]). [`Architecture::short_form`] itself
+//!   always writes every layer, so that the hash stays one per design.
+
+mod repeat;
 
 use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub use repeat::compress_runs;
 
 /// The MLP expansion of the reference model (`d -> 4d -> d`).
 pub const DEFAULT_MLP_RATIO: usize = 4;
@@ -295,7 +302,18 @@ impl Architecture {
                 })?;
                 continue;
             }
-            arch.layers.push(parse_layer_token(token)?);
+            let (base, count) = repeat::split_repeat(token)?;
+            let layer = parse_layer_token(base)?;
+            // Checked before the copies are made: a count is not a way
+            // round the depth cap, nor a way to allocate without bound.
+            let depth = arch.layers.len().saturating_add(count);
+            if depth > crate::limits::MAX_DEPTH {
+                return Err(ArchError::Invalid(format!(
+                    "depth {depth} is above the cap of {}",
+                    crate::limits::MAX_DEPTH
+                )));
+            }
+            arch.layers.extend(std::iter::repeat_n(layer, count));
         }
         arch.validate()?;
         Ok(arch)
@@ -475,6 +493,55 @@ mod tests {
         assert_eq!(arch.attention_ratio(), 0.25);
         let same = Architecture::from_pattern(&arch.pattern(), 128, 4, 16).unwrap();
         assert_eq!(same.pattern(), arch.pattern());
+    }
+
+    #[test]
+    fn compressed_labels_parse_to_the_same_design() {
+        for text in [
+            "d128 S16 S16 S16 A4* S16 S16 S16 A4*",
+            "d32 S8e1 S8e1 A4",
+            "d64 m2 rope S8e1 A2w32 A2w32 A4w16* A4w16* A4w16* S32",
+            "d64 A4 A4 A4 A4 A4 A4 A4 A4",
+            "d96 S16 A4 S16 A4",
+        ] {
+            let label = compress_runs(text);
+            let back = Architecture::parse_short_form(&label).unwrap();
+            assert_eq!(
+                back,
+                Architecture::parse_short_form(text).unwrap(),
+                "{label}"
+            );
+            assert_eq!(back.short_form(), text);
+        }
+        // As typed on a keyboard, and as printed in a figure.
+        let typed = Architecture::parse_short_form("d32 S8e1x2 A4").unwrap();
+        let printed = Architecture::parse_short_form("d32 S8e1×2 A4").unwrap();
+        assert_eq!(typed, printed);
+        assert_eq!(typed.short_form(), "d32 S8e1 S8e1 A4");
+        // `--arch` goes through `load`, which sees a short form too.
+        assert_eq!(Architecture::load("d32 S8e1×2 A4").unwrap(), printed);
+    }
+
+    #[test]
+    fn bad_repeat_counts_are_rejected() {
+        for (text, reason) in [
+            ("d32 S8×0", "at least 1"),
+            ("d32 S8×", "expected a repeat count"),
+            ("d32 S8x", "expected a repeat count"),
+            ("d32 ×2", "follows a layer token"),
+            ("d32 S8×2.5", "whole number"),
+        ] {
+            let err = Architecture::parse_short_form(text).unwrap_err();
+            assert!(matches!(err, ArchError::ShortForm { .. }), "{text}: {err}");
+            assert!(err.to_string().contains(reason), "{text}: {err}");
+        }
+        let deep = Architecture::parse_short_form("d64 S16×100000000000")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            deep.contains("depth 100000000000 is above the cap of 256"),
+            "{deep}"
+        );
     }
 
     #[test]

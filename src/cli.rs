@@ -108,7 +108,8 @@ names them."
     #[command(
         after_help = "Examples:\n  nas export --study hybrid --best -o best.toml\n  \
 nas export --study hybrid --best --max-cost 2e6 -o small.toml\n  \
-nas export --study hybrid --trial 12 --format json -o t12.json"
+nas export --study hybrid --trial 12 --format json -o t12.json\n  \
+nas export --study hybrid --best -o - | less"
     )]
     Export(ExportArgs),
     /// The Pareto front of cost against perplexity: a table, and a plot with --plot.
@@ -211,8 +212,8 @@ pub struct DartsArgs {
     pub study: String,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Draw the α trajectories: PNG, or SVG when FILE ends in .svg
-    /// (default: runs/<study>/alphas.png).
+    /// Draw the α trajectories: PNG or SVG, as FILE ends in .png or .svg
+    /// (any other name is refused; default: runs/<study>/alphas.png).
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub plot: Option<Option<PathBuf>>,
     /// One JSON object per search (shape and λ) instead of a table.
@@ -269,8 +270,8 @@ pub struct ParetoArgs {
     /// study with the recall objective.
     #[arg(long, value_name = "COST,PPL[,RECALL]")]
     pub reference: Option<String>,
-    /// Draw the front: PNG, or SVG when FILE ends in .svg
-    /// (default: runs/<study>/pareto-<cost>.png). With the recall objective,
+    /// Draw the front: PNG or SVG, as FILE ends in .png or .svg (any other
+    /// name is refused; default: runs/<study>/pareto-<cost>.png). With the recall objective,
     /// markers are coloured by recall, and a second figure of recall against
     /// cost goes beside it (FILE with `-recall` before the extension).
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
@@ -420,10 +421,20 @@ impl TrialsArgs {
     }
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     Toml,
     Json,
+}
+
+impl ExportFormat {
+    /// As `--format` takes it, and as the file extension.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Toml => "toml",
+            ExportFormat::Json => "json",
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -443,10 +454,13 @@ pub struct ExportArgs {
     /// With --best: only trials whose cost (the study's cost objective) is at most this.
     #[arg(long, requires = "best")]
     pub max_cost: Option<f64>,
-    /// Default: from the file extension, else toml.
+    /// Default: from the file extension (.toml or .json); toml with `-o -`.
+    /// A format the extension contradicts is refused.
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
-    /// Output file.
+    /// Output file, its format from its extension (.toml or .json); `-` writes
+    /// the document to standard output (and the note on what was exported to
+    /// standard error).
     #[arg(long, short)]
     pub output: std::path::PathBuf,
 }

@@ -56,6 +56,11 @@ struct Report<'a> {
 }
 
 pub fn run(args: DartsArgs) -> anyhow::Result<()> {
+    // A figure name that says no format is refused before anything is
+    // printed or drawn.
+    if let Some(Some(path)) = &args.plot {
+        hybrid_nas::plot::Format::from_path(path)?;
+    }
     let store = open_for_reading(&args.store.storage)?;
     let study = study::find(&store, &args.study)?;
     if !study.is_darts() {

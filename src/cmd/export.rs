@@ -1,4 +1,8 @@
-//! `nas export`: one trial as a file `nas train --arch FILE` accepts.
+//! `nas export`: one trial as a file `nas train --arch FILE` accepts, or
+//! with `-o -` as that document on standard output.
+
+use std::io::Write as _;
+use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
@@ -84,11 +88,22 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         }
         ExportFormat::Json => serde_json::to_string_pretty(&doc)?,
     };
-    if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&args.output, text)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    let to = if is_stdout(&args.output) {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .context("writing to standard output")?;
+        "standard output".to_string()
+    } else {
+        if let Some(dir) = args.output.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&args.output, text)
+            .with_context(|| format!("writing {}", args.output.display()))?;
+        args.output.display().to_string()
+    };
+    // On standard error always, so that `-o -` leaves standard output to the
+    // document alone.
     eprintln!(
         "exported trial {} of `{}` ({}, val ppl {:.3}{}) to {}",
         trial.number,
@@ -100,21 +115,39 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         } else {
             ""
         },
-        args.output.display()
+        to
     );
     Ok(())
 }
 
-/// `--format`, else the output's extension; another extension is refused
-/// rather than written in a format its name does not say.
+/// `-o -`: standard output, never a file named `-`.
+fn is_stdout(output: &Path) -> bool {
+    output.as_os_str() == "-"
+}
+
+/// The format to write: `--format` or the output's extension, which must
+/// agree when both are given; for standard output `--format`, else TOML.
+/// A name that says neither format needs `--format`, and one that says the
+/// other format is refused: a file is never in a format its name denies.
 fn format_of(args: &ExportArgs) -> Result<ExportFormat, UsageError> {
-    if let Some(format) = args.format {
-        return Ok(format);
+    if is_stdout(&args.output) {
+        return Ok(args.format.unwrap_or(ExportFormat::Toml));
     }
-    match args.output.extension().and_then(|e| e.to_str()) {
-        Some("toml") => Ok(ExportFormat::Toml),
-        Some("json") => Ok(ExportFormat::Json),
-        _ => Err(UsageError(format!(
+    let named = match args.output.extension().and_then(|e| e.to_str()) {
+        Some("toml") => Some(ExportFormat::Toml),
+        Some("json") => Some(ExportFormat::Json),
+        _ => None,
+    };
+    match (args.format, named) {
+        (Some(asked), Some(named)) if asked != named => Err(UsageError(format!(
+            "-o {}: the name says {} but --format says {}; name the file .{} or drop --format",
+            args.output.display(),
+            named.name(),
+            asked.name(),
+            asked.name()
+        ))),
+        (Some(format), _) | (None, Some(format)) => Ok(format),
+        (None, None) => Err(UsageError(format!(
             "-o {}: cannot tell the format from the name (use .toml or .json, or --format)",
             args.output.display()
         ))),

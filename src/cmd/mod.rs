@@ -15,6 +15,7 @@ mod trials;
 
 use hybrid_nas::arch::ArchError;
 use hybrid_nas::data::DataError;
+use hybrid_nas::plot::PlotError;
 use hybrid_nas::search::darts::DartsError;
 use hybrid_nas::space::SpaceError;
 use hybrid_nas::store::{SqliteStore, StoreError, TrialRecord};
@@ -86,6 +87,12 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             return EXIT_USAGE;
         }
         if let Some(DartsError::TooShort { .. }) = cause.downcast_ref() {
+            return EXIT_USAGE;
+        }
+        if cause
+            .downcast_ref::<PlotError>()
+            .is_some_and(PlotError::is_usage)
+        {
             return EXIT_USAGE;
         }
         if cause

@@ -12,6 +12,7 @@ use crate::search::darts::checkpoint::AlphaPoint;
 
 use super::figure::{draw_err, write_figure, Figure};
 use super::font::text_style;
+use super::format::Format;
 use super::palette::PALETTE;
 use super::PlotError;
 
@@ -53,15 +54,17 @@ struct AlphaFigure<'a> {
     slots: usize,
 }
 
-/// Draws every search (rows) and slot (columns) to `path` (SVG by
-/// extension, else PNG). `candidates` is the legend: every candidate any
-/// series has, each with its colour.
+/// Draws every search (rows) and slot (columns) to `path`, PNG or SVG as
+/// its extension says (any other name is [`PlotError::Format`], before
+/// anything is drawn). `candidates` is the legend: every candidate any series
+/// has, each with its colour.
 pub fn draw_alphas(
     path: &Path,
     title: &str,
     candidates: &[String],
     series: &[AlphaSeries],
 ) -> Result<(), PlotError> {
+    let format = Format::from_path(path)?;
     let slots = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.probs.len()))
@@ -76,6 +79,7 @@ pub fn draw_alphas(
     );
     write_figure(
         path,
+        format,
         size,
         &AlphaFigure {
             title,

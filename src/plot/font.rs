@@ -1,4 +1,8 @@
 //! The embedded font and the text styles drawn with it.
+//!
+//! Our backends draw every glyph from these bytes (see `glyphs`), in PNG and
+//! SVG alike, whatever family a style names: no figure depends on a system
+//! font, neither where it is written nor where it is viewed.
 
 use std::sync::OnceLock;
 
@@ -11,8 +15,8 @@ use super::PlotError;
 
 pub(super) static FONT_BYTES: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 /// Registered under the generic name so that plotters' own defaults (mesh
-/// labels use `FontFamily::SansSerif`) find it too, and SVG viewers fall back
-/// to their own sans-serif.
+/// labels use `FontFamily::SansSerif`) find it too, wherever plotters looks
+/// a font up itself rather than asking the backend.
 pub(super) const FONT: &str = "sans-serif";
 
 /// Registers the embedded font with plotters, once per process.
@@ -28,9 +32,9 @@ pub(super) fn ensure_font() -> Result<(), PlotError> {
     }
 }
 
-/// Em size in pixels of plotters' font "size": its SVG backend writes
-/// `font-size = size / 1.24`, and the raster text follows suit so that PNG
-/// and SVG figures agree.
+/// Em size in pixels of plotters' font "size": what plotters' own SVG
+/// backend would write as `font-size` (`size / 1.24`), kept so that the
+/// sizes the figures were tuned with still hold.
 pub(super) fn em(size: f64) -> f64 {
     size / 1.24
 }

@@ -4,16 +4,26 @@
 //! hypervolume and the reference point come from [`crate::pareto`] via the
 //! caller.
 //!
-//! Text is rendered with DejaVu Sans embedded in the binary (see
-//! `assets/DejaVuSans-LICENSE.txt`), registered through plotters' `ab_glyph`
-//! feature, so figures render on machines with no system fonts: the default
-//! `ttf` feature would need fontconfig/freetype, and bitmap text without any
-//! font feature panics.
+//! A figure is PNG or SVG as its file name says ([`Format`]); any other
+//! name is refused before anything is drawn.
+//!
+//! Text is drawn from DejaVu Sans embedded in the binary (see
+//! `assets/DejaVuSans-LICENSE.txt`), by our own backends, so figures need no
+//! font on the machine that writes them nor on the one that shows them: the
+//! PNG's glyphs are rasterised from the font, and the SVG's are filled
+//! `<path>`s of the font's outlines (no `<text>` element, no `font-family`),
+//! each with its text in an `aria-label`. Both lay text out alike, so a
+//! figure looks the same in either format.
 //!
 //! In the Pareto figure every data point is drawn as exactly one circle
 //! (filled: on the front; hollow: dominated), and nothing else in the figure
 //! is a circle, so an SVG consumer can count `<circle>` elements to count
 //! points. Points with a non-finite cost or perplexity are not drawn.
+//!
+//! Every front point is labelled with its architecture, runs written as
+//! `S16×3` (which `--arch` reads back), never cut. A label that finds no room
+//! beside its point is not dropped: the point gets a small number, and the
+//! key under the plot lists "1  <label>".
 //!
 //! [`draw_with`] adds two options ([`PlotOptions`]): markers shaded by a
 //! value in [0, 1] on a perceptual colour scale, with a colour bar beside the
@@ -23,20 +33,24 @@
 //! from lower left to upper right. Without them it draws exactly what
 //! [`draw`] draws.
 //!
-//! Inside: `figure` writes any figure as PNG or SVG, with `font` for the
-//! text and `raster` for the PNG's glyphs and circles; `axis`, `number` and
-//! `label` turn values into ticks and text; `placement` finds room for point
-//! labels and the legend; `pareto` (with its `legend`, `marker` and
-//! `colour_bar`) and `alpha` are the two figures, coloured from `palette`
-//! and, for shaded markers, `colour_scale`.
+//! Inside: `figure` writes any figure in its `format`, with `font` and
+//! `glyphs` for the text, `raster` for the PNG's glyphs and circles and
+//! `vector` for the SVG's glyphs; `axis` and `number` turn values into ticks
+//! and text; `placement` finds room for point labels and the legend, laid
+//! out first on the `dry` backend to size the `key`; `pareto` (with its
+//! `legend`, `marker` and `colour_bar`) and `alpha` are the two figures,
+//! coloured from `palette` and, for shaded markers, `colour_scale`.
 
 mod alpha;
 mod axis;
 mod colour_bar;
 mod colour_scale;
+mod dry;
 mod figure;
 mod font;
-mod label;
+mod format;
+mod glyphs;
+mod key;
 mod legend;
 mod marker;
 mod number;
@@ -44,10 +58,12 @@ mod palette;
 mod pareto;
 mod placement;
 mod raster;
+mod vector;
 
 use std::path::PathBuf;
 
 pub use alpha::{draw_alphas, AlphaSeries};
+pub use format::Format;
 pub use number::compact_number;
 pub use pareto::{draw, draw_with};
 
@@ -58,7 +74,8 @@ pub struct PlotPoint {
     /// The y value: validation perplexity, or whatever the figure's y axis
     /// shows (e.g. recall accuracy with [`PlotOptions::y_maximised`]).
     pub ppl: f64,
-    /// Short architecture, e.g. "d64 S16 A4 S16"; shown next to front points.
+    /// Short architecture, e.g. "d64 S16 A4 S16"; shown next to front points
+    /// (or in the key), runs written as `S16×3`.
     pub label: String,
     pub on_front: bool,
 }
@@ -130,6 +147,8 @@ impl Shading {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
+    #[error("{}: a figure is written as PNG or SVG: name it with .png or .svg", .0.display())]
+    Format(PathBuf),
     #[error("nothing to plot: no point has a finite cost and perplexity")]
     NoData,
     #[error("a log-scale cost axis needs positive costs, but the smallest cost is {0}")]
@@ -146,6 +165,14 @@ pub enum PlotError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl PlotError {
+    /// Whether the caller asked for something that cannot be done as asked
+    /// (a file name without a figure format), rather than drawing failing.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, PlotError::Format(_))
+    }
 }
 
 /// Pareto figure size in pixels (3:2). Font sizes and margins are tuned for

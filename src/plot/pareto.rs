@@ -1,20 +1,24 @@
 //! The Pareto-front figure: every study's trials by cost and perplexity (or
 //! a maximised y such as recall accuracy), each front as a step line (closed
 //! against the hypervolume reference when there is one), labels on front
-//! points, a legend, and for shaded markers a colour bar.
+//! points (a number and a line of the key under the plot for those that find
+//! no room), a legend, and for shaded markers a colour bar.
 
 use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::arch::compress_runs;
 use crate::pareto::front_staircase;
 
 use super::axis::{Axis, AxisCoord};
 use super::colour_bar::{self, draw_colour_bar};
+use super::dry::Dry;
 use super::figure::{draw_err, write_figure, Figure};
 use super::font::{ensure_font, text_size, text_style, FONT};
-use super::label::compact_label;
+use super::format::Format;
+use super::key::Key;
 use super::legend::Legend;
 use super::marker::{draw_markers, is_drawable, FRONT_RADIUS, RING_RADIUS};
 use super::palette::{darker, PALETTE};
@@ -25,11 +29,18 @@ const TITLE_SIZE: f64 = 30.0;
 const AXIS_TITLE_SIZE: f64 = 24.0;
 const TICK_SIZE: f64 = 20.0;
 const POINT_LABEL_SIZE: f64 = 17.0;
+/// The number beside a point whose label is in the key.
+const NUMBER_SIZE: f64 = 15.0;
+/// Height of the tick labels and axis title under the plot.
+const X_LABEL_AREA: u32 = 72;
+/// The most height the key may take from the plot, in pixels.
+const MAX_KEY_BAND: f64 = SIZE.1 as f64 * 0.45;
 const X_TICKS: usize = 9;
 const Y_TICKS: usize = 8;
 
-/// Draws the figure to `path`: SVG when the extension is `.svg` (any case),
-/// PNG otherwise. The file is written only once drawing has succeeded.
+/// Draws the figure to `path`: PNG or SVG as its extension says (`.png`,
+/// `.svg`, any case; any other name is [`PlotError::Format`], checked before
+/// anything is drawn). The file is written only once drawing has succeeded.
 pub fn draw(path: &Path, series: &[PlotSeries], spec: &PlotSpec) -> Result<(), PlotError> {
     draw_with(path, series, spec, &PlotOptions::default())
 }
@@ -42,18 +53,18 @@ pub fn draw_with(
     spec: &PlotSpec,
     options: &PlotOptions,
 ) -> Result<(), PlotError> {
+    let format = Format::from_path(path)?;
     ensure_font()?;
     let layout = Layout::new(series, spec, options.y_maximised)?;
-    write_figure(
-        path,
-        SIZE,
-        &FrontFigure {
-            series,
-            spec,
-            options,
-            layout: &layout,
-        },
-    )
+    let mut figure = FrontFigure {
+        series,
+        spec,
+        options,
+        layout: &layout,
+        key_band: 0.0,
+    };
+    figure.key_band = figure.key_band()?;
+    write_figure(path, format, SIZE, &figure)
 }
 
 struct FrontFigure<'a> {
@@ -61,11 +72,31 @@ struct FrontFigure<'a> {
     spec: &'a PlotSpec,
     options: &'a PlotOptions,
     layout: &'a Layout,
+    /// Height under the plot kept for the key, in pixels.
+    key_band: f64,
 }
 
 impl Figure for FrontFigure<'_> {
     fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
-        render(root, self.series, self.spec, self.options, self.layout)
+        render(root, self, self.key_band).map(|_| ())
+    }
+}
+
+impl FrontFigure<'_> {
+    /// The room the key needs, found by laying the figure out without
+    /// drawing it: keeping room shrinks the plot, which can send more labels
+    /// to the key, so the room grows until the key fits in it (it only
+    /// grows, and there are only so many labels, so this ends).
+    fn key_band(&self) -> Result<f64, PlotError> {
+        let root = Dry::new(SIZE)?.into_drawing_area();
+        let mut band = 0.0;
+        loop {
+            let needed = render(&root, self, band)?;
+            if needed <= band || band >= MAX_KEY_BAND {
+                return Ok(band);
+            }
+            band = needed.min(MAX_KEY_BAND);
+        }
     }
 }
 
@@ -128,18 +159,21 @@ impl Layout {
 }
 
 /// The whole figure, back to front: grid, shaded area and step lines,
-/// markers, reference cross, labels, legend, frame, colour bar. Labels and
-/// legend are placed (in pixels) before anything is drawn over the grid.
+/// markers, reference cross, labels, legend, frame, colour bar, and the key
+/// in `key_band` pixels under the plot. Labels and legend are placed (in
+/// pixels) before anything is drawn over the grid. Returns the height the
+/// key needs, which may be more than `key_band` (the key is then drawn past
+/// it).
 fn render<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    series: &[PlotSeries],
-    spec: &PlotSpec,
-    options: &PlotOptions,
-    layout: &Layout,
-) -> Result<(), PlotError> {
+    figure: &FrontFigure,
+    key_band: f64,
+) -> Result<f64, PlotError> {
+    let (series, spec, options, layout) =
+        (figure.series, figure.spec, figure.options, figure.layout);
     root.fill(&WHITE).map_err(draw_err)?;
     let shading = options.shading.as_ref();
-    let chart = draw_axes(root, spec, layout, shading.is_some())?;
+    let chart = draw_axes(root, spec, layout, shading.is_some(), key_band)?;
     let (xr, yr) = chart.plotting_area().get_pixel_range();
     let plot = Boxf {
         x0: xr.start as f64,
@@ -160,14 +194,19 @@ fn render<DB: DrawingBackend>(
     };
     let legend = Legend::measure(root, series, layout.reference, note)?;
     let requests = label_requests(root, series, &to_px)?;
-    let (legend_at, labels) = place_legend_and_labels(
+    let number_sizes = (1..=requests.len())
+        .map(|n| text_size(root, &n.to_string(), NUMBER_SIZE))
+        .collect::<Result<Vec<_>, _>>()?;
+    let placement = place_legend_and_labels(
         legend.size,
         &requests,
+        &number_sizes,
         &geometry.markers,
         &geometry.lines,
         &plot,
         layout.y_maximised,
     );
+    let key = Key::measure(root, &placement.key, plot.x1 - plot.x0)?;
 
     draw_fronts(
         chart.plotting_area(),
@@ -178,8 +217,9 @@ fn render<DB: DrawingBackend>(
     if let Some((rx, ry)) = layout.reference {
         draw_reference(root, to_px(rx, ry))?;
     }
-    draw_labels(root, &labels)?;
-    legend.draw(root, &legend_at)?;
+    draw_labels(root, &placement.labels)?;
+    legend.draw(root, &placement.legend)?;
+    key.draw(root, (plot.x0, plot.y1 + f64::from(X_LABEL_AREA)))?;
 
     // Frame the plot on all four sides, as in a journal figure.
     root.draw(&Rectangle::new(
@@ -190,7 +230,7 @@ fn render<DB: DrawingBackend>(
     if let Some(shading) = shading {
         draw_colour_bar(root, &plot, &shading.title)?;
     }
-    Ok(())
+    Ok(key.height)
 }
 
 /// The chart on our own axes, as plotters draws it for us.
@@ -198,12 +238,13 @@ type FrontChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<AxisCoord, AxisCoord>
 
 /// Title, margins, grid, ticks and axis titles; the returned chart maps data
 /// to pixels for everything drawn after. With `colour_bar` the plot leaves
-/// room on its right for one.
+/// room on its right for one, and `key_band` pixels below for the key.
 fn draw_axes<'a, DB: DrawingBackend>(
     root: &'a DrawingArea<DB, Shift>,
     spec: &PlotSpec,
     layout: &Layout,
     colour_bar: bool,
+    key_band: f64,
 ) -> Result<FrontChart<'a, DB>, PlotError> {
     let margin_right = if colour_bar {
         40 + colour_bar::ROOM
@@ -216,9 +257,9 @@ fn draw_axes<'a, DB: DrawingBackend>(
         .caption(&spec.title, (FONT, TITLE_SIZE).into_font())
         .margin_top(16)
         .margin_left(16)
-        .margin_bottom(12)
+        .margin_bottom(12 + key_band.ceil() as u32)
         .margin_right(margin_right)
-        .x_label_area_size(72)
+        .x_label_area_size(X_LABEL_AREA)
         .y_label_area_size(92)
         .build_cartesian_2d(x_coord, y_coord)
         .map_err(draw_err)?;
@@ -351,7 +392,8 @@ fn label_requests<DB: DrawingBackend>(
             .collect();
         front.sort_by(|a, b| a.cost.total_cmp(&b.cost));
         for p in front {
-            let text = compact_label(&p.label);
+            // Runs written as `S16×3`, which `--arch` reads back.
+            let text = compress_runs(&p.label);
             if text.is_empty() {
                 continue;
             }
@@ -450,7 +492,12 @@ fn draw_labels<DB: DrawingBackend>(
             ))
             .map_err(draw_err)?;
         }
-        let style = text_style(POINT_LABEL_SIZE, l.color);
+        let size = if l.is_number {
+            NUMBER_SIZE
+        } else {
+            POINT_LABEL_SIZE
+        };
+        let style = text_style(size, l.color);
         let at = (l.at.x0 as i32, l.at.y0 as i32);
         root.draw_text(&l.text, &style, at).map_err(draw_err)?;
     }

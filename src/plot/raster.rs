@@ -3,50 +3,41 @@
 //! In a module of its own: plotters-backend's style traits clash with the
 //! `Color` methods used by the rendering code.
 
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use ab_glyph::Font;
 use plotters::prelude::DrawingBackend;
-use plotters::style::text_anchor::{HPos, VPos};
 use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
 };
 
-use super::font::{em, FONT_BYTES};
+use super::glyphs::{anchor_offset, Glyphs};
 use super::PlotError;
 
 /// The bitmap backend with its text and circles drawn here instead.
 ///
-/// plotters' `ab_glyph` text puts each glyph at a whole pixel and ignores
-/// its side bearing, so small text has visibly uneven letter spacing
-/// ("fron t"); its stroked circles come out with notches at small radii.
-/// Here glyphs are laid out at fractional positions with kerning and
-/// circles are anti-aliased by coverage. Everything else is passed through.
+/// plotters' own text spaces glyphs unevenly (see [`Glyphs::layout`]); its
+/// stroked circles come out with notches at small radii. Here glyphs are
+/// laid out by [`Glyphs`] and circles are anti-aliased by coverage.
+/// Everything else is passed through.
 pub(super) struct Raster<B> {
     inner: B,
-    font: FontRef<'static>,
+    glyphs: Glyphs,
 }
 
 impl<B: DrawingBackend> Raster<B> {
     pub(super) fn new(inner: B) -> Result<Self, PlotError> {
-        let font = FontRef::try_from_slice(FONT_BYTES).map_err(|_| PlotError::Font)?;
-        Ok(Raster { inner, font })
+        Ok(Raster {
+            inner,
+            glyphs: Glyphs::new()?,
+        })
     }
 
     /// Glyph coverage of `text` at plotters size `size`, as pixels relative
     /// to the pen's start on the baseline, and the advance width.
     fn rasterize(&self, text: &str, size: f64) -> (Vec<(i32, i32, f32)>, f64) {
-        let units = self.font.units_per_em().unwrap_or(2048.0);
-        let scale = PxScale::from((em(size) as f32) * self.font.height_unscaled() / units);
-        let scaled = self.font.as_scaled(scale);
-        let mut caret = 0.0f32;
-        let mut prev = None;
+        let line = self.glyphs.layout(text, size);
         let mut pixels = Vec::new();
-        for c in text.chars() {
-            let id = scaled.glyph_id(c);
-            if let Some(p) = prev {
-                caret += scaled.kern(p, id);
-            }
-            let glyph = id.with_scale_and_position(scale, ab_glyph::point(caret, 0.0));
-            if let Some(outline) = self.font.outline_glyph(glyph) {
+        for glyph in line.glyphs {
+            if let Some(outline) = self.glyphs.font.outline_glyph(glyph) {
                 let b = outline.px_bounds();
                 outline.draw(|x, y, cov| {
                     if cov > 0.0 {
@@ -54,10 +45,8 @@ impl<B: DrawingBackend> Raster<B> {
                     }
                 });
             }
-            caret += scaled.h_advance(id);
-            prev = Some(id);
         }
-        (pixels, caret as f64)
+        (pixels, line.width)
     }
 }
 
@@ -161,8 +150,7 @@ impl<B: DrawingBackend> DrawingBackend for Raster<B> {
         text: &str,
         style: &TStyle,
     ) -> Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
-        let (_, width) = self.rasterize(text, style.size());
-        Ok((width.ceil() as u32, em(style.size()).round() as u32))
+        Ok(self.glyphs.text_box(text, style.size()))
     }
 
     fn draw_text<TStyle: BackendTextStyle>(
@@ -176,20 +164,7 @@ impl<B: DrawingBackend> DrawingBackend for Raster<B> {
             return Ok(());
         }
         let (pixels, width) = self.rasterize(text, style.size());
-        let em = em(style.size());
-        let dx = match style.anchor().h_pos {
-            HPos::Left => 0.0,
-            HPos::Center => -width / 2.0,
-            HPos::Right => -width,
-        };
-        // Baseline offsets of the SVG backend (dy = 0.76em, 0.5ex, -0.5ex),
-        // taking an ex as about half an em as in DejaVu Sans.
-        let baseline = match style.anchor().v_pos {
-            VPos::Top => 0.76 * em,
-            VPos::Center => 0.27 * em,
-            VPos::Bottom => -0.27 * em,
-        };
-        let (dx, dy) = (dx.round() as i32, baseline.round() as i32);
+        let (dx, dy) = anchor_offset(style.anchor(), width, style.size());
         let transform = style.transform();
         for (x, y, coverage) in pixels {
             let (tx, ty) = transform.transform(x + dx, y + dy);

@@ -81,6 +81,11 @@ fn objective_of(cost: CostArg) -> Objective {
 }
 
 pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
+    // A figure name that says no format is refused before anything is
+    // printed or drawn.
+    if let Some(Some(path)) = &args.plot {
+        hybrid_nas::plot::Format::from_path(path)?;
+    }
     let store = open_for_reading(&args.store.storage)?;
     let studies = gather(&store, &args.study)?;
     let first = &studies[0].study;
