@@ -304,10 +304,12 @@ impl Architecture {
             }
             let (base, count) = repeat::split_repeat(token)?;
             let layer = parse_layer_token(base)?;
-            // Checked before the copies are made: a count is not a way
-            // round the depth cap, nor a way to allocate without bound.
+            // A repeat count is checked before its copies are made: it is
+            // not a way round the depth cap, nor to allocate without bound.
+            // Single tokens are bounded by the text; `validate` then reports
+            // the whole depth.
             let depth = arch.layers.len().saturating_add(count);
-            if depth > crate::limits::MAX_DEPTH {
+            if count > 1 && depth > crate::limits::MAX_DEPTH {
                 return Err(ArchError::Invalid(format!(
                     "depth {depth} is above the cap of {}",
                     crate::limits::MAX_DEPTH
