@@ -4,51 +4,33 @@
 
 mod common;
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
-use common::{nas, stderr, stdout};
+use common::{nas, run_tiny, stderr, stdout, tree};
 
 /// A study `s` of 5 trials with stand-in values, in `dir/s.db`.
 fn tiny_study(dir: &Path) {
-    let out = nas(
-        dir,
-        &[
-            "run",
-            "--space",
-            "tiny",
-            "--evaluator",
-            "analytic",
-            "--trials",
-            "5",
-            "--study",
-            "s",
-            "--storage",
-            "s.db",
-        ],
-    );
+    let out = run_tiny(dir, "5", &["--study", "s", "--storage", "s.db"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-/// Every file under `dir`, as paths relative to it, but the store's own
-/// (SQLite's `-wal` and `-shm` come and go as it is opened).
-fn files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(dir).unwrap().display().to_string();
-                if !rel.starts_with("s.db") {
-                    out.push(rel);
-                }
-            }
-        }
-    }
-    out.sort();
-    out
+/// Every path under `dir`, relative to it, but the store's own (SQLite's
+/// `-wal` and `-shm` come and go as it is opened).
+fn files(dir: &Path) -> BTreeSet<PathBuf> {
+    tree(dir)
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().starts_with("s.db"))
+        .collect()
+}
+
+/// `nas COMMAND --study s --storage s.db --plot NAME` (pareto or darts).
+fn plot(dir: &Path, command: &str, name: &str) -> Output {
+    nas(
+        dir,
+        &[command, "--study", "s", "--storage", "s.db", "--plot", name],
+    )
 }
 
 #[test]
@@ -57,18 +39,7 @@ fn plot_names_say_the_format_or_are_refused() {
     tiny_study(dir.path());
     let before = files(dir.path());
     for name in ["out.pdf", "figures/out.pdf", "out", "-"] {
-        let out = nas(
-            dir.path(),
-            &[
-                "pareto",
-                "--study",
-                "s",
-                "--storage",
-                "s.db",
-                "--plot",
-                name,
-            ],
-        );
+        let out = plot(dir.path(), "pareto", name);
         assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(
@@ -82,51 +53,18 @@ fn plot_names_say_the_format_or_are_refused() {
     }
     // `nas darts` refuses such a name the same way, before it looks at the
     // study (which is not a DARTS one).
-    let out = nas(
-        dir.path(),
-        &[
-            "darts",
-            "--study",
-            "s",
-            "--storage",
-            "s.db",
-            "--plot",
-            "a.pdf",
-        ],
-    );
+    let out = plot(dir.path(), "darts", "a.pdf");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains(".png or .svg"), "{}", stderr(&out));
     assert_eq!(files(dir.path()), before);
 
     // Any case of a known extension is that format.
-    let out = nas(
-        dir.path(),
-        &[
-            "pareto",
-            "--study",
-            "s",
-            "--storage",
-            "s.db",
-            "--plot",
-            "out.SVG",
-        ],
-    );
+    let out = plot(dir.path(), "pareto", "out.SVG");
     assert!(out.status.success(), "{}", stderr(&out));
     let svg = std::fs::read_to_string(dir.path().join("out.SVG")).unwrap();
     roxmltree::Document::parse(&svg).expect("an SVG document");
     assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
-    let out = nas(
-        dir.path(),
-        &[
-            "pareto",
-            "--study",
-            "s",
-            "--storage",
-            "s.db",
-            "--plot",
-            "out.Png",
-        ],
-    );
+    let out = plot(dir.path(), "pareto", "out.Png");
     assert!(out.status.success(), "{}", stderr(&out));
     let png = std::fs::read(dir.path().join("out.Png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

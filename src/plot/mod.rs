@@ -41,6 +41,10 @@
 //! `legend`, `marker` and `colour_bar`) and `alpha` are the two figures,
 //! coloured from `palette` and, for shaded markers, `colour_scale`.
 
+// First: its macro serves the backends declared below.
+#[macro_use]
+mod forward;
+
 mod alpha;
 mod axis;
 mod colour_bar;
