@@ -202,10 +202,8 @@ impl Batches {
     /// A batch of `b` windows of `t + 1` tokens at random offsets drawn from
     /// `rng`: inputs `(b, t)` and next-token targets `(b, t)`.
     pub fn sample(&self, rng: &mut ChaCha8Rng, b: usize, t: usize) -> (Tensor, Tensor) {
+        let starts = draw_starts(rng, self.len as usize, b, t);
         let t = t as i64;
-        let starts: Vec<i64> = (0..b)
-            .map(|_| rng.random_range(0..self.len - t - 1))
-            .collect();
         // (b, t+1) gather indices: start + 0..=t
         let idx = Tensor::from_slice(&starts).unsqueeze(1)
             + Tensor::arange(t + 1, (tch::Kind::Int64, tch::Device::Cpu)).unsqueeze(0);
@@ -215,6 +213,14 @@ impl Batches {
             .view([b as i64, t + 1]);
         (window.narrow(1, 0, t), window.narrow(1, 1, t))
     }
+}
+
+/// The offsets of `b` windows of `t + 1` tokens in a split of `len` tokens,
+/// drawn from `rng`: what [`Batches::sample`] cuts, so that another program
+/// can cut the same windows.
+pub fn draw_starts(rng: &mut ChaCha8Rng, len: usize, b: usize, t: usize) -> Vec<i64> {
+    let (len, t) = (len as i64, t as i64);
+    (0..b).map(|_| rng.random_range(0..len - t - 1)).collect()
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::Tensor;
 
-pub use self::text::TextTask;
+pub use self::text::{eval_starts, TextTask};
 use crate::names::named;
 
 /// The target of a position where no loss is taken (PyTorch's convention).

@@ -15,7 +15,7 @@ use hybrid_nas::arch::Architecture;
 use hybrid_nas::data::Corpus;
 use hybrid_nas::space::RecallSettings;
 use hybrid_nas::tasks::digits::Digits;
-use hybrid_nas::tasks::{TaskData, TaskKind, TextTask};
+use hybrid_nas::tasks::{eval_starts, TaskData, TaskKind, TextTask};
 use hybrid_nas::train::{self, TrainConfig, TrainReport};
 
 use super::UsageError;
@@ -175,6 +175,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         "training": TrainConfig { seq_len: data.seq_len(), ..cfg.clone() },
         "corpus": corpus.as_ref().map(|c| &c.path),
         "vocab": corpus.as_ref().map(|_| out.join(VOCAB_FILE)),
+        "validation": corpus.as_ref().map(|c| validation(c, &cfg, data.seq_len())),
         "report": report,
         "checkpoint": checkpoint,
     });
@@ -189,6 +190,18 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         println!("checkpoint       {}", checkpoint.display());
     }
     Ok(())
+}
+
+/// Which text the reported validation loss is the mean over: `batches` of
+/// window offsets into the corpus's validation split, which starts at
+/// character `split_at`. With the vocabulary, another program (the PyTorch
+/// reference, scripts/reference_model.py) scores the same windows.
+fn validation(corpus: &Corpus, cfg: &TrainConfig, seq_len: usize) -> serde_json::Value {
+    json!({
+        "split_at": corpus.train.len(),
+        "seq_len": seq_len,
+        "batches": eval_starts(corpus.valid.len(), seq_len, cfg.batch_size, cfg.eval_batches),
+    })
 }
 
 /// The vocabulary file beside a text model's checkpoint.
