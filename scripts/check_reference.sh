@@ -31,11 +31,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # Global, windowed and shared attention, SSM with expand 1 and 2; then rotary
-# positions and an MLP ratio of 2. Sequence lengths not multiples of the SSD
-# chunk (32), and one of four chunks, so the state carried across chunks counts.
+# positions and an MLP ratio of 2; then parallel layers, global and windowed.
+# Sequence lengths not multiples of the SSD chunk (32), and one of four
+# chunks, so the state carried across chunks counts.
 designs=(
   "d64 S8e1 A4 S16 A4w16 A2* S8 A2*|128"
   "d64 rope S16 A4w8 S8e1 A4 m2|70"
+  "d64 S8 P4/16 P2w16/8e1 S16|100"
 )
 status=0
 for entry in "${designs[@]}"; do

@@ -5,8 +5,9 @@ implementation): token embedding, pre-norm residual blocks
 `x += mixer(norm(x)); x += mlp(norm(x))`, final LayerNorm, linear head.
 Mixers: causal multi-head attention (fused QKV, optional sliding window,
 optional rotary positions, optionally one weight set shared by every starred
-layer) and the Mamba-2 mixer with a chunked SSD scan whose B and C are shared
-by all heads.
+layer), the Mamba-2 mixer with a chunked SSD scan whose B and C are shared
+by all heads, and the parallel mixer (both side by side, outputs normalised
+and averaged).
 
   python3 scripts/reference_model.py eval runs/train/<hash>-s0
       loads model.safetensors and arch.toml from a `nas train` folder, scores
@@ -151,6 +152,20 @@ class Ssm(nn.Module):
         return self.out_proj(self.norm(y.reshape(b, t, e)) * F.silu(z))
 
 
+class Parallel(nn.Module):
+    """Attention and an SSM side by side on the same input, each output
+    LayerNormed, then averaged."""
+
+    def __init__(self, attention, ssm, d):
+        super().__init__()
+        self.attention, self.ssm = attention, ssm
+        self.attention_norm = nn.LayerNorm(d, eps=LN_EPS)
+        self.ssm_norm = nn.LayerNorm(d, eps=LN_EPS)
+
+    def forward(self, x):
+        return (self.attention_norm(self.attention(x)) + self.ssm_norm(self.ssm(x))) * 0.5
+
+
 class Block(nn.Module):
     def __init__(self, d, mixer, mlp_ratio):
         super().__init__()
@@ -173,15 +188,22 @@ class HybridLm(nn.Module):
         shared = None
         blocks = []
         for layer in arch["layers"]:
+            rope, head_dim = arch.get("rope", False), arch.get("ssm_head_dim", 32)
             if layer["mixer"] == "attention":
                 if layer.get("shared", False):
                     shared = shared or AttentionWeights(d)
                     weights = shared
                 else:
                     weights = AttentionWeights(d)
-                mixer = Attention(weights, layer["heads"], layer.get("window", 0), arch.get("rope", False))
+                mixer = Attention(weights, layer["heads"], layer.get("window", 0), rope)
+            elif layer["mixer"] == "ssm":
+                mixer = Ssm(d, layer["state_dim"], layer.get("expand", 2), head_dim)
             else:
-                mixer = Ssm(d, layer["state_dim"], layer.get("expand", 2), arch.get("ssm_head_dim", 32))
+                mixer = Parallel(
+                    Attention(AttentionWeights(d), layer["heads"], layer.get("window", 0), rope),
+                    Ssm(d, layer["state_dim"], layer.get("expand", 2), head_dim),
+                    d,
+                )
             blocks.append(Block(d, mixer, arch.get("mlp_ratio", 4)))
         self.blocks = nn.ModuleList(blocks)
         self.norm = nn.LayerNorm(d, eps=LN_EPS)
@@ -207,19 +229,35 @@ def checkpoint_names(arch):
         for ours_mlp, theirs_mlp in (("up", "mlp.up"), ("down", "mlp.down")):
             for p in ("weight", "bias"):
                 names[f"{ours}.{ours_mlp}.{p}"] = f"{theirs}.{theirs_mlp}.{p}"
+        mixer = f"{ours}.mixer"
         if layer["mixer"] == "attention":
             if layer.get("shared", False):
                 first_shared = theirs if first_shared is None else first_shared
-                source = f"{first_shared}.shared_attn"
+                names.update(attention_names(mixer, f"{first_shared}.shared_attn"))
             else:
-                source = f"{theirs}.attn"
-            for lin in ("qkv", "out"):
-                names[f"{ours}.mixer.weights.{lin}.weight"] = f"{source}.{lin}.weight"
+                names.update(attention_names(mixer, f"{theirs}.attn"))
+        elif layer["mixer"] == "ssm":
+            names.update(ssm_names(mixer, f"{theirs}.ssm"))
         else:
-            for p in ("in_proj.weight", "out_proj.weight", "norm.weight", "norm.bias", "dt_bias", "a_log", "skip"):
-                names[f"{ours}.mixer.{p}"] = f"{theirs}.ssm.{p}"
-            names[f"{ours}.mixer.conv.weight"] = f"{theirs}.ssm.conv_weight"
-            names[f"{ours}.mixer.conv.bias"] = f"{theirs}.ssm.conv_bias"
+            names.update(attention_names(f"{mixer}.attention", f"{theirs}.attn"))
+            names.update(ssm_names(f"{mixer}.ssm", f"{theirs}.ssm"))
+            for ours_norm, theirs_norm in (("attention_norm", "attn_out_norm"), ("ssm_norm", "ssm_out_norm")):
+                for p in ("weight", "bias"):
+                    names[f"{mixer}.{ours_norm}.{p}"] = f"{theirs}.{theirs_norm}.{p}"
+    return names
+
+
+def attention_names(ours, theirs):
+    return {f"{ours}.weights.{lin}.weight": f"{theirs}.{lin}.weight" for lin in ("qkv", "out")}
+
+
+def ssm_names(ours, theirs):
+    names = {
+        f"{ours}.{p}": f"{theirs}.{p}"
+        for p in ("in_proj.weight", "out_proj.weight", "norm.weight", "norm.bias", "dt_bias", "a_log", "skip")
+    }
+    names[f"{ours}.conv.weight"] = f"{theirs}.conv_weight"
+    names[f"{ours}.conv.bias"] = f"{theirs}.conv_bias"
     return names
 
 

@@ -8,6 +8,8 @@
 //! - `S16`: SSM layer with state dim 16; `S16e1` when expand is not 2.
 //! - `A4`: attention layer with 4 heads; `A4w64` for a sliding window of 64;
 //!   a trailing `*` marks the one weight set shared by all starred layers.
+//! - `P4/16`: parallel layer, 4 attention heads beside an SSM of state 16
+//!   (`P4w64/16e1`: window 64, expand 1).
 //! - `S16×3` (or `S16x3`): that layer three times, as the figures' labels
 //!   write runs (see [`compress_runs`]). [`Architecture::short_form`] itself
 //!   always writes every layer, so that the hash stays one per design.
@@ -50,6 +52,17 @@ pub enum Layer {
         #[serde(default = "default_expand")]
         expand: usize,
     },
+    /// Attention and a Mamba-2 mixer side by side on the same input (Hymba's
+    /// parallel heads): each branch's output is normalised, and the two are
+    /// averaged. Weights are never shared.
+    Parallel {
+        heads: usize,
+        #[serde(default)]
+        window: usize,
+        state_dim: usize,
+        #[serde(default = "default_expand")]
+        expand: usize,
+    },
 }
 
 fn default_expand() -> usize {
@@ -68,8 +81,40 @@ impl Layer {
         layer_token(self)
     }
 
+    /// Whether the layer attends (attention or parallel): what the
+    /// attention ratio and the placement patterns count.
     pub fn is_attention(&self) -> bool {
-        matches!(self, Layer::Attention { .. })
+        self.attention_part().is_some()
+    }
+
+    /// `(heads, window)` of the layer's attention, alone or in parallel.
+    pub fn attention_part(&self) -> Option<(usize, usize)> {
+        match *self {
+            Layer::Attention { heads, window, .. } | Layer::Parallel { heads, window, .. } => {
+                Some((heads, window))
+            }
+            Layer::Ssm { .. } => None,
+        }
+    }
+
+    /// `(state_dim, expand)` of the layer's SSM, alone or in parallel.
+    pub fn ssm_part(&self) -> Option<(usize, usize)> {
+        match *self {
+            Layer::Ssm { state_dim, expand }
+            | Layer::Parallel {
+                state_dim, expand, ..
+            } => Some((state_dim, expand)),
+            Layer::Attention { .. } => None,
+        }
+    }
+
+    /// The pattern letter: `A` attention, `S` SSM, `P` parallel.
+    pub fn letter(&self) -> char {
+        match self {
+            Layer::Attention { .. } => 'A',
+            Layer::Ssm { .. } => 'S',
+            Layer::Parallel { .. } => 'P',
+        }
     }
 }
 
@@ -160,33 +205,31 @@ impl Architecture {
         }
         self.within_caps()?;
         for (i, layer) in self.layers.iter().enumerate() {
-            match *layer {
-                Layer::Attention { heads, .. } => {
-                    if heads == 0 || !self.d_model.is_multiple_of(heads) {
-                        return bad(format!(
-                            "layer {i}: {heads} attention heads do not divide d_model {}",
-                            self.d_model
-                        ));
-                    }
-                    if self.rope && !(self.d_model / heads).is_multiple_of(2) {
-                        return bad(format!(
-                            "layer {i}: RoPE needs an even head width, d_model {} / {heads} heads is odd",
-                            self.d_model
-                        ));
-                    }
+            if let Some((heads, _)) = layer.attention_part() {
+                if heads == 0 || !self.d_model.is_multiple_of(heads) {
+                    return bad(format!(
+                        "layer {i}: {heads} attention heads do not divide d_model {}",
+                        self.d_model
+                    ));
                 }
-                Layer::Ssm { state_dim, expand } => {
-                    if state_dim == 0 || expand == 0 {
-                        return bad(format!("layer {i}: state_dim and expand must be positive"));
-                    }
-                    let inner = expand * self.d_model;
-                    if self.ssm_head_dim == 0 || !inner.is_multiple_of(self.ssm_head_dim) {
-                        return bad(format!(
-                            "layer {i}: SSM inner width {inner} (expand {expand} x d_model {}) \
-                             is not a multiple of ssm_head_dim {}",
-                            self.d_model, self.ssm_head_dim
-                        ));
-                    }
+                if self.rope && !(self.d_model / heads).is_multiple_of(2) {
+                    return bad(format!(
+                        "layer {i}: RoPE needs an even head width, d_model {} / {heads} heads is odd",
+                        self.d_model
+                    ));
+                }
+            }
+            if let Some((state_dim, expand)) = layer.ssm_part() {
+                if state_dim == 0 || expand == 0 {
+                    return bad(format!("layer {i}: state_dim and expand must be positive"));
+                }
+                let inner = expand * self.d_model;
+                if self.ssm_head_dim == 0 || !inner.is_multiple_of(self.ssm_head_dim) {
+                    return bad(format!(
+                        "layer {i}: SSM inner width {inner} (expand {expand} x d_model {}) \
+                         is not a multiple of ssm_head_dim {}",
+                        self.d_model, self.ssm_head_dim
+                    ));
                 }
             }
         }
@@ -212,20 +255,18 @@ impl Architecture {
             return over("mlp_ratio", self.mlp_ratio, MAX_MLP_RATIO);
         }
         for (i, layer) in self.layers.iter().enumerate() {
-            let (what, v, max) = match *layer {
-                Layer::Attention { heads, .. } if heads > MAX_HEADS => {
-                    ("attention heads", heads, MAX_HEADS)
-                }
-                Layer::Attention { window, .. } if window > MAX_SEQ_LEN => {
-                    ("attention window", window, MAX_SEQ_LEN)
-                }
-                Layer::Ssm { state_dim, .. } if state_dim > MAX_STATE_DIM => {
-                    ("state_dim", state_dim, MAX_STATE_DIM)
-                }
-                Layer::Ssm { expand, .. } if expand > MAX_SSM_EXPAND => {
-                    ("expand", expand, MAX_SSM_EXPAND)
-                }
-                _ => continue,
+            let (heads, window) = layer.attention_part().unwrap_or((0, 0));
+            let (state_dim, expand) = layer.ssm_part().unwrap_or((0, 0));
+            let (what, v, max) = if heads > MAX_HEADS {
+                ("attention heads", heads, MAX_HEADS)
+            } else if window > MAX_SEQ_LEN {
+                ("attention window", window, MAX_SEQ_LEN)
+            } else if state_dim > MAX_STATE_DIM {
+                ("state_dim", state_dim, MAX_STATE_DIM)
+            } else if expand > MAX_SSM_EXPAND {
+                ("expand", expand, MAX_SSM_EXPAND)
+            } else {
+                continue;
             };
             return over(&format!("layer {i}: {what}"), v, max);
         }
@@ -237,16 +278,13 @@ impl Architecture {
         self.layers.len()
     }
 
-    /// The layers as letters, `A` attention and `S` SSM (`SSSASS`): where the
-    /// attention sits, without the per-layer settings.
+    /// The layers as letters, `A` attention, `S` SSM and `P` parallel
+    /// (`SSSASS`): where the attention sits, without the per-layer settings.
     pub fn pattern(&self) -> String {
-        self.layers
-            .iter()
-            .map(|l| if l.is_attention() { 'A' } else { 'S' })
-            .collect()
+        self.layers.iter().map(Layer::letter).collect()
     }
 
-    /// Fraction of layers that are attention.
+    /// Fraction of layers that attend (attention or parallel).
     pub fn attention_ratio(&self) -> f64 {
         let n = self.layers.iter().filter(|l| l.is_attention()).count();
         n as f64 / self.layers.len().max(1) as f64
@@ -415,13 +453,28 @@ fn layer_token(layer: &Layer) -> String {
             }
             s
         }
-        Layer::Ssm { state_dim, expand } => {
-            if expand == DEFAULT_SSM_EXPAND {
-                format!("S{state_dim}")
-            } else {
-                format!("S{state_dim}e{expand}")
+        Layer::Ssm { state_dim, expand } => format!("S{}", ssm_token(state_dim, expand)),
+        Layer::Parallel {
+            heads,
+            window,
+            state_dim,
+            expand,
+        } => {
+            let mut s = format!("P{heads}");
+            if window > 0 {
+                s.push_str(&format!("w{window}"));
             }
+            format!("{s}/{}", ssm_token(state_dim, expand))
         }
+    }
+}
+
+/// `16` or `16e1`: an SSM's state size, and its expand when not the default.
+fn ssm_token(state_dim: usize, expand: usize) -> String {
+    if expand == DEFAULT_SSM_EXPAND {
+        format!("{state_dim}")
+    } else {
+        format!("{state_dim}e{expand}")
     }
 }
 
@@ -431,28 +484,46 @@ fn parse_layer_token(token: &str) -> Result<Layer, ArchError> {
         reason: reason.into(),
     };
     let number = |s: &str| s.parse::<usize>().map_err(|_| err("expected a number"));
+    // `4` or `4w64`: heads, and a window when there is one.
+    let attention = |s: &str| match s.split_once('w') {
+        Some((h, w)) => Ok((number(h)?, number(w)?)),
+        None => Ok((number(s)?, 0)),
+    };
+    // `16` or `16e1`: state size, and expand when not the default.
+    let ssm = |s: &str| match s.split_once('e') {
+        Some((n, e)) => Ok((number(n)?, number(e)?)),
+        None => Ok((number(s)?, DEFAULT_SSM_EXPAND)),
+    };
     if let Some(rest) = token.strip_prefix('A') {
         let (rest, shared) = match rest.strip_suffix('*') {
             Some(r) => (r, true),
             None => (rest, false),
         };
-        let (heads, window) = match rest.split_once('w') {
-            Some((h, w)) => (number(h)?, number(w)?),
-            None => (number(rest)?, 0),
-        };
+        let (heads, window) = attention(rest)?;
         Ok(Layer::Attention {
             heads,
             window,
             shared,
         })
     } else if let Some(rest) = token.strip_prefix('S') {
-        let (state_dim, expand) = match rest.split_once('e') {
-            Some((n, e)) => (number(n)?, number(e)?),
-            None => (number(rest)?, DEFAULT_SSM_EXPAND),
-        };
+        let (state_dim, expand) = ssm(rest)?;
         Ok(Layer::Ssm { state_dim, expand })
+    } else if let Some(rest) = token.strip_prefix('P') {
+        let (a, s) = rest.split_once('/').ok_or_else(|| {
+            err("a parallel layer is P<heads>/<state>, like `P4/16` or `P4w64/16e1`")
+        })?;
+        let (heads, window) = attention(a)?;
+        let (state_dim, expand) = ssm(s)?;
+        Ok(Layer::Parallel {
+            heads,
+            window,
+            state_dim,
+            expand,
+        })
     } else {
-        Err(err("layers start with A (attention) or S (SSM)"))
+        Err(err(
+            "layers start with A (attention), S (SSM) or P (parallel)",
+        ))
     }
 }
 
@@ -481,9 +552,24 @@ mod tests {
         for text in [
             "d128 S16 S16 S16 A4* S16 S16 S16 A4*",
             "d64 m2 rope S8e1 A2w32 A4w16* S32",
+            "d64 P4/16 S8 P2w32/8e1",
         ] {
             let arch = Architecture::parse_short_form(text).unwrap();
             assert_eq!(arch.short_form(), text);
+        }
+        let p = Architecture::parse_short_form("d64 S8 P4w32/16e1").unwrap();
+        assert_eq!(p.pattern(), "SP");
+        assert_eq!(p.attention_ratio(), 0.5);
+        assert_eq!(p.layers[1].attention_part(), Some((4, 32)));
+        assert_eq!(p.layers[1].ssm_part(), Some((16, 1)));
+        for bad in [
+            "d64 P4",
+            "d64 P3/16",
+            "d64 P4/",
+            "d48 P4/16e1",
+            "d64 P4/16*",
+        ] {
+            assert!(Architecture::parse_short_form(bad).is_err(), "{bad}");
         }
     }
 

@@ -11,6 +11,8 @@
 //!   conv width `K = 4`: in-projection `d (2E + 2N + H)`; depthwise conv over
 //!   `C = E + 2N` channels `C K + C`; `dt_bias`, `A_log`, `D` `3H`; gated
 //!   LayerNorm `2E`; out-projection `E d`.
+//! - parallel: an attention and an SSM mixer as above, plus a LayerNorm on
+//!   each one's output `4d`.
 //!
 //! Forward FLOPs per token (a multiply-add is 2 FLOPs; norms, activations and
 //! softmax are left out, as is usual):
@@ -26,6 +28,8 @@
 //! - KV cache: per attention layer `2 x min(T, window) x d` values (shared
 //!   weights do not share caches: keys depend on each layer's input);
 //! - SSM state: per SSM layer `E N` (the recurrent state) + `C (K - 1)` (conv tail).
+//!
+//! A parallel layer costs its attention and its SSM, in FLOPs and memory too.
 
 use serde::{Deserialize, Serialize};
 
@@ -105,35 +109,38 @@ impl Cost {
         for layer in &arch.layers {
             params += 4 * d + mlp_params;
             flops += 2.0 * (2 * r * d * d) as f64;
-            match *layer {
-                Layer::Attention { window, shared, .. } => {
-                    if !shared || !shared_counted {
-                        params += 4 * d * d;
-                        shared_counted |= shared;
-                    }
-                    flops += 2.0 * (4 * d * d) as f64;
-                    flops += 4.0 * d as f64 * mean_keys_seen(seq_len, window);
-                    let cached = if window == 0 {
-                        seq_len
-                    } else {
-                        window.min(seq_len)
-                    };
-                    kv_values += 2 * cached as u64 * d;
+            let shared = matches!(layer, Layer::Attention { shared: true, .. });
+            if let Some((_, window)) = layer.attention_part() {
+                if !shared || !shared_counted {
+                    params += 4 * d * d;
+                    shared_counted |= shared;
                 }
-                Layer::Ssm { state_dim, expand } => {
-                    let s = SsmDims::new(arch.d_model, state_dim, expand, arch.ssm_head_dim);
-                    let (e, n, h, c) = (
-                        s.inner as u64,
-                        s.state as u64,
-                        s.heads as u64,
-                        s.conv_channels as u64,
-                    );
-                    let k = SSM_CONV_WIDTH as u64;
-                    params += d * s.in_proj_out() as u64 + c * k + c + 3 * h + 2 * e + e * d;
-                    flops += 2.0 * (d * s.in_proj_out() as u64 + e * d) as f64;
-                    flops += 2.0 * (c * k) as f64 + 5.0 * (e * n) as f64;
-                    state_values += e * n + c * (k - 1);
-                }
+                flops += 2.0 * (4 * d * d) as f64;
+                flops += 4.0 * d as f64 * mean_keys_seen(seq_len, window);
+                let cached = if window == 0 {
+                    seq_len
+                } else {
+                    window.min(seq_len)
+                };
+                kv_values += 2 * cached as u64 * d;
+            }
+            if let Some((state_dim, expand)) = layer.ssm_part() {
+                let s = SsmDims::new(arch.d_model, state_dim, expand, arch.ssm_head_dim);
+                let (e, n, h, c) = (
+                    s.inner as u64,
+                    s.state as u64,
+                    s.heads as u64,
+                    s.conv_channels as u64,
+                );
+                let k = SSM_CONV_WIDTH as u64;
+                params += d * s.in_proj_out() as u64 + c * k + c + 3 * h + 2 * e + e * d;
+                flops += 2.0 * (d * s.in_proj_out() as u64 + e * d) as f64;
+                flops += 2.0 * (c * k) as f64 + 5.0 * (e * n) as f64;
+                state_values += e * n + c * (k - 1);
+            }
+            if matches!(layer, Layer::Parallel { .. }) {
+                // The LayerNorm of each branch's output.
+                params += 4 * d;
             }
         }
         Cost {
@@ -173,6 +180,22 @@ mod tests {
             Cost::of(&ssm, 4096).flops_per_token
         );
         assert!(Cost::of(&global, 4096).flops_per_token > g.flops_per_token);
+    }
+
+    #[test]
+    fn a_parallel_layer_costs_its_attention_and_its_ssm() {
+        let parallel = Cost::of(
+            &Architecture::parse_short_form("d64 P4w32/16e1").unwrap(),
+            256,
+        );
+        let a = Cost::of(&Architecture::parse_short_form("d64 A4w32").unwrap(), 256);
+        let s = Cost::of(&Architecture::parse_short_form("d64 S16e1").unwrap(), 256);
+        // The SSM layer's design plus the attention mixer (4 d^2) and the two
+        // branch norms (4 d): blocks, stem and head are counted once.
+        assert_eq!(parallel.params, s.params + 4 * 64 * 64 + 4 * 64);
+        assert_eq!(parallel.kv_cache_bytes, a.kv_cache_bytes);
+        assert_eq!(parallel.ssm_state_bytes, s.ssm_state_bytes);
+        assert!(parallel.flops_per_token > a.flops_per_token.max(s.flops_per_token));
     }
 
     #[test]

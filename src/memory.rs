@@ -88,15 +88,22 @@ impl Estimate {
         let mut transient: f64 = 0.0;
         for layer in &arch.layers {
             per_token += 6.0 * d + 2.0 * arch.mlp_ratio as f64 * d;
-            let (mixer, scratch) = match *layer {
-                Layer::Attention { heads, .. } => attention(d, heads, batch, seq_len),
-                Layer::Ssm { state_dim, expand } => {
-                    let dims = SsmDims::new(arch.d_model, state_dim, expand, arch.ssm_head_dim);
-                    ssm(&dims, batch, seq_len)
-                }
-            };
-            per_token += mixer;
-            transient = transient.max(scratch);
+            // A parallel layer holds both branches' activations, and its two
+            // output norms; its scratch is the larger branch's.
+            if let Some((heads, _)) = layer.attention_part() {
+                let (mixer, scratch) = attention(d, heads, batch, seq_len);
+                per_token += mixer;
+                transient = transient.max(scratch);
+            }
+            if let Some((state_dim, expand)) = layer.ssm_part() {
+                let dims = SsmDims::new(arch.d_model, state_dim, expand, arch.ssm_head_dim);
+                let (mixer, scratch) = ssm(&dims, batch, seq_len);
+                per_token += mixer;
+                transient = transient.max(scratch);
+            }
+            if matches!(layer, Layer::Parallel { .. }) {
+                per_token += 4.0 * d;
+            }
         }
         Estimate {
             weights: params * BYTES,

@@ -613,6 +613,34 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
         ],
     );
     assert_eq!(other.status.code(), Some(2));
+    // A space of parallel layers only: the supernet has no such candidates.
+    let parallel = std::fs::read_to_string(dir.path().join("d.toml"))
+        .unwrap()
+        .replacen(
+            "shared = [false, true]",
+            "shared = [false]\nparallel = [true]",
+            1,
+        );
+    assert!(parallel.contains("parallel = [true]"));
+    std::fs::write(dir.path().join("p.toml"), parallel).unwrap();
+    let only_parallel = common::nas(
+        dir.path(),
+        &[
+            "run",
+            "--space",
+            "p.toml",
+            "--study",
+            "p",
+            "--strategy",
+            "darts",
+        ],
+    );
+    assert_eq!(only_parallel.status.code(), Some(2));
+    assert!(
+        common::stderr(&only_parallel).contains("no parallel candidates"),
+        "{}",
+        common::stderr(&only_parallel)
+    );
     assert_eq!(studies(), before);
     let random = common::nas(
         dir.path(),

@@ -200,10 +200,7 @@ fn default_space_designs_load_in_transformers_or_are_refused_with_a_reason() {
         let heads = arch
             .layers
             .iter()
-            .filter_map(|l| match l {
-                Layer::Attention { heads, .. } => Some(*heads),
-                Layer::Ssm { .. } => None,
-            })
+            .filter_map(|l| l.attention_part().map(|(heads, _)| heads))
             .max()
             .unwrap();
         let context = format!("{} in {}", arch.short_form(), folder.display());

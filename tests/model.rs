@@ -32,6 +32,8 @@ fn every_layer_kind_builds_and_maps_tokens_to_logits() {
         "d32 S8e1",
         "d64 m2 S16e1",
         "d32 A4* S8 A4*",
+        "d32 P4/8",
+        "d32 rope P2w8/8e1 S8",
     ] {
         let (_vs, model, _) = build(short, 11);
         let idx = Tensor::randint(11, [3, 20], (Kind::Int64, tch::Device::Cpu));
@@ -49,6 +51,7 @@ fn parameter_count_equals_the_cost_model() {
         "d128 S16 S16 S16 A4* S16 S16 S16 A4*",
         "d96 m2 rope S8e1 A4w32 S32 A2*",
         "d32 A4* A4* A4*",
+        "d64 S16 P4/16 S16 P4w32/8e1",
     ] {
         let (vs, _model, arch) = build(short, 65);
         assert_eq!(
@@ -72,8 +75,8 @@ fn shared_attention_is_one_weight_set() {
 #[test]
 fn causal_model_does_not_see_the_future() {
     // Changing the last token must not change the logits of earlier positions,
-    // for attention (global and windowed) and the SSM scan alike.
-    let (_vs, model, _) = build("d32 S8 A4 A2w4 S8e1", 9);
+    // for attention (global and windowed), the SSM scan and parallel layers alike.
+    let (_vs, model, _) = build("d32 S8 A4 A2w4 S8e1 P4/8", 9);
     let a = Tensor::randint(9, [1, 40], (Kind::Int64, tch::Device::Cpu));
     let b = a.copy();
     let _ = b.narrow(1, 39, 1).fill_((a.int64_value(&[0, 39]) + 1) % 9);

@@ -166,7 +166,7 @@ fn optional_tables_are_kept() {
 /// exact ratios, besides the bundled ones.
 fn spaces() -> Vec<SearchSpace> {
     let hybrid = SearchSpace::bundled("hybrid").unwrap();
-    let variants: [(&str, &[(&str, &str)]); 5] = [
+    let variants: [(&str, &[(&str, &str)]); 7] = [
         (
             "jamba",
             &[
@@ -201,6 +201,20 @@ fn spaces() -> Vec<SearchSpace> {
                 ("ratio = [0.1, 0.5]", "ratio = [0.5, 0.5]"),
                 ("pattern = [\"alternating\", \"clustered_first\", \"clustered_last\", \"clustered_middle\", \"uniform\", \"free\"]", "pattern = [\"free\"]"),
                 ("every = [2, 4, 8]\n", ""),
+            ],
+        ),
+        (
+            "hymba",
+            &[(
+                "shared = [false, true]",
+                "shared = [false, true]\nparallel = [false, true]",
+            )],
+        ),
+        (
+            "parallel_only",
+            &[
+                ("shared = [false, true]", "shared = [false]\nparallel = [true]"),
+                ("ratio = [0.1, 0.5]", "ratio = [0.3, 0.6]"),
             ],
         ),
         (
@@ -281,16 +295,24 @@ fn assert_in_space(space: &SearchSpace, arch: &Architecture) {
         );
         assert!(space.attention.shared.contains(&true), "{ctx}");
     }
+    let parallel: Vec<bool> = attention
+        .iter()
+        .map(|l| matches!(l, Layer::Parallel { .. }))
+        .collect();
+    if parallel.contains(&true) {
+        assert!(parallel.iter().all(|&p| p), "{ctx}: partly parallel");
+        assert!(space.attention.parallel.contains(&true), "{ctx}");
+    } else if !attention.is_empty() {
+        assert!(space.attention.parallel.contains(&false), "{ctx}");
+    }
     for layer in &arch.layers {
-        match *layer {
-            Layer::Attention { heads, window, .. } => {
-                assert!(space.attention.heads.contains(&heads), "{ctx}");
-                assert!(space.attention.window.contains(&window), "{ctx}");
-            }
-            Layer::Ssm { state_dim, expand } => {
-                assert!(space.ssm.state_dim.contains(&state_dim), "{ctx}");
-                assert!(space.ssm.expand.contains(&expand), "{ctx}");
-            }
+        if let Some((heads, window)) = layer.attention_part() {
+            assert!(space.attention.heads.contains(&heads), "{ctx}");
+            assert!(space.attention.window.contains(&window), "{ctx}");
+        }
+        if let Some((state_dim, expand)) = layer.ssm_part() {
+            assert!(space.ssm.state_dim.contains(&state_dim), "{ctx}");
+            assert!(space.ssm.expand.contains(&expand), "{ctx}");
         }
     }
     space.check(arch).unwrap_or_else(|e| panic!("{ctx}: {e}"));
@@ -470,7 +492,7 @@ fn malformed_spaces_name_file_line_key_and_expectation() {
         ("evolution_tournament_too_large", "33:14", "`evolution.tournament`: 8 is larger than the population 4 (expected a tournament size from 1 to 4)"),
         ("evolution_unknown_key", "32:1", "`evolution.populaton`: unknown key (expected one of `population`, `tournament`, `mutation_weights`)"),
         ("evolution_negative_weight", "32:41", "`evolution.mutation_weights`: weight -0.5 for `move` is negative (expected weights >= 0)"),
-        ("evolution_unknown_mutation", "32:34", "`evolution.mutation_weights`: unknown mutation `swap` (expected one of `flip`, `heads`, `window`, `state_dim`, `expand`, `shared`, `move`, `depth`, `d_model`, `mlp_ratio`)"),
+        ("evolution_unknown_mutation", "32:34", "`evolution.mutation_weights`: unknown mutation `swap` (expected one of `flip`, `heads`, `window`, `state_dim`, `expand`, `shared`, `move`, `depth`, `d_model`, `mlp_ratio`, `parallel`)"),
         ("recall_no_cost", "2:14", "`objectives`: no cost among the objectives (expected at least one cost"),
         ("recall_pairs_over_keys", "35:13", "`recall.pairs`: 16 pairs do not fit `keys` = 8 (expected `pairs` up to `keys`)"),
         ("recall_unknown_task", "34:18", "`recall.tasks`: `digits` is not an in-context task (expected one of `mqar`, `selective-copy`, `noisy-recall`)"),
@@ -690,4 +712,52 @@ fn integers_stand_for_numbers() {
         (0.0, 1.0)
     );
     assert_eq!(space.training.lr, 1.0);
+}
+
+#[test]
+fn parallel_layers_are_sampled_and_mutated_both_ways() {
+    let space = spaces().into_iter().find(|s| s.name == "hymba").unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let is_parallel =
+        |a: &Architecture| a.layers.iter().any(|l| matches!(l, Layer::Parallel { .. }));
+    let (mut parallel, mut toggled) = (0, 0);
+    for _ in 0..500 {
+        let arch = space.sample(&mut rng);
+        parallel += usize::from(is_parallel(&arch));
+        let child = space.mutate(&arch, &mut rng);
+        toggled += usize::from(is_parallel(&child) != is_parallel(&arch));
+    }
+    assert!(
+        (150..350).contains(&parallel),
+        "{parallel} of 500 samples parallel"
+    );
+    assert!(
+        toggled > 10,
+        "only {toggled} mutations turned attention parallel or back"
+    );
+    let only = spaces()
+        .into_iter()
+        .find(|s| s.name == "parallel_only")
+        .unwrap();
+    for _ in 0..200 {
+        let arch = only.sample(&mut rng);
+        assert!(is_parallel(&arch), "{}", arch.short_form());
+        assert!(!arch
+            .layers
+            .iter()
+            .any(|l| matches!(l, Layer::Attention { .. })));
+    }
+}
+
+#[test]
+fn a_space_of_parallel_layers_that_must_share_is_refused() {
+    let hybrid = SearchSpace::bundled("hybrid").unwrap();
+    let text = hybrid.replacen(
+        "shared = [false, true]",
+        "shared = [true]\nparallel = [true]",
+        1,
+    );
+    let err = SearchSpace::parse(&text, "p.toml").unwrap_err().to_string();
+    assert!(err.contains("attention.parallel"), "{err}");
+    assert!(err.contains("never share"), "{err}");
 }

@@ -47,26 +47,24 @@ impl AnalyticEvaluator {
             // Relative depth of the layer, 0 (first) to 1 (last).
             let p = if n > 1.0 { i as f64 / (n - 1.0) } else { 0.5 };
             let term = match *layer {
-                Layer::Ssm { state_dim, expand } => {
-                    let target = 8.0 * 4f64.powf(p);
-                    let state = 0.25 * (state_dim as f64 / target).log2().abs() / 2.0;
-                    let wanted_expand = if p < 0.5 { 1 } else { 2 };
-                    state + if expand == wanted_expand { 0.0 } else { 0.1 }
-                }
+                Layer::Ssm { state_dim, expand } => ssm_term(p, state_dim, expand),
                 Layer::Attention {
                     heads,
                     window,
                     shared,
                 } => {
-                    let head_dim = arch.d_model as f64 / heads as f64;
-                    let width = 0.15 * (head_dim / 16.0).log2().abs() / 2.0;
-                    let place = 0.3 * (p - 0.6).abs();
-                    let win = match (window > 0, p < 0.5) {
-                        (true, false) => 0.15,
-                        (false, true) => 0.1,
-                        _ => 0.0,
-                    };
-                    width + place + win + if shared { 0.01 } else { 0.0 }
+                    attention_term(arch.d_model, p, heads, window) + if shared { 0.01 } else { 0.0 }
+                }
+                // Each branch's preference, half as strongly as alone.
+                Layer::Parallel {
+                    heads,
+                    window,
+                    state_dim,
+                    expand,
+                } => {
+                    (attention_term(arch.d_model, p, heads, window)
+                        + ssm_term(p, state_dim, expand))
+                        / 2.0
                 }
             };
             loss += term / n;
@@ -75,6 +73,29 @@ impl AnalyticEvaluator {
         let mut rng = ChaCha8Rng::seed_from_u64(key ^ seed);
         loss + rng.random_range(-0.01..0.01)
     }
+}
+
+/// The stand-in's preference for an SSM at relative depth `p`: states
+/// growing with depth, expand 1 low and 2 high.
+fn ssm_term(p: f64, state_dim: usize, expand: usize) -> f64 {
+    let target = 8.0 * 4f64.powf(p);
+    let state = 0.25 * (state_dim as f64 / target).log2().abs() / 2.0;
+    let wanted_expand = if p < 0.5 { 1 } else { 2 };
+    state + if expand == wanted_expand { 0.0 } else { 0.1 }
+}
+
+/// The stand-in's preference for attention at relative depth `p`: head width
+/// 16, above the middle, windows low and global high.
+fn attention_term(d_model: usize, p: f64, heads: usize, window: usize) -> f64 {
+    let head_dim = d_model as f64 / heads as f64;
+    let width = 0.15 * (head_dim / 16.0).log2().abs() / 2.0;
+    let place = 0.3 * (p - 0.6).abs();
+    let win = match (window > 0, p < 0.5) {
+        (true, false) => 0.15,
+        (false, true) => 0.1,
+        _ => 0.0,
+    };
+    width + place + win
 }
 
 impl AnalyticEvaluator {
@@ -88,17 +109,17 @@ impl AnalyticEvaluator {
         let mut best: f64 = 0.0;
         let mut state = 0usize;
         for layer in &arch.layers {
-            match *layer {
-                Layer::Attention { window, .. } => {
-                    if mixed_before {
-                        best = best.max(if window > 0 { 0.8 } else { 0.97 });
-                    }
-                    mixed_before |= arch.rope;
+            // A parallel layer's attention reads the layer's input, before its
+            // own SSM branch has mixed anything.
+            if let Some((_, window)) = layer.attention_part() {
+                if mixed_before {
+                    best = best.max(if window > 0 { 0.8 } else { 0.97 });
                 }
-                Layer::Ssm { state_dim, expand } => {
-                    mixed_before = true;
-                    state += state_dim * expand * arch.d_model;
-                }
+                mixed_before |= arch.rope;
+            }
+            if let Some((state_dim, expand)) = layer.ssm_part() {
+                mixed_before = true;
+                state += state_dim * expand * arch.d_model;
             }
         }
         let held = (state as f64 / (difficulty as f64 * 2048.0)).min(0.6);

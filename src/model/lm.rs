@@ -8,6 +8,7 @@ use tch::{nn, Tensor};
 use super::attention::{Attention, AttentionWeights};
 use super::init::{LayerNorm, Linear, ParamInit};
 use super::mlp::Mlp;
+use super::parallel::Parallel;
 use super::ssm::Ssm;
 use crate::arch::{Architecture, Layer};
 use crate::cost::SsmDims;
@@ -17,6 +18,7 @@ use crate::cost::SsmDims;
 pub(crate) enum Mixer {
     Attention(Attention),
     Ssm(Ssm),
+    Parallel(Parallel),
 }
 
 impl Mixer {
@@ -34,6 +36,24 @@ impl Mixer {
                 let dims = SsmDims::new(d, state_dim, expand, arch.ssm_head_dim);
                 Mixer::Ssm(Ssm::new(&mut p.sub("ssm"), d, dims))
             }
+            Layer::Parallel {
+                heads,
+                window,
+                state_dim,
+                expand,
+            } => {
+                let attention = Attention::new(
+                    AttentionWeights::new(&mut p.sub("attn"), d),
+                    heads,
+                    window,
+                    arch.rope,
+                );
+                let dims = SsmDims::new(d, state_dim, expand, arch.ssm_head_dim);
+                let ssm = Ssm::new(&mut p.sub("ssm"), d, dims);
+                let attention_norm = p.layer_norm("attn_out_norm", d);
+                let ssm_norm = p.layer_norm("ssm_out_norm", d);
+                Mixer::Parallel(Parallel::new(attention, ssm, attention_norm, ssm_norm))
+            }
         }
     }
 
@@ -42,6 +62,7 @@ impl Mixer {
         match self {
             Mixer::Attention(a) => a.forward(x),
             Mixer::Ssm(s) => s.forward(x),
+            Mixer::Parallel(p) => p.forward(x),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod attention;
 pub mod init;
 pub mod lm;
 pub mod mlp;
+pub mod parallel;
 pub mod ssm;
 pub mod supernet;
 

@@ -128,6 +128,10 @@ pub struct AttentionChoices {
     pub window: Vec<usize>,
     /// Whether all attention layers of a design share one weight set (Zamba).
     pub shared: Vec<bool>,
+    /// Whether the attention layers of a design are parallel layers (Hymba):
+    /// attention beside an SSM, whose settings come from `[ssm]`. Parallel
+    /// layers never share weights.
+    pub parallel: Vec<bool>,
 }
 
 /// `[ssm]`: settings of the Mamba-2 layers.

@@ -4,7 +4,9 @@
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
-use super::sample::{attention_settings, is_shared, mask_of, other, ssm_settings, Placement};
+use super::sample::{
+    attention_settings, is_parallel, is_shared, mask_of, other, ssm_settings, Attending, Placement,
+};
 use super::{Pattern, SearchSpace};
 use crate::arch::{Architecture, Layer};
 
@@ -30,10 +32,13 @@ pub enum MutationOp {
     Depth,
     DModel,
     MlpRatio,
+    /// Turn every attention layer into a parallel layer or back (drawn only
+    /// in spaces that offer both).
+    Parallel,
 }
 
 impl MutationOp {
-    pub const ALL: [MutationOp; 10] = [
+    pub const ALL: [MutationOp; 11] = [
         MutationOp::Flip,
         MutationOp::Heads,
         MutationOp::Window,
@@ -44,6 +49,7 @@ impl MutationOp {
         MutationOp::Depth,
         MutationOp::DModel,
         MutationOp::MlpRatio,
+        MutationOp::Parallel,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -58,6 +64,7 @@ impl MutationOp {
             MutationOp::Depth => "depth",
             MutationOp::DModel => "d_model",
             MutationOp::MlpRatio => "mlp_ratio",
+            MutationOp::Parallel => "parallel",
         }
     }
 
@@ -97,12 +104,16 @@ impl MutationWeights {
         self.weights.iter().sum()
     }
 
-    /// A kind drawn in proportion to its weight (never one of weight 0).
-    pub fn choose(&self, rng: &mut impl Rng) -> MutationOp {
-        let mut r = rng.random::<f64>() * self.total();
+    /// A kind drawn in proportion to its weight among those `offered` (never
+    /// one of weight 0). A kind not offered takes no share, so a space
+    /// without a choice draws the same kinds as before that choice existed.
+    pub fn choose(&self, offered: impl Fn(MutationOp) -> bool, rng: &mut impl Rng) -> MutationOp {
+        let weight = |op: MutationOp| if offered(op) { self.get(op) } else { 0.0 };
+        let total: f64 = MutationOp::ALL.iter().map(|&op| weight(op)).sum();
+        let mut r = rng.random::<f64>() * total;
         let mut last = MutationOp::Flip;
         for op in MutationOp::ALL {
-            let w = self.get(op);
+            let w = weight(op);
             if w <= 0.0 {
                 continue;
             }
@@ -124,7 +135,8 @@ impl SearchSpace {
     pub fn mutate(&self, arch: &Architecture, rng: &mut impl Rng) -> Architecture {
         if self.check(arch).is_ok() {
             for _ in 0..MUTATION_ATTEMPTS {
-                let op = self.evolution.mutation_weights.choose(rng);
+                let offered = |op| op != MutationOp::Parallel || self.attention.parallel.len() > 1;
+                let op = self.evolution.mutation_weights.choose(offered, rng);
                 if let Some(mut child) = self.apply(op, arch, rng) {
                     self.normalise_shared(&mut child);
                     if child != *arch && self.check(&child).is_ok() {
@@ -159,16 +171,19 @@ impl SearchSpace {
 
     /// The same attention and SSM settings, placed by `mask`.
     fn replace(&self, arch: &Architecture, mask: &[bool], rng: &mut impl Rng) -> Architecture {
-        let shared = if attention_settings(arch).is_empty() {
-            self.canonical_shared()
+        let attending = if attention_settings(arch).is_empty() {
+            Attending {
+                shared: self.canonical_shared(),
+                parallel: self.attention.parallel == [true],
+            }
         } else {
-            is_shared(arch)
+            Attending::of(arch)
         };
         let layers = self.fill(
             mask,
             &attention_settings(arch),
             &ssm_settings(arch),
-            shared,
+            attending,
             rng,
         );
         Architecture {
@@ -177,7 +192,8 @@ impl SearchSpace {
         }
     }
 
-    /// A new attention layer for `arch`: a copy of its shared one if it shares.
+    /// A new attention layer for `arch`: a copy of its shared one if it
+    /// shares, a parallel layer if its attention is parallel.
     fn new_attention(&self, arch: &Architecture, rng: &mut impl Rng) -> Layer {
         if let Some(l) = arch
             .layers
@@ -187,7 +203,17 @@ impl SearchSpace {
             return *l;
         }
         let (heads, window) = self.draw_attention(rng);
-        let shared = attention_settings(arch).is_empty() && self.canonical_shared();
+        let none_yet = attention_settings(arch).is_empty();
+        if is_parallel(arch) || (none_yet && self.attention.parallel == [true]) {
+            let (state_dim, expand) = self.draw_ssm(rng);
+            return Layer::Parallel {
+                heads,
+                window,
+                state_dim,
+                expand,
+            };
+        }
+        let shared = none_yet && self.canonical_shared();
         Layer::Attention {
             heads,
             window,
@@ -220,6 +246,7 @@ impl SearchSpace {
                 mlp_ratio: other(&self.model.mlp_ratio, arch.mlp_ratio, rng)?,
                 ..arch.clone()
             }),
+            MutationOp::Parallel => self.toggle_parallel(arch, rng),
             MutationOp::Flip => self.flip(arch, rng),
             MutationOp::Move => self.move_attention(arch, rng),
             MutationOp::Depth => self.step_depth(arch, rng),
@@ -236,9 +263,7 @@ impl SearchSpace {
     ) -> Option<Architecture> {
         let attention = positions(arch, true);
         let &i = attention.choose(rng)?;
-        let Layer::Attention { heads, window, .. } = arch.layers[i] else {
-            unreachable!("an attention index")
-        };
+        let (heads, window) = arch.layers[i].attention_part().expect("an attention index");
         let (heads, window) = if op == MutationOp::Heads {
             (other(&self.attention.heads, heads, rng)?, window)
         } else {
@@ -248,10 +273,20 @@ impl SearchSpace {
         let targets = if shared { attention } else { vec![i] };
         let mut child = arch.clone();
         for t in targets {
-            child.layers[t] = Layer::Attention {
-                heads,
-                window,
-                shared,
+            child.layers[t] = match arch.layers[t] {
+                Layer::Parallel {
+                    state_dim, expand, ..
+                } => Layer::Parallel {
+                    heads,
+                    window,
+                    state_dim,
+                    expand,
+                },
+                _ => Layer::Attention {
+                    heads,
+                    window,
+                    shared,
+                },
             };
         }
         Some(child)
@@ -264,22 +299,57 @@ impl SearchSpace {
         arch: &Architecture,
         rng: &mut impl Rng,
     ) -> Option<Architecture> {
-        let &i = positions(arch, false).choose(rng)?;
-        let Layer::Ssm { state_dim, expand } = arch.layers[i] else {
-            unreachable!("an SSM index")
+        let with_ssm: Vec<usize> = (0..arch.layers.len())
+            .filter(|&i| arch.layers[i].ssm_part().is_some())
+            .collect();
+        let &i = with_ssm.choose(rng)?;
+        let (state_dim, expand) = arch.layers[i].ssm_part().expect("an index with an SSM");
+        let (state_dim, expand) = if op == MutationOp::StateDim {
+            (other(&self.ssm.state_dim, state_dim, rng)?, expand)
+        } else {
+            (state_dim, other(&self.ssm.expand, expand, rng)?)
         };
         let mut child = arch.clone();
-        child.layers[i] = if op == MutationOp::StateDim {
-            Layer::Ssm {
-                state_dim: other(&self.ssm.state_dim, state_dim, rng)?,
-                expand,
-            }
-        } else {
-            Layer::Ssm {
+        child.layers[i] = match arch.layers[i] {
+            Layer::Parallel { heads, window, .. } => Layer::Parallel {
+                heads,
+                window,
                 state_dim,
-                expand: other(&self.ssm.expand, expand, rng)?,
-            }
+                expand,
+            },
+            _ => Layer::Ssm { state_dim, expand },
         };
+        Some(child)
+    }
+
+    /// `parallel`: every attention layer becomes a parallel layer with the
+    /// same heads and window and a drawn SSM, or every parallel layer the
+    /// attention layer of its heads and window (unshared).
+    fn toggle_parallel(&self, arch: &Architecture, rng: &mut impl Rng) -> Option<Architecture> {
+        let parallel = is_parallel(arch);
+        if positions(arch, true).is_empty() || !self.attention.parallel.contains(&!parallel) {
+            return None;
+        }
+        let mut child = arch.clone();
+        for layer in &mut child.layers {
+            *layer = match *layer {
+                Layer::Attention { heads, window, .. } => {
+                    let (state_dim, expand) = self.draw_ssm(rng);
+                    Layer::Parallel {
+                        heads,
+                        window,
+                        state_dim,
+                        expand,
+                    }
+                }
+                Layer::Parallel { heads, window, .. } => Layer::Attention {
+                    heads,
+                    window,
+                    shared: false,
+                },
+                ssm => ssm,
+            };
+        }
         Some(child)
     }
 
@@ -288,7 +358,7 @@ impl SearchSpace {
     fn toggle_shared(&self, arch: &Architecture, rng: &mut impl Rng) -> Option<Architecture> {
         let attention = positions(arch, true);
         let shared = is_shared(arch);
-        if attention.len() < 2 || !self.attention.shared.contains(&!shared) {
+        if attention.len() < 2 || is_parallel(arch) || !self.attention.shared.contains(&!shared) {
             return None;
         }
         let &source = attention.choose(rng)?;

@@ -121,26 +121,41 @@ pub(super) fn is_shared(arch: &Architecture) -> bool {
         .any(|l| matches!(l, Layer::Attention { shared: true, .. }))
 }
 
-/// Heads and window of every attention layer, in order.
+/// Whether the design's attending layers are parallel layers.
+pub(super) fn is_parallel(arch: &Architecture) -> bool {
+    arch.layers
+        .iter()
+        .any(|l| matches!(l, Layer::Parallel { .. }))
+}
+
+/// Heads and window of every attending layer (attention or parallel), in order.
 pub(super) fn attention_settings(arch: &Architecture) -> Vec<(usize, usize)> {
     arch.layers
         .iter()
-        .filter_map(|l| match *l {
-            Layer::Attention { heads, window, .. } => Some((heads, window)),
-            Layer::Ssm { .. } => None,
-        })
+        .filter_map(Layer::attention_part)
         .collect()
 }
 
-/// State dim and expand of every SSM layer, in order.
+/// State dim and expand of every layer with an SSM (SSM or parallel), in order.
 pub(super) fn ssm_settings(arch: &Architecture) -> Vec<(usize, usize)> {
-    arch.layers
-        .iter()
-        .filter_map(|l| match *l {
-            Layer::Ssm { state_dim, expand } => Some((state_dim, expand)),
-            Layer::Attention { .. } => None,
-        })
-        .collect()
+    arch.layers.iter().filter_map(Layer::ssm_part).collect()
+}
+
+/// How a design's attending layers are built: shared attention, plain
+/// attention, or parallel layers (never shared).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Attending {
+    pub shared: bool,
+    pub parallel: bool,
+}
+
+impl Attending {
+    pub(super) fn of(arch: &Architecture) -> Attending {
+        Attending {
+            shared: is_shared(arch),
+            parallel: is_parallel(arch),
+        }
+    }
 }
 
 impl SearchSpace {
@@ -233,15 +248,7 @@ impl SearchSpace {
             None => Vec::new(),
         };
         let n = mask.iter().filter(|&&a| a).count();
-        let shared = if n >= 2 {
-            *self
-                .attention
-                .shared
-                .choose(rng)
-                .expect("validated non-empty")
-        } else {
-            self.canonical_shared()
-        };
+        let attending = self.draw_attending(n, rng);
         Architecture {
             d_model,
             vocab_size: 0,
@@ -252,7 +259,7 @@ impl SearchSpace {
                 .expect("validated non-empty"),
             ssm_head_dim: DEFAULT_SSM_HEAD_DIM,
             rope: false,
-            layers: self.fill(&mask, &[], &[], shared, rng),
+            layers: self.fill(&mask, &[], &[], attending, rng),
         }
     }
 
@@ -272,6 +279,33 @@ impl SearchSpace {
     /// have equal short forms.
     pub fn canonical_shared(&self) -> bool {
         !self.attention.shared.contains(&false)
+    }
+
+    /// Parallel or not, then shared or not, for a design with `n` attending
+    /// layers. The parallel choice is drawn only when the space offers one,
+    /// so spaces without it draw what they drew before it existed.
+    fn draw_attending(&self, n: usize, rng: &mut impl Rng) -> Attending {
+        let parallel = match self.attention.parallel[..] {
+            [only] => only,
+            _ if n == 0 => false,
+            _ => *self
+                .attention
+                .parallel
+                .choose(rng)
+                .expect("validated non-empty"),
+        };
+        let shared = if parallel {
+            false
+        } else if n >= 2 {
+            *self
+                .attention
+                .shared
+                .choose(rng)
+                .expect("validated non-empty")
+        } else {
+            self.canonical_shared()
+        };
+        Attending { shared, parallel }
     }
 
     pub(super) fn draw_attention(&self, rng: &mut impl Rng) -> (usize, usize) {
@@ -297,16 +331,17 @@ impl SearchSpace {
     }
 
     /// Layers for `mask`, reusing the given attention and SSM settings in order
-    /// and drawing any that run short. Shared attention takes one setting for all.
+    /// and drawing any that run short. Shared attention takes one setting for
+    /// all; a parallel layer takes an attention setting and an SSM setting.
     pub(super) fn fill(
         &self,
         mask: &[bool],
         attention: &[(usize, usize)],
         ssm: &[(usize, usize)],
-        shared: bool,
+        attending: Attending,
         rng: &mut impl Rng,
     ) -> Vec<Layer> {
-        let one = if shared {
+        let one = if attending.shared {
             Some(match attention.first() {
                 Some(&s) => s,
                 None => self.draw_attention(rng),
@@ -315,24 +350,34 @@ impl SearchSpace {
             None
         };
         let (mut attention, mut ssm) = (attention.iter(), ssm.iter());
+        let mut next_ssm = |rng: &mut _| match ssm.next() {
+            Some(&s) => s,
+            None => self.draw_ssm(rng),
+        };
         mask.iter()
             .map(|&is_attention| {
-                if is_attention {
-                    let (heads, window) = match one.or_else(|| attention.next().copied()) {
-                        Some(s) => s,
-                        None => self.draw_attention(rng),
-                    };
+                if !is_attention {
+                    let (state_dim, expand) = next_ssm(rng);
+                    return Layer::Ssm { state_dim, expand };
+                }
+                let (heads, window) = match one.or_else(|| attention.next().copied()) {
+                    Some(s) => s,
+                    None => self.draw_attention(rng),
+                };
+                if attending.parallel {
+                    let (state_dim, expand) = next_ssm(rng);
+                    Layer::Parallel {
+                        heads,
+                        window,
+                        state_dim,
+                        expand,
+                    }
+                } else {
                     Layer::Attention {
                         heads,
                         window,
-                        shared,
+                        shared: attending.shared,
                     }
-                } else {
-                    let (state_dim, expand) = match ssm.next() {
-                        Some(&s) => s,
-                        None => self.draw_ssm(rng),
-                    };
-                    Layer::Ssm { state_dim, expand }
                 }
             })
             .collect()
@@ -380,29 +425,40 @@ impl SearchSpace {
             if shared && !all {
                 return Err("some attention layers share weights and others do not".into());
             }
-            choice("shared", shared, &self.attention.shared)?;
+            let parallel = is_parallel(arch);
+            if parallel
+                && arch
+                    .layers
+                    .iter()
+                    .any(|l| matches!(l, Layer::Attention { .. }))
+            {
+                return Err("some attending layers are parallel and others are attention".into());
+            }
+            choice("parallel", parallel, &self.attention.parallel)?;
+            // Parallel layers are never shared, whatever `shared` allows.
+            if !parallel {
+                choice("shared", shared, &self.attention.shared)?;
+            }
             if shared && settings.iter().any(|s| *s != settings[0]) {
                 return Err("shared attention layers differ in heads or window".into());
             }
         }
         for (i, layer) in arch.layers.iter().enumerate() {
-            match *layer {
-                Layer::Attention { heads, window, .. } => {
-                    choice(&format!("layer {i}: heads"), heads, &self.attention.heads)?;
-                    choice(
-                        &format!("layer {i}: window"),
-                        window,
-                        &self.attention.window,
-                    )?;
-                }
-                Layer::Ssm { state_dim, expand } => {
-                    choice(
-                        &format!("layer {i}: state_dim"),
-                        state_dim,
-                        &self.ssm.state_dim,
-                    )?;
-                    choice(&format!("layer {i}: expand"), expand, &self.ssm.expand)?;
-                }
+            if let Some((heads, window)) = layer.attention_part() {
+                choice(&format!("layer {i}: heads"), heads, &self.attention.heads)?;
+                choice(
+                    &format!("layer {i}: window"),
+                    window,
+                    &self.attention.window,
+                )?;
+            }
+            if let Some((state_dim, expand)) = layer.ssm_part() {
+                choice(
+                    &format!("layer {i}: state_dim"),
+                    state_dim,
+                    &self.ssm.state_dim,
+                )?;
+                choice(&format!("layer {i}: expand"), expand, &self.ssm.expand)?;
             }
         }
 

@@ -26,7 +26,8 @@ impl Global {
 /// The global shapes. Values our layers hold one by one and a family holds
 /// once are flattened to the largest (which keeps every layer's capacity)
 /// and noted; shapes no choice of the family's values can hold are refused.
-/// Weight sharing is for each family to judge (`Global::shared`).
+/// Weight sharing is for each family to judge (`Global::shared`); parallel
+/// layers are refused here, so no family sees one.
 pub fn global(
     arch: &Architecture,
     family: &'static str,
@@ -57,6 +58,12 @@ pub fn global(
             Layer::Ssm { state_dim, expand } => {
                 states.push(state_dim);
                 expands.push(expand);
+            }
+            Layer::Parallel { .. } => {
+                return Err(refuse(format!(
+                    "layer {i} is a parallel layer (attention beside an SSM), which {family} \
+                     has no block for"
+                )))
             }
         }
     }

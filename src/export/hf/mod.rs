@@ -133,6 +133,15 @@ mod tests {
     }
 
     #[test]
+    fn parallel_layers_are_refused_by_every_family() {
+        for family in [Family::NemotronH, Family::Bamba, Family::Zamba2] {
+            let HfError::Inexpressible { reason, .. } =
+                config(&arch("d128 S16 P4/16 S16"), 65, family).unwrap_err();
+            assert!(reason.contains("layer 1 is a parallel layer"), "{reason}");
+        }
+    }
+
+    #[test]
     fn zamba2_refuses_attention_without_an_ssm_above_and_mixed_sharing() {
         for short in ["d128 S16 A4", "d128 A4 A4 S16", "d128 A4* S16 A4 S16"] {
             let e = config(&arch(short), 65, Family::Zamba2).unwrap_err();

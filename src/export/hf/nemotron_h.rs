@@ -27,6 +27,7 @@ pub fn config(arch: &Architecture, vocab_size: usize) -> Result<HfConfig, HfErro
         .flat_map(|l| match l {
             Layer::Attention { .. } => [("full_attention", '*'), ("mlp", '-')],
             Layer::Ssm { .. } => [("linear_attention", 'M'), ("mlp", '-')],
+            Layer::Parallel { .. } => unreachable!("common::global refuses parallel layers"),
         })
         .unzip();
     let d = arch.d_model;

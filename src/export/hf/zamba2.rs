@@ -84,6 +84,7 @@ fn layer_types(arch: &Architecture) -> Result<Vec<&'static str>, HfError> {
     while let Some((i, layer)) = layers.next() {
         match layer {
             Layer::Ssm { .. } => types.push("linear_attention"),
+            Layer::Parallel { .. } => unreachable!("common::global refuses parallel layers"),
             Layer::Attention { .. } => match layers.next() {
                 Some((_, Layer::Ssm { .. })) => types.push("hybrid"),
                 _ => {

@@ -18,6 +18,7 @@ pub(super) struct RawAttention {
     heads: List<i64>,
     window: Option<List<i64>>,
     shared: Option<List<bool>>,
+    parallel: Option<List<bool>>,
 }
 
 /// `[attention]`, validated; the ratio and the patterns keep their spans for
@@ -51,7 +52,17 @@ pub(super) fn parse(
         "windows",
         0,
     )?;
-    let shared = shared(ctx, &raw.shared)?;
+    let shared = flags(ctx, &raw.shared, "attention.shared")?;
+    let parallel = flags(ctx, &raw.parallel, "attention.parallel")?;
+    if !shared.iter().any(|(s, _)| !s) && !parallel.iter().any(|(p, _)| !p) {
+        let span = raw.parallel.as_ref().map_or(0..0, |l| l.span());
+        return Err(ctx.invalid(
+            &span,
+            "attention.parallel",
+            "parallel layers never share weights, and shared = [true] allows only sharing",
+            "false among the choices of parallel or of shared",
+        ));
+    }
     for (h, span) in &heads {
         if let Some((d, _)) = d_model.iter().find(|(d, _)| d % h != 0) {
             return Err(ctx.invalid(
@@ -71,6 +82,7 @@ pub(super) fn parse(
             heads: values(&heads),
             window: values(&window),
             shared: values(&shared),
+            parallel: values(&parallel),
         },
         ratio_span: raw.ratio.span(),
         patterns,
@@ -137,15 +149,19 @@ fn every(
     }
 }
 
-/// `shared`: distinct booleans; `[false]` when absent.
-fn shared(ctx: &Ctx<'_>, list: &Option<List<bool>>) -> Result<Checked<bool>, SpaceError> {
+/// `shared` or `parallel` (`key`): distinct booleans; `[false]` when absent.
+fn flags(
+    ctx: &Ctx<'_>,
+    list: &Option<List<bool>>,
+    key: &'static str,
+) -> Result<Checked<bool>, SpaceError> {
     let Some(list) = list else {
         return Ok(vec![(false, 0..0)]);
     };
     if list.get_ref().is_empty() {
         return Err(ctx.invalid(
             &list.span(),
-            "attention.shared",
+            key,
             "the list is empty",
             "`[false]`, `[true]` or `[false, true]`",
         ));
@@ -155,7 +171,7 @@ fn shared(ctx: &Ctx<'_>, list: &Option<List<bool>>) -> Result<Checked<bool>, Spa
         if out.iter().any(|(b, _)| b == item.get_ref()) {
             return Err(ctx.invalid(
                 &item.span(),
-                "attention.shared",
+                key,
                 format!("{} is listed twice", item.get_ref()),
                 "each choice once",
             ));

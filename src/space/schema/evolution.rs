@@ -102,7 +102,9 @@ fn mutation_weights(
         }
         weights.set(op, v);
     }
-    if weights.total() <= 0.0 {
+    // `parallel` changes nothing in a space without that choice, so it alone
+    // does not count as a weight to draw.
+    if weights.total() - weights.get(MutationOp::Parallel) <= 0.0 {
         // At the first kind in the file (the map is in name order).
         let span = given
             .keys()
