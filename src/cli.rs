@@ -111,7 +111,8 @@ nas export --study hybrid --best --max-cost 2e6 -o small.toml\n  \
 nas export --study hybrid --trial 12 --format json -o t12.json\n  \
 nas export --study hybrid --best -o - | less\n  \
 nas export --study hybrid --best --format nemotron-h -o hf/best\n\n\
-nemotron-h, bamba and zamba2 write config.json for the nearest transformers\n\
+nemotron-h, bamba, zamba2 and falcon-h1 (all-parallel designs) write\n\
+config.json for the nearest transformers\n\
 family (AutoConfig.from_pretrained(\"hf/best\") loads it; train from it with\n\
 AutoModelForCausalLM.from_config) and NOT_CARRIED.txt, what the family cannot\n\
 say: per-layer shapes flattened to one, windows, the MLP's activation, the\n\
@@ -439,6 +440,9 @@ pub enum ExportFormat {
     Bamba,
     /// A Hugging Face transformers config.json (Zamba2ForCausalLM) in folder -o.
     Zamba2,
+    /// A Hugging Face transformers config.json (FalconH1ForCausalLM) in folder -o,
+    /// for designs whose every layer is parallel.
+    FalconH1,
 }
 
 impl ExportFormat {
@@ -450,6 +454,7 @@ impl ExportFormat {
             ExportFormat::NemotronH => "nemotron-h",
             ExportFormat::Bamba => "bamba",
             ExportFormat::Zamba2 => "zamba2",
+            ExportFormat::FalconH1 => "falcon-h1",
         }
     }
 }

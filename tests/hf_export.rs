@@ -239,3 +239,114 @@ fn a_hugging_face_format_wants_a_folder() {
         "{}"
     );
 }
+
+#[test]
+fn all_parallel_designs_load_as_falcon_h1_and_others_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let space = hybrid_nas::space::SearchSpace::bundled("hybrid")
+        .unwrap()
+        .replacen("ratio = [0.1, 0.5]", "ratio = [1.0, 1.0]", 1)
+        .replacen("every = [2, 4, 8]", "every = [1]", 1)
+        .replacen(
+            "shared = [false, true]",
+            "shared = [false]\nparallel = [true]",
+            1,
+        );
+    std::fs::write(dir.path().join("p.toml"), space).unwrap();
+    let run = nas(
+        dir.path(),
+        &[
+            "run",
+            "--space",
+            "p.toml",
+            "--evaluator",
+            "analytic",
+            "--trials",
+            "6",
+            "--study",
+            "p",
+        ],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let mut folders = Vec::new();
+    for n in 0..6 {
+        let folder = dir.path().join(format!("falcon-{n}"));
+        let out = nas(
+            dir.path(),
+            &[
+                "export",
+                "--study",
+                "p",
+                "--trial",
+                &n.to_string(),
+                "--format",
+                "falcon-h1",
+                "-o",
+                folder.to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        folders.push(folder);
+    }
+    let listed = nas(dir.path(), &["trials", "--study", "p", "--json"]);
+    let designs: BTreeMap<i64, Architecture> = stdout(&listed)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let arch = Architecture::parse_short_form(v["arch"].as_str().unwrap()).unwrap();
+            (v["number"].as_i64().unwrap(), arch)
+        })
+        .collect();
+    let loaded = load_all(&folders);
+    for (n, folder) in folders.iter().enumerate() {
+        let arch = &designs[&(n as i64)];
+        let got = &loaded[folder];
+        assert_eq!(got["class"], "FalconH1Config", "{}", arch.short_form());
+        assert_eq!(got["layers"], arch.layers.len());
+        assert_eq!(got["hidden_size"], arch.d_model);
+        let heads = arch
+            .layers
+            .iter()
+            .filter_map(|l| l.attention_part())
+            .map(|a| a.0)
+            .max();
+        assert_eq!(got["heads"], heads.unwrap());
+    }
+    // A design with an SSM layer is refused by falcon-h1, and its parallel
+    // layers by the other families.
+    let mixed = dir.path().join("mixed.toml");
+    let mut hybrid = common::run_tiny(dir.path(), "4", &["--study", "t"]);
+    assert!(hybrid.status.success(), "{}", stderr(&hybrid));
+    hybrid = nas(
+        dir.path(),
+        &[
+            "export",
+            "--study",
+            "t",
+            "--best",
+            "--format",
+            "falcon-h1",
+            "-o",
+            mixed.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(hybrid.status.code(), Some(2));
+    assert!(
+        stderr(&hybrid).contains("every layer of the family is parallel"),
+        "{}",
+        stderr(&hybrid)
+    );
+    let bamba = nas(
+        dir.path(),
+        &[
+            "export", "--study", "p", "--trial", "0", "--format", "bamba", "-o", "b",
+        ],
+    );
+    assert_eq!(bamba.status.code(), Some(2));
+    assert!(
+        stderr(&bamba).contains("--format falcon-h1"),
+        "{}",
+        stderr(&bamba)
+    );
+    assert!(!dir.path().join("b").exists());
+}

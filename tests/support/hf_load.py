@@ -3,7 +3,7 @@ line per folder: what tests/hf_export.rs compares with the design exported.
 
 Attention positions are read the family's own way (Nemotron-H: the
 `full_attention` entries of its per-sublayer list; Bamba: `attn_layer_indices`;
-Zamba2: its `hybrid` layers), so the test checks what transformers builds,
+Zamba2: its `hybrid` layers; Falcon-H1: every layer), so the test checks what transformers builds,
 not the JSON text we wrote.
 """
 
@@ -20,6 +20,9 @@ def attention_positions(config):
         return list(config.attn_layer_indices or [])
     if config.model_type == "zamba2":
         return list(config.hybrid_layer_ids)
+    if config.model_type == "falcon_h1":
+        # Every Falcon-H1 layer has attention (beside its Mamba-2 mixer).
+        return list(range(config.num_hidden_layers))
     raise SystemExit(f"unexpected model_type {config.model_type}")
 
 

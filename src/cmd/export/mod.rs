@@ -126,6 +126,7 @@ fn family_of(format: ExportFormat) -> Option<Family> {
         ExportFormat::NemotronH => Some(Family::NemotronH),
         ExportFormat::Bamba => Some(Family::Bamba),
         ExportFormat::Zamba2 => Some(Family::Zamba2),
+        ExportFormat::FalconH1 => Some(Family::FalconH1),
     }
 }
 

@@ -5,6 +5,9 @@ use crate::arch::{Architecture, Layer, DEFAULT_SSM_EXPAND};
 
 use super::HfError;
 
+/// The one family with parallel layers; for the others `global` refuses them.
+const PARALLEL_FAMILY: &str = "falcon-h1";
+
 /// The single shapes a family config holds.
 pub struct Global {
     pub heads: usize,
@@ -27,7 +30,7 @@ impl Global {
 /// once are flattened to the largest (which keeps every layer's capacity)
 /// and noted; shapes no choice of the family's values can hold are refused.
 /// Weight sharing is for each family to judge (`Global::shared`); parallel
-/// layers are refused here, so no family sees one.
+/// layers are refused here except for falcon-h1, whose layers all are.
 pub fn global(
     arch: &Architecture,
     family: &'static str,
@@ -59,10 +62,26 @@ pub fn global(
                 states.push(state_dim);
                 expands.push(expand);
             }
+            Layer::Parallel {
+                heads: h,
+                window,
+                state_dim,
+                expand,
+            } if family == PARALLEL_FAMILY => {
+                if window > 0 {
+                    notes.push(format!(
+                        "layer {i}: sliding window {window} (exported as global attention)"
+                    ));
+                }
+                heads.push(h);
+                attention_at.push(i);
+                states.push(state_dim);
+                expands.push(expand);
+            }
             Layer::Parallel { .. } => {
                 return Err(refuse(format!(
                     "layer {i} is a parallel layer (attention beside an SSM), which {family} \
-                     has no block for"
+                     has no block for (falcon-h1 has: --format falcon-h1)"
                 )))
             }
         }

@@ -1,10 +1,11 @@
 //! A design as a Hugging Face `transformers` `config.json` of a hybrid
 //! Mamba-2 family, with the list of what the family cannot say about it.
 //! Checked against transformers 5.24.0 (scripts/hf_requirements.txt), which
-//! loads all three families natively; tests/hf_export.rs loads them there.
+//! loads all four families natively; tests/hf_export.rs loads them there.
 
 mod bamba;
 mod common;
+mod falcon_h1;
 mod nemotron_h;
 mod zamba2;
 
@@ -18,6 +19,7 @@ pub enum Family {
     NemotronH,
     Bamba,
     Zamba2,
+    FalconH1,
 }
 
 impl Family {
@@ -26,6 +28,7 @@ impl Family {
             Family::NemotronH => "nemotron-h",
             Family::Bamba => "bamba",
             Family::Zamba2 => "zamba2",
+            Family::FalconH1 => "falcon-h1",
         }
     }
 }
@@ -54,6 +57,7 @@ pub fn config(arch: &Architecture, vocab_size: usize, family: Family) -> Result<
         Family::NemotronH => nemotron_h::config(arch, vocab_size),
         Family::Bamba => bamba::config(arch, vocab_size),
         Family::Zamba2 => zamba2::config(arch, vocab_size),
+        Family::FalconH1 => falcon_h1::config(arch, vocab_size),
     }
 }
 
@@ -139,6 +143,21 @@ mod tests {
                 config(&arch("d128 S16 P4/16 S16"), 65, family).unwrap_err();
             assert!(reason.contains("layer 1 is a parallel layer"), "{reason}");
         }
+    }
+
+    #[test]
+    fn falcon_h1_takes_designs_whose_every_layer_is_parallel() {
+        let c = config(&arch("d128 P4/16 P4w32/32 P4/16"), 65, Family::FalconH1).unwrap();
+        assert_eq!(c.config["num_hidden_layers"], 3);
+        assert_eq!(c.config["mamba_d_state"], 32);
+        assert_eq!(c.config["mamba_n_heads"], 8);
+        assert!(c
+            .not_carried
+            .iter()
+            .any(|n| n.contains("sliding window 32")));
+        let HfError::Inexpressible { reason, .. } =
+            config(&arch("d128 P4/16 S16"), 65, Family::FalconH1).unwrap_err();
+        assert!(reason.contains("layer 1 is S16"), "{reason}");
     }
 
     #[test]
