@@ -204,6 +204,18 @@ fn constrained_spaces() -> Vec<SearchSpace> {
             (all_patterns, "pattern = [\"free\", \"uniform\"]"),
             ("every = [2, 4, 8]\n", ""),
         ],
+        // Parallel layers beside plain attention, and alone.
+        vec![(
+            "shared = [false, true]",
+            "shared = [false, true]\nparallel = [false, true]",
+        )],
+        vec![
+            (
+                "shared = [false, true]",
+                "shared = [false]\nparallel = [true]",
+            ),
+            ("ratio = [0.1, 0.5]", "ratio = [0.3, 0.6]"),
+        ],
         // No attention at all, and nothing but attention.
         vec![
             ("ratio = [0.1, 0.5]", "ratio = [0.0, 0.0]"),
@@ -267,7 +279,21 @@ fn discretisation_never_leaves_the_space() {
                         .layers
                         .iter()
                         .any(|l| matches!(l, Layer::Attention { shared: true, .. }));
-                    if n >= 2 {
+                    let parallel = arch
+                        .layers
+                        .iter()
+                        .any(|l| matches!(l, Layer::Parallel { .. }));
+                    if parallel {
+                        // A design is all parallel or all plain attention.
+                        assert!(
+                            arch.layers
+                                .iter()
+                                .all(|l| !matches!(l, Layer::Attention { .. })),
+                            "{}",
+                            arch.short_form()
+                        );
+                        assert!(!is_shared);
+                    } else if n >= 2 {
                         assert_eq!(is_shared, shared, "{}", arch.short_form());
                     } else {
                         assert_eq!(is_shared, space.canonical_shared(), "{}", arch.short_form());
@@ -613,7 +639,9 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
         ],
     );
     assert_eq!(other.status.code(), Some(2));
-    // A space of parallel layers only: the supernet has no such candidates.
+    assert_eq!(studies(), before);
+    // A space of parallel layers only: the supernet's attending candidates
+    // are all parallel, and so is every derived design.
     let parallel = std::fs::read_to_string(dir.path().join("d.toml"))
         .unwrap()
         .replacen(
@@ -635,13 +663,27 @@ fn darts_study_runs_resumes_and_reports_from_the_command_line() {
             "darts",
         ],
     );
-    assert_eq!(only_parallel.status.code(), Some(2));
     assert!(
-        common::stderr(&only_parallel).contains("no parallel candidates"),
+        only_parallel.status.success(),
         "{}",
         common::stderr(&only_parallel)
     );
-    assert_eq!(studies(), before);
+    let derived = common::stdout(&common::nas(
+        dir.path(),
+        &["trials", "--study", "p", "--json"],
+    ));
+    assert!(!derived.is_empty());
+    for line in derived.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let arch = Architecture::parse_short_form(v["arch"].as_str().unwrap()).unwrap();
+        assert!(
+            arch.layers
+                .iter()
+                .all(|l| !matches!(l, Layer::Attention { .. })),
+            "{}",
+            arch.short_form()
+        );
+    }
     let random = common::nas(
         dir.path(),
         &[

@@ -104,6 +104,20 @@ fn load_all(folders: &[PathBuf]) -> BTreeMap<PathBuf, serde_json::Value> {
         .collect()
 }
 
+/// Every trial of `study` in `dir`'s store: its number and design.
+fn designs(dir: &Path, study: &str) -> Vec<(i64, Architecture)> {
+    let listed = nas(dir, &["trials", "--study", study, "--json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    stdout(&listed)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let arch = Architecture::parse_short_form(v["arch"].as_str().unwrap()).unwrap();
+            (v["number"].as_i64().unwrap(), arch)
+        })
+        .collect()
+}
+
 #[test]
 fn default_space_designs_load_in_transformers_or_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
@@ -122,15 +136,7 @@ fn default_space_designs_load_in_transformers_or_are_refused_with_a_reason() {
         ],
     );
     assert!(run.status.success(), "{}", stderr(&run));
-    let listed = nas(dir.path(), &["trials", "--study", "hf", "--json"]);
-    let trials: Vec<(i64, Architecture)> = stdout(&listed)
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let arch = Architecture::parse_short_form(v["arch"].as_str().unwrap()).unwrap();
-            (v["number"].as_i64().unwrap(), arch)
-        })
-        .collect();
+    let trials = designs(dir.path(), "hf");
     assert_eq!(trials.len(), 24);
     let vocab = Corpus::load(None).unwrap().vocab_size();
 
@@ -288,15 +294,7 @@ fn all_parallel_designs_load_as_falcon_h1_and_others_are_refused() {
         assert!(out.status.success(), "{}", stderr(&out));
         folders.push(folder);
     }
-    let listed = nas(dir.path(), &["trials", "--study", "p", "--json"]);
-    let designs: BTreeMap<i64, Architecture> = stdout(&listed)
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let arch = Architecture::parse_short_form(v["arch"].as_str().unwrap()).unwrap();
-            (v["number"].as_i64().unwrap(), arch)
-        })
-        .collect();
+    let designs: BTreeMap<i64, Architecture> = designs(dir.path(), "p").into_iter().collect();
     let loaded = load_all(&folders);
     for (n, folder) in folders.iter().enumerate() {
         let arch = &designs[&(n as i64)];

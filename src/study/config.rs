@@ -8,7 +8,7 @@ use super::{StoredStudy, StudyError, StudyStrategy};
 use crate::data::Corpus;
 use crate::evaluate::EvaluatorKind;
 use crate::objective::Objective;
-use crate::search::darts::{check_corpus, DartsError};
+use crate::search::darts::check_corpus;
 use crate::search::{make_strategy, Strategy};
 use crate::space::{SearchSpace, StrategyName};
 use crate::store::{Budget, Store, StoreError, Study, StudySpec, TrialRecord, TrialState};
@@ -102,9 +102,6 @@ impl StudyConfig {
     pub fn supernet_corpus(&self) -> Result<Option<Corpus>, StudyError> {
         if !self.is_darts() {
             return Ok(None);
-        }
-        if !self.space.attention.parallel.contains(&false) {
-            return Err(StudyError::Darts(DartsError::NoParallel));
         }
         let corpus = Corpus::load(self.space.task.corpus.as_deref())?;
         corpus.check_seq_len(self.space.task.seq_len)?;

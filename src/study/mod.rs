@@ -181,7 +181,7 @@ impl StudyError {
             | StudyError::StoredSpace { .. }
             | StudyError::Name(_)
             | StudyError::Data(_)
-            | StudyError::Darts(DartsError::TooShort { .. } | DartsError::NoParallel) => true,
+            | StudyError::Darts(DartsError::TooShort { .. }) => true,
             StudyError::Store(e) => e.is_usage(),
             _ => false,
         }

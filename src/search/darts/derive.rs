@@ -6,9 +6,11 @@ use crate::cost::Cost;
 use crate::space::{DartsSettings, Objective, SearchSpace};
 
 /// Every mixer a slot of a supernet `depth` deep may hold, attention first:
-/// attention with each (heads, window) choice when the ratio bounds allow an
-/// attention layer at that depth, then SSM with each (state_dim, expand)
-/// choice when they allow an SSM layer.
+/// when the ratio bounds allow an attention layer at that depth, attention
+/// with each (heads, window) choice (if the space allows plain attention)
+/// and parallel layers with each (heads, window, state_dim, expand) (if it
+/// allows parallel layers); then, when they allow an SSM layer, SSM with each
+/// (state_dim, expand) choice.
 pub fn candidates(space: &SearchSpace, depth: usize) -> Vec<Layer> {
     let counts = space.attention_counts(depth);
     let some_attention = counts.as_ref().is_some_and(|c| *c.end() > 0);
@@ -17,11 +19,26 @@ pub fn candidates(space: &SearchSpace, depth: usize) -> Vec<Layer> {
     if some_attention {
         for &heads in &space.attention.heads {
             for &window in &space.attention.window {
-                out.push(Layer::Attention {
-                    heads,
-                    window,
-                    shared: false,
-                });
+                if space.attention.parallel.contains(&false) {
+                    out.push(Layer::Attention {
+                        heads,
+                        window,
+                        shared: false,
+                    });
+                }
+                if !space.attention.parallel.contains(&true) {
+                    continue;
+                }
+                for &state_dim in &space.ssm.state_dim {
+                    for &expand in &space.ssm.expand {
+                        out.push(Layer::Parallel {
+                            heads,
+                            window,
+                            state_dim,
+                            expand,
+                        });
+                    }
+                }
             }
         }
     }
@@ -98,12 +115,7 @@ pub fn normalised_costs(
 /// 2^depth masks. Ties go to the first mask in sorted order.
 fn best_mask(space: &SearchSpace, attn: &[f64], ssm: &[f64]) -> Option<Vec<bool>> {
     let depth = attn.len();
-    let score = |m: &[bool]| -> f64 {
-        m.iter()
-            .enumerate()
-            .map(|(s, &a)| if a { attn[s] } else { ssm[s] })
-            .sum()
-    };
+    let score = |m: &[bool]| mask_score(m, attn, ssm);
     // Slots ordered by how much attention gains there, most first.
     let mut gain: Vec<usize> = (0..depth).collect();
     gain.sort_by(|&a, &b| {
@@ -140,6 +152,23 @@ fn best_mask(space: &SearchSpace, attn: &[f64], ssm: &[f64]) -> Option<Vec<bool>
         .map(|(m, _)| m)
 }
 
+/// The log-probability of `mask` from per-slot scores as [`best_mask`] takes them.
+fn mask_score(mask: &[bool], attn: &[f64], ssm: &[f64]) -> f64 {
+    mask.iter()
+        .enumerate()
+        .map(|(s, &a)| if a { attn[s] } else { ssm[s] })
+        .sum()
+}
+
+/// Whether `layer` is an attending mixer of the kind `parallel` names.
+fn attends_as(layer: &Layer, parallel: bool) -> bool {
+    match layer {
+        Layer::Attention { .. } => !parallel,
+        Layer::Parallel { .. } => parallel,
+        Layer::Ssm { .. } => false,
+    }
+}
+
 /// The most probable candidate of `slot` among those `keep` accepts.
 fn best(slot: &[f64], candidates: &[Layer], keep: impl Fn(&Layer) -> bool) -> Option<usize> {
     (0..candidates.len())
@@ -154,9 +183,12 @@ fn best(slot: &[f64], candidates: &[Layer], keep: impl Fn(&Layer) -> bool) -> Op
 /// patterns) that maximises the product over slots of the probability of
 /// the best candidate of the type the mask gives the slot; when the plain
 /// per-slot argmax is allowed, that is it. Each slot then takes its most
-/// probable candidate of its type. With shared attention, all attention
-/// layers take the one (heads, window) with the highest product of
-/// probabilities over the attention slots, as shared weights require.
+/// probable candidate of its type. Where the space offers plain and parallel
+/// attention, the kind whose best mask scores higher is taken for every
+/// attending slot (ties to the kind listed first), as a design is all one
+/// or the other. With shared attention, all attention layers take the one
+/// (heads, window) with the highest product of probabilities over the
+/// attention slots, as shared weights require.
 pub fn discretise(
     space: &SearchSpace,
     settings: &DartsSettings,
@@ -166,26 +198,41 @@ pub fn discretise(
 ) -> Result<Architecture, String> {
     let depth = probs.len();
     let log = |p: f64| p.max(1e-30).ln();
-    let best_log = |s: usize, is_attn: bool| -> f64 {
-        best(&probs[s], candidates, |l| l.is_attention() == is_attn)
-            .map_or(f64::NEG_INFINITY, |c| log(probs[s][c]))
+    let best_log = |s: usize, keep: &dyn Fn(&Layer) -> bool| -> f64 {
+        best(&probs[s], candidates, keep).map_or(f64::NEG_INFINITY, |c| log(probs[s][c]))
     };
-    let attn: Vec<f64> = (0..depth).map(|s| best_log(s, true)).collect();
-    let ssm: Vec<f64> = (0..depth).map(|s| best_log(s, false)).collect();
-    let mask = best_mask(space, &attn, &ssm)
-        .ok_or_else(|| format!("no attention placement of depth {depth} fits the space"))?;
+    let ssm: Vec<f64> = (0..depth)
+        .map(|s| best_log(s, &|l| !l.is_attention()))
+        .collect();
+    let mut pick: Option<(bool, Vec<bool>, f64)> = None;
+    for &parallel in &space.attention.parallel {
+        let attn: Vec<f64> = (0..depth)
+            .map(|s| best_log(s, &|l| attends_as(l, parallel)))
+            .collect();
+        let Some(mask) = best_mask(space, &attn, &ssm) else {
+            continue;
+        };
+        let score = mask_score(&mask, &attn, &ssm);
+        if pick.as_ref().is_none_or(|(_, _, best)| score > *best) {
+            pick = Some((parallel, mask, score));
+        }
+    }
+    let (parallel, mask, _) =
+        pick.ok_or_else(|| format!("no attention placement of depth {depth} fits the space"))?;
     let n_attention = mask.iter().filter(|&&a| a).count();
     // Sharing only means something with two attention layers or more; with
     // fewer, a design is written the way the space's sampler writes it.
-    let shared = if n_attention >= 2 {
-        settings.shared
-    } else {
-        space.canonical_shared()
-    };
+    // Parallel layers never share.
+    let shared = !parallel
+        && if n_attention >= 2 {
+            settings.shared
+        } else {
+            space.canonical_shared()
+        };
 
     let shared_pick = if shared {
         (0..candidates.len())
-            .filter(|&c| candidates[c].is_attention())
+            .filter(|&c| attends_as(&candidates[c], false))
             .map(|c| {
                 let score: f64 = (0..depth)
                     .filter(|&s| mask[s])
@@ -205,7 +252,7 @@ pub fn discretise(
         .map(|s| {
             let c = match (mask[s], shared_pick) {
                 (true, Some(c)) => c,
-                (true, None) => best(&probs[s], candidates, Layer::is_attention)
+                (true, None) => best(&probs[s], candidates, |l| attends_as(l, parallel))
                     .expect("an attention slot scored finite"),
                 (false, _) => best(&probs[s], candidates, |l| !l.is_attention())
                     .expect("an SSM slot scored finite"),

@@ -89,11 +89,6 @@ pub enum DartsError {
         needed: usize,
         total: usize,
     },
-    #[error(
-        "the space allows only parallel layers, and the DARTS supernet has no parallel \
-         candidates yet: add false to [attention] parallel, or use random or evolution"
-    )]
-    NoParallel,
     #[error(transparent)]
     Format(#[from] CheckpointError),
     #[error(transparent)]
