@@ -2,10 +2,12 @@
 //! residual blocks of mixer and MLP, final norm, linear head).
 
 pub mod attention;
+pub mod decode;
 pub mod init;
 pub mod lm;
 pub mod mlp;
 pub mod ssm;
 pub mod supernet;
 
+pub use decode::{DecodeState, StateBytes};
 pub use lm::HybridLm;
