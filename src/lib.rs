@@ -14,6 +14,7 @@ pub mod cost;
 pub mod csv;
 pub mod data;
 pub mod evaluate;
+pub mod generate;
 pub mod limits;
 pub mod memory;
 pub mod metrics;
