@@ -53,6 +53,22 @@ settings, seed included, for text (a task keeps its own defaults); each flag\n\
 given overrides its value."
     )]
     Train(TrainArgs),
+    /// Continue a prompt with a model trained on text, one character at a
+    /// time, printing the text as it is drawn.
+    #[command(
+        after_help = "Examples:\n  nas train --steps 1000 --out runs/shakespeare\n  \
+nas generate --checkpoint runs/shakespeare --prompt \"ROMEO:\"\n  \
+nas generate --checkpoint runs/shakespeare --prompt \"To be\" --temperature 0   # greedy\n  \
+nas generate --checkpoint runs/shakespeare --prompt \"KING\" --tokens 500 --top-k 5 --seed 3\n\n\
+The prompt is fed through the model token by token (SSM layers carry their state,\n\
+attention layers a KV cache), then each next character is drawn from the model's\n\
+distribution and fed back. Every prompt character must be in the vocabulary of the\n\
+corpus the model was trained on (the folder's vocab.json); one that is not is an\n\
+error (exit 2). The same checkpoint, prompt and --seed give the same text.\n\
+A step of a proxy-sized model is a few small products: --threads 1 is often\n\
+fastest, and far faster than several threads on a busy machine."
+    )]
+    Generate(GenerateArgs),
     /// Measure training-step speed, printing one JSON line (tokens/s, step
     /// times, parameters) in the shape a PyTorch speed script can match.
     #[command(
@@ -301,6 +317,7 @@ impl Command {
     pub fn threads(&self) -> Option<usize> {
         match self {
             Command::Train(a) => a.threads.threads,
+            Command::Generate(a) => a.threads.threads,
             Command::Bench(a) => a.threads.threads,
             Command::Run(a) => a.threads.threads,
             Command::Eval(a) => a.threads.threads,
@@ -553,6 +570,32 @@ pub struct TrainArgs {
     /// Print one JSON object with every metric instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// A folder `nas train` wrote for a text model (model.safetensors,
+    /// arch.toml, vocab.json).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: PathBuf,
+    /// The text to continue; printed first.
+    #[arg(long)]
+    pub prompt: String,
+    /// Characters to generate after the prompt.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub tokens: usize,
+    /// Softmax temperature: below 1 sharper, above 1 flatter; 0 = greedy
+    /// (always the most likely character).
+    #[arg(long, default_value_t = 0.8, value_name = "T")]
+    pub temperature: f64,
+    /// Draw only among the K most likely characters; 0 = among all.
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub top_k: usize,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
     #[command(flatten)]
     pub threads: ThreadsArg,
 }

@@ -13,6 +13,8 @@ use serde_json::json;
 
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::data::Corpus;
+// The vocabulary file beside a text checkpoint, where `nas generate` reads it.
+use hybrid_nas::generate::checkpoint::VOCAB_FILE;
 use hybrid_nas::space::RecallSettings;
 use hybrid_nas::tasks::digits::Digits;
 use hybrid_nas::tasks::{TaskData, TaskKind, TextTask};
@@ -190,9 +192,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
-
-/// The vocabulary file beside a text model's checkpoint.
-const VOCAB_FILE: &str = "vocab.json";
 
 /// Writes the character vocabulary: token `i` is `tokens[i]`. Without it a
 /// checkpoint cannot be decoded back to text, since the ids depend on the
