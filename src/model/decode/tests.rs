@@ -15,6 +15,7 @@ const BATCH: i64 = 2;
 /// Not a multiple of the SSD chunk, so the forward's scan pads its tail; and
 /// longer than every window below, so the rings wrap.
 const T: i64 = 45;
+const _: () = assert!(T % SSD_CHUNK != 0);
 
 /// A model of `short` whose every parameter is moved off its init by noise:
 /// the init sets norm gains to 1, biases and `dt_bias` to 0 and `skip` to 1,
@@ -62,7 +63,6 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
 }
 
 fn assert_step_matches_forward(short: &str) {
-    assert!(T % SSD_CHUNK != 0);
     let (_vs, model) = perturbed(short);
     let idx = tokens(5);
     let full = tch::no_grad(|| model.forward(&idx));
