@@ -70,10 +70,14 @@ fastest, and far faster than several threads on a busy machine."
     )]
     Generate(GenerateArgs),
     /// Measure training-step speed, printing one JSON line (tokens/s, step
-    /// times, parameters) in the shape a PyTorch speed script can match.
+    /// times, parameters) in the shape a PyTorch speed script can match;
+    /// with --decode, per-token decode latency and cache bytes by context.
     #[command(
         after_help = "Examples:\n  nas bench --arch SSSASS --d 128 --T 256 --B 16\n  \
-nas bench --threads 1 --arch \"d128 S16 A4w64 S16\" --steps 10"
+nas bench --threads 1 --arch \"d128 S16 A4w64 S16\" --steps 10\n  \
+nas bench --decode --context 512,2048,8192 --arch \"d128 A4 A4 A4 A4\" \"d128 S16 S16 S16 A4\"\n\n\
+--decode prints one JSON line per design and context: token_ms (median), tokens_per_s,\n\
+kv_cache, conv_window and ssm_state bytes and their total state_bytes."
     )]
     Bench(BenchArgs),
     /// Run (or continue) a search study: propose, train and store trials.
@@ -603,9 +607,10 @@ pub struct GenerateArgs {
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Letters, one per layer: A attention, S Mamba-2 SSM (as the peer's --arch);
-    /// or a full short form such as "d128 S16 A4w64 S16".
-    #[arg(long, default_value = "SSSASS")]
-    pub arch: String,
+    /// or a full short form such as "d128 S16 A4w64 S16". Several designs
+    /// (one --arch each, or several values) print one line each.
+    #[arg(long, default_value = "SSSASS", num_args = 1.., value_name = "ARCH")]
+    pub arch: Vec<String>,
     /// d_model (ignored when --arch is a short form).
     #[arg(long = "d", default_value_t = 128)]
     pub d: usize,
@@ -621,12 +626,23 @@ pub struct BenchArgs {
     /// Batch size.
     #[arg(long = "B", default_value_t = 16)]
     pub b: usize,
-    /// Timed steps.
-    #[arg(long, default_value_t = 5)]
-    pub steps: usize,
-    /// Untimed steps first.
+    /// Timed steps (with --decode: tokens timed at each context, the median
+    /// reported) [default: 5; 32 with --decode].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Untimed steps first (training only: with --decode, filling the
+    /// caches warms up).
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Measure decoding instead of training: the median time of one
+    /// token's step at batch 1 once the caches hold each --context, and the
+    /// bytes held by KV caches, conv windows and SSM states (f32).
+    #[arg(long)]
+    pub decode: bool,
+    /// With --decode: context lengths to fill the caches to, by stepping
+    /// random tokens [default: 512,2048,8192].
+    #[arg(long, value_delimiter = ',', value_name = "T,...", requires = "decode")]
+    pub context: Option<Vec<usize>>,
     #[command(flatten)]
     pub threads: ThreadsArg,
 }
