@@ -297,4 +297,24 @@ mod tests {
             "{message}"
         );
     }
+
+    /// Trainings of the other tasks write no vocabulary; their metrics say
+    /// which task they were, and the error says it too.
+    #[test]
+    fn a_checkpoint_of_another_task_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in [MODEL_FILE, ARCH_FILE] {
+            std::fs::write(dir.path().join(file), "").unwrap();
+        }
+        let err = TextModel::load(dir.path()).unwrap_err();
+        assert!(matches!(err, GenerateError::NotText { .. }), "{err}");
+        assert!(err.to_string().contains("no vocab.json"), "{err}");
+        std::fs::write(dir.path().join(METRICS_FILE), r#"{"task": "mqar"}"#).unwrap();
+        let err = TextModel::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("a model trained on the mqar task"), "{err}");
+        assert!(err.contains("needs a model trained on text"), "{err}");
+        std::fs::remove_file(dir.path().join(ARCH_FILE)).unwrap();
+        let err = TextModel::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("no arch.toml"), "{err}");
+    }
 }
