@@ -1,6 +1,9 @@
 //! Training-step speed, measured the way the peer's `speed` mode measures it:
 //! random tokens over a 65-symbol vocabulary, AdamW at lr 1e-3, a full
 //! forward + cross-entropy + backward + step, warm-up steps excluded.
+//! [`decode`] measures decoding instead: one token at a time.
+
+pub mod decode;
 
 use std::time::Instant;
 

@@ -53,11 +53,31 @@ settings, seed included, for text (a task keeps its own defaults); each flag\n\
 given overrides its value."
     )]
     Train(TrainArgs),
+    /// Continue a prompt with a model trained on text, one character at a
+    /// time, printing the text as it is drawn.
+    #[command(
+        after_help = "Examples:\n  nas train --steps 1000 --out runs/shakespeare\n  \
+nas generate --checkpoint runs/shakespeare --prompt \"ROMEO:\"\n  \
+nas generate --checkpoint runs/shakespeare --prompt \"To be\" --temperature 0   # greedy\n  \
+nas generate --checkpoint runs/shakespeare --prompt \"KING\" --tokens 500 --top-k 5 --seed 3\n\n\
+The prompt is fed through the model token by token (SSM layers carry their state,\n\
+attention layers a KV cache), then each next character is drawn from the model's\n\
+distribution and fed back. Every prompt character must be in the vocabulary of the\n\
+corpus the model was trained on (the folder's vocab.json); one that is not is an\n\
+error (exit 2). The same checkpoint, prompt and --seed give the same text.\n\
+A step of a proxy-sized model is a few small products: --threads 1 is often\n\
+fastest, and far faster than several threads on a busy machine."
+    )]
+    Generate(GenerateArgs),
     /// Measure training-step speed, printing one JSON line (tokens/s, step
-    /// times, parameters) in the shape a PyTorch speed script can match.
+    /// times, parameters) in the shape a PyTorch speed script can match;
+    /// with --decode, per-token decode latency and cache bytes by context.
     #[command(
         after_help = "Examples:\n  nas bench --arch SSSASS --d 128 --T 256 --B 16\n  \
-nas bench --threads 1 --arch \"d128 S16 A4w64 S16\" --steps 10"
+nas bench --threads 1 --arch \"d128 S16 A4w64 S16\" --steps 10\n  \
+nas bench --decode --context 512,2048,8192 --arch \"d128 A4 A4 A4 A4\" \"d128 S16 S16 S16 A4\"\n\n\
+--decode prints one JSON line per design and context: token_ms (median), tokens_per_s,\n\
+kv_cache, conv_window and ssm_state bytes and their total state_bytes."
     )]
     Bench(BenchArgs),
     /// Run (or continue) a search study: propose, train and store trials.
@@ -308,6 +328,7 @@ impl Command {
     pub fn threads(&self) -> Option<usize> {
         match self {
             Command::Train(a) => a.threads.threads,
+            Command::Generate(a) => a.threads.threads,
             Command::Bench(a) => a.threads.threads,
             Command::Run(a) => a.threads.threads,
             Command::Eval(a) => a.threads.threads,
@@ -582,11 +603,38 @@ pub struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// A folder `nas train` wrote for a text model (model.safetensors,
+    /// arch.toml, vocab.json).
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint: PathBuf,
+    /// The text to continue; printed first.
+    #[arg(long)]
+    pub prompt: String,
+    /// Characters to generate after the prompt.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub tokens: usize,
+    /// Softmax temperature: below 1 sharper, above 1 flatter; 0 = greedy
+    /// (always the most likely character).
+    #[arg(long, default_value_t = 0.8, value_name = "T")]
+    pub temperature: f64,
+    /// Draw only among the K most likely characters; 0 = among all.
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub top_k: usize,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
+}
+
+#[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Letters, one per layer: A attention, S Mamba-2 SSM (as the peer's --arch);
-    /// or a full short form such as "d128 S16 A4w64 S16".
-    #[arg(long, default_value = "SSSASS")]
-    pub arch: String,
+    /// or a full short form such as "d128 S16 A4w64 S16". Several designs
+    /// (one --arch each, or several values) print one line each.
+    #[arg(long, default_value = "SSSASS", num_args = 1.., value_name = "ARCH")]
+    pub arch: Vec<String>,
     /// d_model (ignored when --arch is a short form).
     #[arg(long = "d", default_value_t = 128)]
     pub d: usize,
@@ -602,12 +650,23 @@ pub struct BenchArgs {
     /// Batch size.
     #[arg(long = "B", default_value_t = 16)]
     pub b: usize,
-    /// Timed steps.
-    #[arg(long, default_value_t = 5)]
-    pub steps: usize,
-    /// Untimed steps first.
+    /// Timed steps (with --decode: tokens timed at each context, the median
+    /// reported) [default: 5; 32 with --decode].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Untimed steps first (training only: with --decode, filling the
+    /// caches warms up).
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
+    /// Measure decoding instead of training: the median time of one
+    /// token's step at batch 1 once the caches hold each --context, and the
+    /// bytes held by KV caches, conv windows and SSM states (f32).
+    #[arg(long)]
+    pub decode: bool,
+    /// With --decode: context lengths to fill the caches to, by stepping
+    /// random tokens [default: 512,2048,8192].
+    #[arg(long, value_delimiter = ',', value_name = "T,...", requires = "decode")]
+    pub context: Option<Vec<usize>>,
     #[command(flatten)]
     pub threads: ThreadsArg,
 }

@@ -15,6 +15,7 @@ pub mod csv;
 pub mod data;
 pub mod evaluate;
 pub mod export;
+pub mod generate;
 pub mod limits;
 pub mod memory;
 pub mod metrics;

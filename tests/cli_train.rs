@@ -252,3 +252,60 @@ fn bench_prints_the_peer_keys() {
     }
     assert!(line["tokens_per_s"].as_f64().unwrap() > 0.0);
 }
+
+/// `--decode`: one line per design and context, with the bytes held; a
+/// global attention layer's cache grows with the context, the SSM's state
+/// and a windowed cache do not.
+#[test]
+fn bench_decode_prints_latency_and_bytes_per_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nas(
+        dir.path(),
+        &[
+            "bench",
+            "--decode",
+            "--context",
+            "16,8",
+            "--steps",
+            "2",
+            "--threads",
+            "1",
+            "--arch",
+            "d16 S4 A2w4",
+            "d16 A2",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rows: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| (l["arch"].as_str().unwrap(), l["context"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("d16 S4 A2w4", 8),
+            ("d16 S4 A2w4", 16),
+            ("d16 A2", 8),
+            ("d16 A2", 16)
+        ]
+    );
+    for l in &lines {
+        assert!(l["token_ms"].as_f64().unwrap() > 0.0);
+        let parts: u64 = ["kv_cache", "conv_window", "ssm_state"]
+            .iter()
+            .map(|k| l[k].as_u64().unwrap())
+            .sum();
+        assert_eq!(l["state_bytes"].as_u64().unwrap(), parts);
+    }
+    // A key and a value of 16 f32 per token: the window of 4 holds 4, the
+    // global cache every token.
+    let kv = |i: usize| lines[i]["kv_cache"].as_u64().unwrap();
+    assert_eq!((kv(0), kv(1)), (4 * 2 * 16 * 4, 4 * 2 * 16 * 4));
+    assert_eq!((kv(2), kv(3)), (8 * 2 * 16 * 4, 16 * 2 * 16 * 4));
+    assert_eq!(lines[0]["ssm_state"], lines[1]["ssm_state"]);
+    assert!(lines[0]["ssm_state"].as_u64().unwrap() > 0);
+}

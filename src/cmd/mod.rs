@@ -6,6 +6,7 @@ mod confirm;
 mod darts;
 mod eval;
 mod export;
+mod generate;
 mod pareto;
 mod run;
 mod studies;
@@ -15,6 +16,7 @@ mod trials;
 
 use hybrid_nas::arch::ArchError;
 use hybrid_nas::data::DataError;
+use hybrid_nas::generate::GenerateError;
 use hybrid_nas::plot::PlotError;
 use hybrid_nas::search::darts::DartsError;
 use hybrid_nas::space::SpaceError;
@@ -45,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     tch::set_num_threads(threads as i32);
     match cli.command {
         Command::Train(args) => train::run(args).map(|()| 0),
+        Command::Generate(args) => generate::run(args).map(|()| 0),
         Command::Bench(args) => bench::run(args).map(|()| 0),
         Command::Run(args) => run::run(args, threads),
         Command::Studies(args) => studies::run(args).map(|()| 0),
@@ -87,6 +90,12 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             return EXIT_USAGE;
         }
         if let Some(DartsError::TooShort { .. }) = cause.downcast_ref() {
+            return EXIT_USAGE;
+        }
+        if cause
+            .downcast_ref::<GenerateError>()
+            .is_some_and(GenerateError::is_usage)
+        {
             return EXIT_USAGE;
         }
         if cause

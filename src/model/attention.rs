@@ -3,6 +3,7 @@
 
 use tch::{Device, Kind, Tensor};
 
+use super::decode::KvCache;
 use super::init::{Linear, ParamInit};
 
 /// The projection weights of an attention mixer. Shared attention layers hold
@@ -73,7 +74,7 @@ impl Attention {
             .try_into()
             .expect("unbind of a size-3 dimension gives three tensors");
         if self.rope {
-            let (cos, sin) = rope_tables(t, hd, x.device());
+            let (cos, sin) = rope_tables(0, t, hd, x.device());
             q = apply_rope(&q, &cos, &sin);
             k = apply_rope(&k, &cos, &sin);
         }
@@ -90,6 +91,49 @@ impl Attention {
     }
 }
 
+impl Attention {
+    /// An empty KV cache for `batch` sequences: a ring buffer of `window`
+    /// entries for windowed attention, a growing buffer for global attention.
+    pub fn empty_cache(&self, batch: i64, opts: (Kind, Device)) -> KvCache {
+        let d = self.weights.out.weight.size()[0];
+        KvCache::new(batch, self.heads, d / self.heads, self.window, opts)
+    }
+
+    /// One decode step: `x (B, d)`, the token at absolute position `pos` of
+    /// every row, attends to itself and the cached keys -> `(B, d)`. Appends
+    /// its key and value to `cache`. The same weights and arithmetic as
+    /// [`Attention::forward`] at that position.
+    pub fn step(&self, x: &Tensor, pos: i64, cache: &mut KvCache) -> Tensor {
+        let (b, d) = x.size2().expect("attention step input is (B, d)");
+        let hd = d / self.heads;
+        // (B, 3d) -> three (B, H, 1, hd), the layout `forward` has at one position.
+        let qkv = self
+            .weights
+            .qkv
+            .forward(x)
+            .view([b, 3, self.heads, 1, hd])
+            .unbind(1);
+        let [mut q, mut k, v]: [Tensor; 3] = qkv
+            .try_into()
+            .expect("unbind of a size-3 dimension gives three tensors");
+        if self.rope {
+            // Keys are cached rotated: a key's angle is that of its own
+            // position, fixed once written.
+            let (cos, sin) = rope_tables(pos, 1, hd, x.device());
+            q = apply_rope(&q, &cos, &sin);
+            k = apply_rope(&k, &cos, &sin);
+        }
+        let (keys, values) = cache.push(&k, &v); // (B, H, S, hd), S = entries held
+                                                 // The cache holds only keys the query may see (the window's ring has
+                                                 // dropped older ones), so no mask; their order in the ring does not
+                                                 // matter to a softmax-weighted sum.
+        let y = Tensor::scaled_dot_product_attention::<Tensor>(
+            &q, &keys, &values, None, 0.0, false, None, false,
+        ); // (B, H, 1, hd)
+        self.weights.out.forward(&y.reshape([b, d]))
+    }
+}
+
 /// `(T, T)` boolean: query i may attend key j when `i - window < j <= i`.
 fn window_mask(t: i64, window: i64, device: Device) -> Tensor {
     let i = Tensor::arange(t, (Kind::Int64, device)).unsqueeze(1);
@@ -98,12 +142,13 @@ fn window_mask(t: i64, window: i64, device: Device) -> Tensor {
     diff.ge(0).logical_and(&diff.lt(window))
 }
 
-/// cos and sin tables `(T, hd/2)` for rotary embedding with base 10000.
-fn rope_tables(t: i64, hd: i64, device: Device) -> (Tensor, Tensor) {
+/// cos and sin tables `(T, hd/2)` for rotary embedding with base 10000, at
+/// absolute positions `start..start + t`.
+fn rope_tables(start: i64, t: i64, hd: i64, device: Device) -> (Tensor, Tensor) {
     let half = hd / 2;
     let inv_freq =
         (Tensor::arange(half, (Kind::Float, device)) * (-2.0 * 10000f64.ln() / hd as f64)).exp();
-    let pos = Tensor::arange(t, (Kind::Float, device));
+    let pos = Tensor::arange_start(start, start + t, (Kind::Float, device));
     let angles = pos.unsqueeze(1) * inv_freq.unsqueeze(0);
     (angles.cos(), angles.sin())
 }

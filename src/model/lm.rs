@@ -3,9 +3,10 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use tch::{nn, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 use super::attention::{Attention, AttentionWeights};
+use super::decode::{DecodeState, LayerState};
 use super::init::{LayerNorm, Linear, ParamInit};
 use super::mlp::Mlp;
 use super::parallel::Parallel;
@@ -63,6 +64,30 @@ impl Mixer {
             Mixer::Attention(a) => a.forward(x),
             Mixer::Ssm(s) => s.forward(x),
             Mixer::Parallel(p) => p.forward(x),
+        }
+    }
+
+    /// This mixer's empty decode state for `batch` sequences.
+    fn empty_state(&self, batch: i64, opts: (Kind, Device)) -> LayerState {
+        match self {
+            Mixer::Attention(a) => LayerState::Attention(a.empty_cache(batch, opts)),
+            Mixer::Ssm(s) => LayerState::Ssm(s.empty_state(batch, opts)),
+            Mixer::Parallel(p) => LayerState::Parallel(
+                p.attention.empty_cache(batch, opts),
+                p.ssm.empty_state(batch, opts),
+            ),
+        }
+    }
+
+    /// `(B, d) -> (B, d)` for the token at position `pos`, advancing `state`.
+    fn step(&self, x: &Tensor, pos: i64, state: &mut LayerState) -> Tensor {
+        match (self, state) {
+            (Mixer::Attention(a), LayerState::Attention(cache)) => a.step(x, pos, cache),
+            (Mixer::Ssm(s), LayerState::Ssm(state)) => s.step(x, state),
+            (Mixer::Parallel(p), LayerState::Parallel(cache, state)) => {
+                p.combine(&p.attention.step(x, pos, cache), &p.ssm.step(x, state))
+            }
+            _ => panic!("a decode state from another model: layer kinds differ"),
         }
     }
 }
@@ -150,5 +175,48 @@ impl HybridLm {
             x = &x + block.mlp.forward(&block.norm2.forward(&x));
         }
         self.head.forward(&self.norm.forward(&x))
+    }
+
+    /// An empty decode state for `batch` sequences (position 0), one cache
+    /// or state per layer, for [`HybridLm::step`].
+    pub fn decode_state(&self, batch: usize) -> DecodeState {
+        let opts = (self.embed.kind(), self.embed.device());
+        DecodeState {
+            layers: self
+                .blocks
+                .iter()
+                .map(|block| block.mixer.empty_state(batch as i64, opts))
+                .collect(),
+            batch: batch as i64,
+            position: 0,
+        }
+    }
+
+    /// One decode step: token ids `(B,)` (int64), one per sequence of
+    /// `state`, at position `state.position()` -> logits `(B, V)` for the
+    /// next token; `state` advances by one. Feeding a sequence token by token
+    /// gives the logits [`HybridLm::forward`] gives at each position.
+    /// Inference only: runs without autograd.
+    pub fn step(&self, tokens: &Tensor, state: &mut DecodeState) -> Tensor {
+        assert_eq!(
+            tokens.size(),
+            [state.batch],
+            "step takes one token id per sequence of the decode state"
+        );
+        assert_eq!(
+            state.layers.len(),
+            self.blocks.len(),
+            "a decode state from another model: depths differ"
+        );
+        let _guard = tch::no_grad_guard();
+        let pos = state.position;
+        let mut x = Tensor::embedding(&self.embed, tokens, -1, false, false); // (B, d)
+        for (block, layer) in self.blocks.iter().zip(state.layers.iter_mut()) {
+            let mixed = block.mixer.step(&block.norm1.forward(&x), pos, layer);
+            x = &x + mixed;
+            x = &x + block.mlp.forward(&block.norm2.forward(&x));
+        }
+        state.position += 1;
+        self.head.forward(&self.norm.forward(&x)) // (B, V)
     }
 }

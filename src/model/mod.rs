@@ -2,6 +2,7 @@
 //! residual blocks of mixer and MLP, final norm, linear head).
 
 pub mod attention;
+pub mod decode;
 pub mod init;
 pub mod lm;
 pub mod mlp;
@@ -9,4 +10,5 @@ pub mod parallel;
 pub mod ssm;
 pub mod supernet;
 
+pub use decode::{DecodeState, StateBytes};
 pub use lm::HybridLm;

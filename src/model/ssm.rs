@@ -11,8 +11,9 @@
 //! same for every head, `C B^T` is formed once per chunk and not per head, which
 //! saves the peer's per-head einsum work.
 
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
+use super::decode::SsmState;
 use super::init::{Linear, ParamInit};
 use crate::cost::{SsmDims, SSM_CONV_WIDTH};
 
@@ -109,6 +110,54 @@ impl Ssm {
         let y = ssd_scan(&(&u * dt.unsqueeze(-1)), &(&dt * &a), bm, cm, SSD_CHUNK)
             + &u * self.skip.unsqueeze(-1); // (B, T, H, P)
         let y = self.norm.forward(&y.reshape([b, t, e])) * z.silu();
+        self.out_proj.forward(&y)
+    }
+}
+
+impl Ssm {
+    /// A zero state for `batch` sequences: what `forward` starts from (its
+    /// conv pads with zeros on the left, its scan starts at `h = 0`).
+    pub fn empty_state(&self, batch: i64, opts: (Kind, Device)) -> SsmState {
+        SsmState::new(batch, &self.dims, opts)
+    }
+
+    /// One decode step, the recurrent form of [`Ssm::forward`] with the same
+    /// weights: `x (B, d) -> (B, d)`, advancing the conv window and the SSM
+    /// state of `state`.
+    pub fn step(&self, x: &Tensor, state: &mut SsmState) -> Tensor {
+        let (b, _) = x.size2().expect("SSM step input is (B, d)");
+        let (e, n, h, p) = (
+            self.dims.inner as i64,
+            self.dims.state as i64,
+            self.dims.heads as i64,
+            self.dims.head_dim as i64,
+        );
+        let k = SSM_CONV_WIDTH as i64;
+        let proj = self.in_proj.forward(x); // (B, 2E + 2N + H)
+        let parts = proj.split_with_sizes([e, e + 2 * n, h], -1);
+        let (z, xbc, dt) = (&parts[0], &parts[1], &parts[2]);
+        // The conv's input over its width: the K-1 inputs before, then this one. (B, C, K)
+        let window = Tensor::cat(&[&state.conv, &xbc.unsqueeze(-1)], 2);
+        state.conv = window.narrow(2, 1, k - 1).contiguous(); // (B, C, K-1)
+                                                              // Depthwise: each channel's K taps against its own K inputs, as conv1d
+                                                              // (a cross-correlation) does over the left-padded sequence.
+        let xbc = ((&window * self.conv_weight.squeeze_dim(1)).sum_dim_intlist(
+            [-1i64].as_slice(),
+            false,
+            Kind::Float,
+        ) + &self.conv_bias)
+            .silu(); // (B, C)
+        let parts = xbc.split_with_sizes([e, n, n], -1);
+        let (u, bm, cm) = (parts[0].view([b, h, p]), &parts[1], &parts[2]);
+        let dt = (dt + &self.dt_bias).softplus(); // (B, H)
+        let a = -self.a_log.exp(); // (H)
+                                   // h = exp(dt A) h + (dt x) b^T; y = h c + skip x. (B, H, P, N)
+        let decay = (&dt * &a).exp().view([b, h, 1, 1]);
+        let input = (&u * dt.unsqueeze(-1)).unsqueeze(-1) * bm.view([b, 1, 1, n]);
+        state.h = &state.h * decay + input;
+        let y =
+            state.h.matmul(&cm.view([b, 1, n, 1])).squeeze_dim(-1) + &u * self.skip.unsqueeze(-1); // (B, H, P)
+        let y = self.norm.forward(&y.reshape([b, e])) * z.silu();
         self.out_proj.forward(&y)
     }
 }

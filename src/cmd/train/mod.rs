@@ -13,6 +13,8 @@ use serde_json::json;
 
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::data::Corpus;
+// The vocabulary file beside a text checkpoint, where `nas generate` reads it.
+use hybrid_nas::generate::checkpoint::VOCAB_FILE;
 use hybrid_nas::space::RecallSettings;
 use hybrid_nas::tasks::digits::Digits;
 use hybrid_nas::tasks::{eval_starts, TaskData, TaskKind, TextTask};
@@ -203,9 +205,6 @@ fn validation(corpus: &Corpus, cfg: &TrainConfig, seq_len: usize) -> serde_json:
         "batches": eval_starts(corpus.valid.len(), seq_len, cfg.batch_size, cfg.eval_batches),
     })
 }
-
-/// The vocabulary file beside a text model's checkpoint.
-const VOCAB_FILE: &str = "vocab.json";
 
 /// Writes the character vocabulary: token `i` is `tokens[i]`. Without it a
 /// checkpoint cannot be decoded back to text, since the ids depend on the
