@@ -60,8 +60,76 @@ fn bundled_spaces_parse() {
     assert!(hybrid.recall.is_none() && tiny.recall.is_none());
 
     let names: Vec<_> = SearchSpace::bundled_names().collect();
-    assert_eq!(names, ["hybrid", "tiny", "recall"]);
+    assert_eq!(
+        names,
+        [
+            "hybrid",
+            "tiny",
+            "recall",
+            "seed-compare",
+            "seed-ratio",
+            "seed-placement"
+        ]
+    );
     assert!(SearchSpace::bundled("nope").is_none());
+}
+
+/// The attending fraction of each design of a bundled grid.
+fn grid_ratios(space: &SearchSpace) -> Vec<f64> {
+    let grid = space.grid.as_ref().expect("a [grid] table");
+    grid.designs
+        .iter()
+        .map(|a| {
+            let attending = a.layers.iter().filter(|l| l.is_attention()).count();
+            attending as f64 / a.layers.len() as f64
+        })
+        .collect()
+}
+
+#[test]
+fn seed_spaces_are_the_lectures_grids() {
+    for name in ["seed-compare", "seed-ratio", "seed-placement"] {
+        let space = bundled(name);
+        assert_eq!(space.strategy, StrategyName::Grid, "{name}");
+        assert_eq!(space.grid.as_ref().unwrap().repeats, 3, "{name}");
+        assert!(space.objectives.contains(&Objective::Recall), "{name}");
+    }
+
+    // 5.1: pure attention, pure SSM, 5:1 hybrid, parameters within 5%
+    // (counted with the default corpus's 65 characters).
+    let compare = bundled("seed-compare");
+    assert_eq!(grid_ratios(&compare), [1.0, 0.0, 1.0 / 6.0]);
+    let params: Vec<u64> = compare
+        .grid
+        .as_ref()
+        .unwrap()
+        .designs
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            a.vocab_size = 65;
+            assert_eq!(a.layers.len(), 6);
+            hybrid_nas::cost::Cost::of(&a, 128).params
+        })
+        .collect();
+    let (lo, hi) = (params.iter().min().unwrap(), params.iter().max().unwrap());
+    assert!((*hi as f64) / (*lo as f64) <= 1.05, "{params:?}");
+    assert!(
+        (450_000..650_000).contains(lo),
+        "about 0.5M as in the seed: {params:?}"
+    );
+
+    // 5.2.1: r in {0, 1/8, 1/4, 1/2, 1} at 8 layers.
+    assert_eq!(
+        grid_ratios(&bundled("seed-ratio")),
+        [0.0, 0.125, 0.25, 0.5, 1.0]
+    );
+
+    // 5.2.2: two attention layers in eight, five distinct placements.
+    let placement = bundled("seed-placement");
+    assert_eq!(grid_ratios(&placement), [0.25; 5]);
+    let grid = placement.grid.as_ref().unwrap();
+    assert!(grid.designs.iter().all(|a| a.layers.len() == 8));
 }
 
 #[test]
@@ -468,7 +536,7 @@ fn malformed_spaces_name_file_line_key_and_expectation() {
         ("objective_first", "2:15", "`objectives`: the first objective is `flops` (expected `val_ppl` first"),
         ("unknown_objective", "2:26", "`objectives`: unknown name `memory` (expected `val_ppl` first, then costs from one of `flops`, `params`, `kv_cache`, `latency`, and optionally `recall`)"),
         ("one_objective", "2:14", "`objectives`: only one objective (expected at least two"),
-        ("unknown_strategy", "28:12", "`search.strategy`: unknown strategy `bayesian` (expected one of `random`, `evolution`, `darts`)"),
+        ("unknown_strategy", "28:12", "`search.strategy`: unknown strategy `bayesian` (expected one of `random`, `evolution`, `darts`, `grid`)"),
         ("zero_trials", "29:10", "`search.trials`: 0 is not positive (expected a trial budget >= 1)"),
         ("zero_batch", "24:14", "`training.batch_size`: 0 is not positive (expected sequences per batch >= 1)"),
         ("negative_lr", "25:6", "`training.lr`: -0.001 is not positive (expected a learning rate > 0)"),

@@ -142,6 +142,32 @@ fn open_study_creates_and_continues() {
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
+/// Grid studies train one design on several seeds: the duplicate key is
+/// (hash, seed), so a second seed claims while the same seed is refused.
+#[test]
+fn claim_keys_duplicates_by_hash_and_seed() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let study = store.open_study(&spec("g", 4, "h"), false).unwrap();
+    let seeded = |seed| NewTrial { seed, ..trial("a") };
+    let first = claimed(store.claim(study.id, &seeded(0)).unwrap());
+    let second = claimed(store.claim(study.id, &seeded(1)).unwrap());
+    assert_eq!((first.seed, second.seed), (0, 1));
+    assert_eq!(
+        store.claim(study.id, &seeded(1)).unwrap(),
+        Claim::Duplicate { number: 1 }
+    );
+    assert!(store.finish(first.id, &complete(20.0)).unwrap());
+    assert_eq!(
+        store.claim(study.id, &seeded(0)).unwrap(),
+        Claim::Duplicate { number: 0 }
+    );
+    assert_eq!(
+        claimed(store.claim(study.id, &seeded(2)).unwrap()).number,
+        2
+    );
+}
+
 #[test]
 fn open_accepts_urls_and_creates_directories() {
     let dir = tempfile::tempdir().unwrap();

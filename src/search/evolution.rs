@@ -92,6 +92,7 @@ impl AgingEvolution {
             return Proposal {
                 arch: self.space.sample(rng),
                 extra: Some(serde_json::json!({ "origin": "random" })),
+                seed: None,
             };
         }
         let population = &complete[complete.len() - p..];
@@ -113,6 +114,7 @@ impl AgingEvolution {
             return Proposal {
                 arch: self.space.sample(rng),
                 extra: Some(serde_json::json!({ "origin": "random" })),
+                seed: None,
             };
         };
         let seen: HashSet<&str> = history
@@ -137,6 +139,7 @@ impl AgingEvolution {
         Proposal {
             arch: child,
             extra: Some(serde_json::json!({ "origin": "mutation", "parent": winner.number })),
+            seed: None,
         }
     }
 }

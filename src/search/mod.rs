@@ -3,6 +3,7 @@
 
 pub mod darts;
 pub mod evolution;
+pub mod grid;
 pub mod random;
 
 use rand_chacha::ChaCha8Rng;
@@ -17,6 +18,8 @@ use crate::store::TrialRecord;
 pub struct Proposal {
     pub arch: Architecture,
     pub extra: Option<serde_json::Value>,
+    /// The trial's seed; `None`: the study's (every strategy but grid).
+    pub seed: Option<u64>,
 }
 
 /// Proposes architectures. A strategy keeps no state of its own that the
@@ -36,14 +39,24 @@ pub enum SearchError {
     /// it through [`darts::DartsSearch`] and [`darts::DerivedStrategy`].
     #[error("strategy `{0}` has no ask-only form; `nas run` drives it")]
     Unavailable(String),
+    #[error(
+        "strategy `grid` needs a [grid] table in space `{0}`: \
+         designs = [\"d64 S16 A4 S16\", ...] and repeats = K"
+    )]
+    NoGrid(String),
 }
 
-/// The strategy a space (or `--strategy`) names.
+/// The strategy a space (or `--strategy`) names; `seed` is the study's.
 pub fn make_strategy(
     name: StrategyName,
     space: &SearchSpace,
+    seed: u64,
 ) -> Result<Box<dyn Strategy>, SearchError> {
     match name {
+        StrategyName::Grid => match &space.grid {
+            Some(grid) => Ok(Box::new(grid::GridSearch::new(grid.clone(), seed))),
+            None => Err(SearchError::NoGrid(space.name.clone())),
+        },
         StrategyName::Random => Ok(Box::new(random::RandomSearch::new(space.clone()))),
         StrategyName::Evolution => Ok(Box::new(evolution::AgingEvolution::new(
             space.clone(),

@@ -22,6 +22,7 @@ impl Strategy for RandomSearch {
         Some(Proposal {
             arch: self.space.sample(rng),
             extra: None,
+            seed: None,
         })
     }
 }

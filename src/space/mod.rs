@@ -43,6 +43,7 @@
 
 mod darts;
 mod evolution;
+mod grid;
 mod mutate;
 mod recall;
 mod sample;
@@ -59,6 +60,7 @@ use crate::train::TrainConfig;
 
 pub use darts::{DartsSettings, PlannedPhase, SupernetShape, DARTS_COSTS};
 pub use evolution::{EvolutionSettings, MIN_POPULATION};
+pub use grid::{GridSettings, MAX_GRID_DESIGNS, MAX_REPEATS};
 pub use mutate::{MutationOp, MutationWeights};
 pub use recall::RecallSettings;
 pub use sample::Placement;
@@ -68,6 +70,18 @@ const BUNDLED: &[(&str, &str)] = &[
     ("hybrid", include_str!("../../search_spaces/hybrid.toml")),
     ("tiny", include_str!("../../search_spaces/tiny.toml")),
     ("recall", include_str!("../../search_spaces/recall.toml")),
+    (
+        "seed-compare",
+        include_str!("../../search_spaces/seed-compare.toml"),
+    ),
+    (
+        "seed-ratio",
+        include_str!("../../search_spaces/seed-ratio.toml"),
+    ),
+    (
+        "seed-placement",
+        include_str!("../../search_spaces/seed-placement.toml"),
+    ),
 ];
 
 /// The name of the default bundled space.
@@ -102,6 +116,8 @@ pub struct SearchSpace {
     pub evolution: EvolutionSettings,
     /// `[darts]`, validated, with defaults for what the file leaves out.
     pub darts: DartsSettings,
+    /// `[grid]`, validated (every design inside the space); required by `strategy = "grid"`.
+    pub grid: Option<GridSettings>,
 }
 
 /// `[model]`: choices that hold for the whole stack.
@@ -195,13 +211,15 @@ pub enum StrategyName {
     Random,
     Evolution,
     Darts,
+    Grid,
 }
 
 impl StrategyName {
-    pub const ALL: [StrategyName; 3] = [
+    pub const ALL: [StrategyName; 4] = [
         StrategyName::Random,
         StrategyName::Evolution,
         StrategyName::Darts,
+        StrategyName::Grid,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -209,6 +227,7 @@ impl StrategyName {
             StrategyName::Random => "random",
             StrategyName::Evolution => "evolution",
             StrategyName::Darts => "darts",
+            StrategyName::Grid => "grid",
         }
     }
 }

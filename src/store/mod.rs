@@ -207,7 +207,8 @@ pub struct StudySummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewTrial {
     pub arch_json: String,
-    /// Dedup key: a study evaluates each hash at most once (failures aside).
+    /// Dedup key, with `seed`: a study evaluates each (hash, seed) at most
+    /// once (failures aside).
     pub arch_hash: String,
     pub arch_short: String,
     pub seed: u64,
@@ -225,7 +226,7 @@ pub struct NewTrial {
 pub enum Claim {
     /// The trial is reserved and running; the worker must `finish` it.
     Claimed(TrialRecord),
-    /// The architecture is already running or evaluated as trial `number`.
+    /// The architecture is already running or evaluated with this seed as trial `number`.
     Duplicate { number: i64 },
     /// The study has as many live or finished trials as its budget allows.
     BudgetExhausted,
@@ -441,7 +442,8 @@ pub trait Store: Send + Sync {
 
     /// Atomically reserve a trial: [`Claim::BudgetExhausted`] when running +
     /// complete + pruned trials reach the budget, else [`Claim::Duplicate`]
-    /// when a running, complete or pruned trial has the same `arch_hash`, else
+    /// when a running, complete or pruned trial has the same `arch_hash` and
+    /// `seed` (only grid studies give one design several seeds), else
     /// insert a running trial numbered one past the study's highest number.
     fn claim(&self, study_id: i64, trial: &NewTrial) -> Result<Claim, StoreError>;
 

@@ -37,6 +37,7 @@ pub struct StudyConfig {
     pub evaluator: EvaluatorKind,
     pub seed: u64,
     /// The budget of a new study: `--trials`, else the space's `trials`; for
+    /// a grid its size (designs x repeats); for
     /// DARTS one trial per (shape, λ) until the supernets say how many
     /// distinct designs they derived ([`darts_budget`]).
     pub budget: usize,
@@ -61,8 +62,23 @@ impl StudyConfig {
                     .into(),
             ));
         }
+        let is_grid = strategy == StudyStrategy::Search(StrategyName::Grid);
+        if is_grid && request.trials.is_some() {
+            return Err(StudyError::Refused(
+                "--trials does not apply to grid: a grid study trains each [grid] design \
+                 `repeats` times, and that is its budget"
+                    .into(),
+            ));
+        }
+        if is_grid && space.grid.is_none() {
+            return Err(StudyError::Refused(
+                crate::search::SearchError::NoGrid(space.name.clone()).to_string(),
+            ));
+        }
         let budget = if is_darts {
             space.darts.depth.len() * space.darts.d_model.len() * space.darts.lambdas.len()
+        } else if is_grid {
+            space.grid.as_ref().map_or(space.trials, |g| g.size())
         } else {
             request.trials.unwrap_or(space.trials)
         };
@@ -88,7 +104,7 @@ impl StudyConfig {
     /// `crate::search::darts::DartsSearch`).
     pub fn make_strategy(&self) -> Result<Box<dyn Strategy>, StudyError> {
         match self.strategy {
-            StudyStrategy::Search(name) => Ok(make_strategy(name, &self.space)?),
+            StudyStrategy::Search(name) => Ok(make_strategy(name, &self.space, self.seed)?),
             StudyStrategy::External => Err(StudyError::Refused(format!(
                 "study `{}` is external: its designs come from `nas eval --study`, \
                  not from a strategy of `nas run`",

@@ -324,7 +324,8 @@ impl Driver<'_> {
             let Some(proposal) = strategy.ask(history, &mut rng) else {
                 return Ok(Next::Exhausted);
             };
-            let new = new_trial(&proposal.arch, self.study.seed, worker, proposal.extra);
+            let seed = proposal.seed.unwrap_or(self.study.seed);
+            let new = new_trial(&proposal.arch, seed, worker, proposal.extra);
             match self.store.claim(self.study.id, &new)? {
                 Claim::Claimed(record) => {
                     s.history.push(record.clone());

@@ -516,6 +516,7 @@ impl Strategy for DerivedStrategy {
                 "alpha": next.probs,
                 "supernet_seconds": next.seconds,
             })),
+            seed: None,
         })
     }
 }

@@ -16,6 +16,7 @@ mod attention;
 mod ctx;
 mod darts;
 mod evolution;
+mod grid;
 mod model;
 mod recall;
 mod search;
@@ -31,6 +32,7 @@ use self::attention::{Attention, RawAttention};
 use self::ctx::{Ctx, List};
 use self::darts::RawDarts;
 use self::evolution::RawEvolution;
+use self::grid::RawGrid;
 use self::model::{Model, RawModel};
 use self::recall::RawRecall;
 use self::search::RawSearch;
@@ -53,6 +55,7 @@ struct RawSpace {
     search: RawSearch,
     evolution: Option<RawEvolution>,
     darts: Option<RawDarts>,
+    grid: Option<RawGrid>,
     recall: Option<Spanned<RawRecall>>,
 }
 
@@ -93,12 +96,20 @@ pub(super) fn parse(
         seed: search.seed,
         evolution,
         darts: DartsSettings::unset(),
+        grid: None,
     };
     // `[darts]` defaults depend on the rest of the space, and its choices
     // must be among the space's.
     space.darts = DartsSettings::defaults(&space);
     space.darts = darts::parse(&ctx, &raw.darts.unwrap_or_default(), &space)?;
     placement(&ctx, &space, &model, &attention)?;
+    // Grid designs are checked against the finished space.
+    space.grid = raw
+        .grid
+        .as_ref()
+        .map(|g| grid::parse(&ctx, g, &space))
+        .transpose()?;
+    search::needs_grid(&ctx, &raw.search, &space)?;
     Ok(space)
 }
 

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::ctx::{one_of, Ctx};
-use crate::space::{SpaceError, StrategyName};
+use crate::space::{SearchSpace, SpaceError, StrategyName};
 
 /// The `[search]` table as written.
 #[derive(Deserialize)]
@@ -36,4 +36,22 @@ pub(super) fn parse(ctx: &Ctx<'_>, raw: &RawSearch) -> Result<Search, SpaceError
         trials: ctx.positive(&raw.trials, "search.trials", "a trial budget")?,
         seed: ctx.opt_at_least(&raw.seed, "search.seed", 0, "a seed >= 0", 0)? as u64,
     })
+}
+
+/// `strategy = "grid"` trains the designs `[grid]` lists: without the table
+/// there is nothing to train.
+pub(super) fn needs_grid(
+    ctx: &Ctx<'_>,
+    raw: &RawSearch,
+    space: &SearchSpace,
+) -> Result<(), SpaceError> {
+    if space.strategy == StrategyName::Grid && space.grid.is_none() {
+        return Err(ctx.invalid(
+            &raw.strategy.span(),
+            "search.strategy",
+            "`grid` without a [grid] table",
+            "a [grid] table with `designs = [\"d64 S16 A4 S16\", ...]` (and `repeats`)",
+        ));
+    }
+    Ok(())
 }

@@ -558,7 +558,7 @@ impl Store for SqliteStore {
             // never deleted one by one, so the study has `last + 1` trials and
             // `last + 1 - failed` of them use the budget; counting the live
             // ones directly would scan the whole study on every claim. Claims
-            // keep at most one live trial per hash, so the duplicate lookup
+            // keep at most one live trial per (hash, seed), so the duplicate lookup
             // needs no ORDER BY (which would make SQLite walk the study in
             // number order instead of using the hash index).
             let row = sqlx::query(
@@ -567,12 +567,14 @@ impl Store for SqliteStore {
                    (SELECT COUNT(*) FROM trials WHERE study_id = s.id AND state = 'failed') \
                      AS failed, \
                    (SELECT number FROM trials \
-                     WHERE study_id = s.id AND arch_hash = ?2 AND state != 'failed' \
+                     WHERE study_id = s.id AND arch_hash = ?2 AND seed = ?3 \
+                       AND state != 'failed' \
                      LIMIT 1) AS duplicate \
                  FROM studies s WHERE s.id = ?1",
             )
             .bind(study_id)
             .bind(&trial.arch_hash)
+            .bind(to_db(trial.seed))
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("study with id {study_id}")))?;
