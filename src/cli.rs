@@ -106,13 +106,31 @@ best_val_ppl, compute_s, objectives and created (ISO 8601 UTC)."
     #[command(after_help = "Examples:\n  nas trials --study hybrid --sort ppl\n  \
 nas trials --study hybrid --state failed\n  \
 nas trials --study hybrid --format csv > hybrid.csv   # pandas.read_csv(\"hybrid.csv\")\n  \
-nas trials --study hybrid --format json | jq .metrics.val_ppl\n\n\
+nas trials --study hybrid --format json | jq .metrics.val_ppl\n  \
+nas trials --study seed-ratio --group --sort ppl      # a grid's designs over their seeds\n\n\
 The CSV has a header and one row per trial: number, state, arch, hash, depth,\n\
 d_model, attention_ratio (attention layers / depth), pattern (SSSASS), seed,\n\
 started, finished (ISO 8601 UTC), duration_s, fail_kind, error, evaluator, then one\n\
 column per value any trial stored (val_ppl, params, ...), empty where absent.\n\
-The table's start times are UTC too.")]
+The table's start times are UTC too.\n\n\
+--group gives one row per design over its complete trials (a grid's repeats):\n\
+n, the seeds, and each value's mean and sample sd (NAME_mean, NAME_sd in the CSV;\n\
+{mean, sd, n} per value in JSON; sd is empty or null for one trial).")]
     Trials(TrialsArgs),
+    /// A study's designs as the lecture's comparison tables: measured perplexity,
+    /// recall, training time and latency (mean ± sd over seeds), costs, ratios.
+    #[command(
+        after_help = "Examples:\n  nas run --space seed-ratio && nas report --study seed-ratio\n  \
+nas report --study seed-compare > compare.md\n  \
+nas report --study seed-compare --format json | jq .ratios.cache_bytes\n\n\
+One row per design over its complete trials, in the order of each design's first\n\
+trial (a grid's order), so the first row is the baseline of the ratio columns.\n\
+Measured: val ppl, recall (the mean and each task and difficulty), train s and\n\
+latency ms (a forward pass of one sequence of the space's context). From the cost\n\
+model: params, FLOPs/token, KV-cache and SSM-state bytes. --format json prints\n\
+one object per design."
+    )]
+    Report(ReportArgs),
     /// Delete or rename a study.
     #[command(
         after_help = "Examples:\n  nas study rename hybrid hybrid-v1\n  nas study delete scratch\n  \
@@ -382,7 +400,7 @@ pub struct RunArgs {
     /// Trials trained at once in this process; the cores are split between them.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// Strategy (default: the space's): random, evolution or darts.
+    /// Strategy (default: the space's): random, evolution, darts or grid (the designs of the space's [grid]).
     #[arg(long)]
     pub strategy: Option<String>,
     #[arg(long, value_enum, default_value_t = EvaluatorArg::Train)]
@@ -419,6 +437,25 @@ pub enum TrialsFormat {
     Json,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// A Markdown table, ready for a README or a paper's notes.
+    Markdown,
+    /// One JSON object per design, one per line.
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The study to report (`nas studies` lists them).
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+}
+
 #[derive(Args, Debug)]
 pub struct TrialsArgs {
     /// The study whose trials to list (`nas studies` lists them).
@@ -436,6 +473,10 @@ pub struct TrialsArgs {
     /// The same as --format json.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// One row per design: the mean and sd of each value over its complete
+    /// trials (the seeds of a grid study); sorted by the means.
+    #[arg(long, conflicts_with = "state")]
+    pub group: bool,
 }
 
 impl TrialsArgs {

@@ -1,5 +1,5 @@
-//! Commands that only read (`studies`, `trials`, `pareto`, `darts`,
-//! `export`) never create, migrate or write a store.
+//! Commands that only read (`studies`, `trials`, `report`, `pareto`,
+//! `darts`, `export`) never create, migrate or write a store.
 
 mod common;
 
@@ -14,6 +14,9 @@ fn readers(study: &str) -> Vec<Vec<String>> {
         vec!["studies"],
         vec!["trials", "--study", &s],
         vec!["trials", "--study", &s, "--json"],
+        vec!["trials", "--study", &s, "--group"],
+        vec!["report", "--study", &s],
+        vec!["report", "--study", &s, "--format", "json"],
         vec!["pareto", "--study", &s],
         vec!["pareto", "--study", &s, "--json"],
         vec!["darts", "--study", &s],

@@ -8,6 +8,7 @@ mod eval;
 mod export;
 mod generate;
 mod pareto;
+mod report;
 mod run;
 mod studies;
 mod study;
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(args, threads),
         Command::Studies(args) => studies::run(args).map(|()| 0),
         Command::Trials(args) => trials::run(args).map(|()| 0),
+        Command::Report(args) => report::run(args).map(|()| 0),
         Command::Study(args) => study::run(args),
         Command::Export(args) => export::run(args).map(|()| 0),
         Command::Pareto(args) => pareto::run(args).map(|()| 0),

@@ -61,12 +61,16 @@ pub fn design(t: &TrialRecord) -> Option<Architecture> {
 }
 
 pub fn factors(t: &TrialRecord) -> Option<Factors> {
-    design(t).map(|a| Factors {
+    design(t).as_ref().map(design_factors)
+}
+
+pub fn design_factors(a: &Architecture) -> Factors {
+    Factors {
         depth: a.depth(),
         d_model: a.d_model,
         attention_ratio: a.attention_ratio(),
         pattern: a.pattern(),
-    })
+    }
 }
 
 /// The trials as a table, in the order given.

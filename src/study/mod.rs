@@ -17,7 +17,9 @@
 //!   component of any stored one.
 //! - [`ThreadSplit`] divides the machine's cores between concurrent trials.
 //! - [`frame`] lays a study's trials out as one table for a data frame;
-//!   [`manage`] deletes and renames studies.
+//!   [`manage`] deletes and renames studies; [`groups`] aggregates a
+//!   design's repeats (mean and standard deviation over seeds), and
+//!   [`report`] lays the designs out as the lecture's tables.
 
 mod compute;
 mod config;
@@ -25,9 +27,11 @@ pub mod darts;
 pub mod driver;
 pub mod finish;
 pub mod frame;
+pub mod groups;
 pub mod interrupt;
 pub mod manage;
 pub mod name;
+pub mod report;
 mod stored;
 pub mod trial;
 

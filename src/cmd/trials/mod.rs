@@ -1,4 +1,7 @@
-//! `nas trials`: the trials of a study, as a table, CSV or JSON lines.
+//! `nas trials`: the trials of a study, as a table, CSV or JSON lines; with
+//! `--group`, one row per design over its repeats ([`grouped`]).
+
+mod grouped;
 
 use std::io::Write;
 
@@ -27,6 +30,10 @@ pub fn run(args: TrialsArgs) -> anyhow::Result<()> {
             })
         })
         .transpose()?;
+    if args.group {
+        let trials = store.trials(study.id)?;
+        return grouped::print(&trials, &study, args.sort, args.output());
+    }
     let mut trials: Vec<_> = store
         .trials(study.id)?
         .into_iter()
