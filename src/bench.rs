@@ -1,9 +1,11 @@
 //! Training-step speed, measured the way the peer's `speed` mode measures it:
 //! random tokens over a 65-symbol vocabulary, AdamW at lr 1e-3, a full
 //! forward + cross-entropy + backward + step, warm-up steps excluded.
-//! [`decode`] measures decoding instead: one token at a time.
+//! [`decode`] measures decoding instead: one token at a time; [`sweep`] a
+//! full forward pass by context length, with its peak memory.
 
 pub mod decode;
+pub mod sweep;
 
 use std::time::Instant;
 

@@ -76,8 +76,14 @@ fastest, and far faster than several threads on a busy machine."
         after_help = "Examples:\n  nas bench --arch SSSASS --d 128 --T 256 --B 16\n  \
 nas bench --threads 1 --arch \"d128 S16 A4w64 S16\" --steps 10\n  \
 nas bench --decode --context 512,2048,8192 --arch \"d128 A4 A4 A4 A4\" \"d128 S16 S16 S16 A4\"\n\n\
+nas bench --sweep-T 512,1024,2048,4096,8192,16384 --arch SSSSSS AAAAAA SSSASS --plot sweep.png\n\n\
 --decode prints one JSON line per design and context: token_ms (median), tokens_per_s,\n\
-kv_cache, conv_window and ssm_state bytes and their total state_bytes."
+kv_cache, conv_window and ssm_state bytes and their total state_bytes.\n\
+--sweep-T prints a table (with --json, one line per point: arch, T, ms_per_token,\n\
+forward_ms, peak_bytes, baseline_bytes, model_peak_bytes, flops_per_token,\n\
+kv_cache_bytes, ssm_state_bytes). Time is the median full forward of one sequence\n\
+(--steps timed, default 3, after one untimed); memory is the peak resident set of a\n\
+fresh process per point, model_peak_bytes its rise over the process before the model."
     )]
     Bench(BenchArgs),
     /// Run (or continue) a search study: propose, train and store trials.
@@ -708,6 +714,26 @@ pub struct BenchArgs {
     /// random tokens [default: 512,2048,8192].
     #[arg(long, value_delimiter = ',', value_name = "T,...", requires = "decode")]
     pub context: Option<Vec<usize>>,
+    /// Sweep the context length: at each T, the measured time of a full forward
+    /// pass at batch 1 per token and the measured peak memory (each point in a
+    /// fresh process), beside the cost model's FLOPs and cache bytes.
+    #[arg(
+        long = "sweep-T",
+        value_delimiter = ',',
+        value_name = "T,...",
+        conflicts_with = "decode"
+    )]
+    pub sweep_t: Option<Vec<usize>>,
+    /// With --sweep-T: one JSON line per point instead of the table.
+    #[arg(long, requires = "sweep_t")]
+    pub json: bool,
+    /// With --sweep-T: a log-log figure of time per token and peak memory
+    /// against T (PNG or SVG, by its extension).
+    #[arg(long, value_name = "FILE", requires = "sweep_t")]
+    pub plot: Option<std::path::PathBuf>,
+    /// One point of a sweep, in this process (what --sweep-T runs per point).
+    #[arg(long, hide = true, conflicts_with_all = ["decode", "sweep_t"])]
+    pub sweep_point: Option<usize>,
     #[command(flatten)]
     pub threads: ThreadsArg,
 }

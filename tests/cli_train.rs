@@ -253,6 +253,70 @@ fn bench_prints_the_peer_keys() {
     assert!(line["tokens_per_s"].as_f64().unwrap() > 0.0);
 }
 
+/// `--sweep-T`: one JSON line per design and length, each measured in a
+/// process of its own (a peak of its own), with the cost model's figures
+/// beside; the figure is written; a bad length or figure name exits 2
+/// before anything runs.
+#[test]
+fn bench_sweep_prints_one_measured_line_per_point_and_draws_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = nas(
+        dir.path(),
+        &[
+            "bench",
+            "--sweep-T",
+            "64,16",
+            "--steps",
+            "1",
+            "--arch",
+            "SA",
+            "AA",
+            "--d",
+            "16",
+            "--heads",
+            "2",
+            "--json",
+            "--plot",
+            "sweep.svg",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let points: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| (l["arch"].as_str().unwrap(), l["T"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(points, [("SA", 16), ("SA", 64), ("AA", 16), ("AA", 64)]);
+    for l in &lines {
+        for key in ["ms_per_token", "forward_ms", "flops_per_token"] {
+            assert!(l[key].as_f64().unwrap() > 0.0, "{key}: {l}");
+        }
+        let peak = l["peak_bytes"].as_u64().unwrap();
+        let baseline = l["baseline_bytes"].as_u64().unwrap();
+        assert!(peak >= baseline && baseline > 0, "{l}");
+        assert_eq!(l["model_peak_bytes"].as_u64().unwrap(), peak - baseline);
+    }
+    // Cost model: the KV cache grows with T, the SSM state does not.
+    assert_eq!(
+        lines[1]["kv_cache_bytes"].as_u64().unwrap(),
+        4 * lines[0]["kv_cache_bytes"].as_u64().unwrap()
+    );
+    assert_eq!(lines[0]["ssm_state_bytes"], lines[1]["ssm_state_bytes"]);
+    let svg = std::fs::read_to_string(dir.path().join("sweep.svg")).unwrap();
+    assert!(svg.contains("<svg"), "a figure");
+
+    for bad in [["--sweep-T", "0"], ["--plot", "sweep.pdf"]] {
+        let mut args = vec!["bench", "--sweep-T", "16", "--arch", "SA", "--d", "16"];
+        args.extend(bad);
+        let out = nas(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "nothing ran: {bad:?}");
+    }
+}
+
 /// `--decode`: one line per design and context, with the bytes held; a
 /// global attention layer's cache grows with the context, the SSM's state
 /// and a windowed cache do not.

@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Train(args) => train::run(args).map(|()| 0),
         Command::Generate(args) => generate::run(args).map(|()| 0),
-        Command::Bench(args) => bench::run(args).map(|()| 0),
+        Command::Bench(args) => bench::run(args, threads),
         Command::Run(args) => run::run(args, threads),
         Command::Studies(args) => studies::run(args).map(|()| 0),
         Command::Trials(args) => trials::run(args).map(|()| 0),

@@ -1,6 +1,7 @@
 //! Figures (PNG or SVG) with plotters: the Pareto front of one or more
-//! studies ([`draw`]) and the α trajectories of a DARTS study
-//! ([`draw_alphas`]). Drawing only: which points are on the front, the
+//! studies ([`draw`]), the α trajectories of a DARTS study
+//! ([`draw_alphas`]) and the sequence-length sweep of `nas bench`
+//! ([`draw_sweep`]). Drawing only: which points are on the front, the
 //! hypervolume and the reference point come from [`crate::pareto`] via the
 //! caller.
 //!
@@ -62,6 +63,7 @@ mod palette;
 mod pareto;
 mod placement;
 mod raster;
+mod sweep;
 mod vector;
 
 use std::path::PathBuf;
@@ -70,6 +72,7 @@ pub use alpha::{draw_alphas, AlphaSeries};
 pub use format::Format;
 pub use number::compact_number;
 pub use pareto::{draw, draw_with};
+pub use sweep::{draw_sweep, SweepSeries};
 
 /// One trial in the figure.
 #[derive(Debug, Clone, PartialEq)]

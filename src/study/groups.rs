@@ -37,6 +37,18 @@ impl Summary {
         });
         Some(Summary { mean, sd, n })
     }
+
+    /// `5.916 ± 0.016` at `digits` decimals, the mean alone for one trial,
+    /// `-` for no value: how listings and reports print a summary.
+    pub fn show(s: Option<&Summary>, digits: usize) -> String {
+        match s {
+            None => "-".into(),
+            Some(Summary { mean, sd: None, .. }) => format!("{mean:.digits$}"),
+            Some(Summary {
+                mean, sd: Some(sd), ..
+            }) => format!("{mean:.digits$} ± {sd:.digits$}"),
+        }
+    }
 }
 
 /// The complete trials of one design.

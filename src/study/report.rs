@@ -135,15 +135,8 @@ fn ratios(r: &ReportRow, first: &ReportRow) -> Ratios {
     }
 }
 
-/// `5.916 ± 0.016` (the mean alone for one trial), `-` when absent.
 fn mean_sd(s: &Option<Summary>, digits: usize) -> String {
-    match s {
-        None => "-".into(),
-        Some(Summary { mean, sd: None, .. }) => format!("{mean:.digits$}"),
-        Some(Summary {
-            mean, sd: Some(sd), ..
-        }) => format!("{mean:.digits$} ± {sd:.digits$}"),
-    }
+    Summary::show(s.as_ref(), digits)
 }
 
 fn ratio(r: Option<f64>) -> String {

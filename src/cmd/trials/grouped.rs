@@ -2,7 +2,6 @@
 //! mean and sample sd over the seeds (a grid study's repeats).
 
 use std::collections::BTreeSet;
-use std::io::Write;
 
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::csv::{self, number};
@@ -38,18 +37,10 @@ pub fn print(
 /// Orders designs by the mean of perplexity, cost or recall (number: the
 /// order of each design's first trial); designs without the value go last.
 fn sort(designs: &mut [DesignGroup], study: &StoredStudy, by: TrialSort) {
-    let objective = match by {
-        TrialSort::Number => return,
-        TrialSort::Ppl => Some(Objective::ValPpl),
-        TrialSort::Cost => study.cost_objective(),
-        TrialSort::Recall => Some(Objective::Recall),
-    };
-    let key = |g: &DesignGroup| {
-        objective
-            .and_then(|o| o.minimised(&g.means()))
-            .unwrap_or(f64::INFINITY)
-    };
-    designs.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    if let Some(objective) = super::sort_objective(study, by) {
+        let key = |g: &DesignGroup| super::sort_key(objective, &g.means());
+        designs.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    }
 }
 
 fn factors(g: &DesignGroup) -> Option<frame::Factors> {
@@ -125,21 +116,7 @@ fn print_csv(designs: &[DesignGroup]) -> anyhow::Result<()> {
         }
         out.push_str(&csv::record(&row));
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
-    Ok(())
-}
-
-/// `5.916 ± 0.016`, or the mean alone for one trial.
-fn mean_sd(s: Option<&Summary>, digits: usize) -> String {
-    match s {
-        None => "-".into(),
-        Some(Summary { mean, sd: None, .. }) => format!("{mean:.digits$}"),
-        Some(Summary {
-            mean, sd: Some(sd), ..
-        }) => format!("{mean:.digits$} ± {sd:.digits$}"),
-    }
+    super::write_all(&out)
 }
 
 fn print_table(designs: &[DesignGroup], study: &StoredStudy) {
@@ -169,14 +146,14 @@ fn print_table(designs: &[DesignGroup], study: &StoredStudy) {
         let mut row = format!(
             "{:>3}  {:>17} {:>12}",
             g.size(),
-            mean_sd(g.summary(metrics::VAL_PPL), 3),
+            Summary::show(g.summary(metrics::VAL_PPL), 3),
             cost.and_then(|c| c.value(&g.means()))
                 .map_or("-".into(), |v| format!("{v:.4e}")),
         );
         if recall_column {
             row.push_str(&format!(
                 " {:>15}",
-                mean_sd(g.summary(metrics::RECALL_ACC), 3)
+                Summary::show(g.summary(metrics::RECALL_ACC), 3)
             ));
         }
         if params_column {

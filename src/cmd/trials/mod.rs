@@ -8,7 +8,7 @@ use std::io::Write;
 use hybrid_nas::csv;
 use hybrid_nas::metrics;
 use hybrid_nas::objective::Objective;
-use hybrid_nas::store::{Store, TrialRecord, TrialState};
+use hybrid_nas::store::{Store, TrialRecord, TrialState, Values};
 use hybrid_nas::study::{self, frame, StoredStudy};
 use hybrid_nas::terminal::escape;
 use hybrid_nas::utc;
@@ -55,18 +55,36 @@ pub fn run(args: TrialsArgs) -> anyhow::Result<()> {
 /// Orders trials by number (as stored), perplexity or cost; trials without
 /// the value go last.
 fn sort(trials: &mut [TrialRecord], study: &StoredStudy, by: TrialSort) {
-    let objective = match by {
-        TrialSort::Number => return,
-        TrialSort::Ppl => Some(Objective::ValPpl),
-        TrialSort::Cost => study.cost_objective(),
-        TrialSort::Recall => Some(Objective::Recall),
-    };
-    let key = |t: &TrialRecord| {
-        objective
-            .and_then(|o| o.minimised(&t.values))
-            .unwrap_or(f64::INFINITY)
-    };
-    trials.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    if let Some(objective) = sort_objective(study, by) {
+        let key = |t: &TrialRecord| sort_key(objective, &t.values);
+        trials.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    }
+}
+
+/// What `--sort` orders by: `None` for `number` (the stored order), else
+/// the objective (itself `None` for a study without a cost objective).
+fn sort_objective(study: &StoredStudy, by: TrialSort) -> Option<Option<Objective>> {
+    match by {
+        TrialSort::Number => None,
+        TrialSort::Ppl => Some(Some(Objective::ValPpl)),
+        TrialSort::Cost => Some(study.cost_objective()),
+        TrialSort::Recall => Some(Some(Objective::Recall)),
+    }
+}
+
+/// Best first; a missing value (or objective) last.
+fn sort_key(objective: Option<Objective>, values: &Values) -> f64 {
+    objective
+        .and_then(|o| o.minimised(values))
+        .unwrap_or(f64::INFINITY)
+}
+
+/// Writes a whole CSV text at once: one write for many thousand rows.
+fn write_all(out: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
 }
 
 /// The CSV, built whole and written at once: one write for a study of many
@@ -77,10 +95,7 @@ fn print_csv(trials: &[TrialRecord], study: &StoredStudy) -> anyhow::Result<()> 
     for row in &table.rows {
         out.push_str(&csv::record(row));
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
-    Ok(())
+    write_all(&out)
 }
 
 fn print_table(trials: &[TrialRecord], study: &StoredStudy) {

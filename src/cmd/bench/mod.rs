@@ -1,5 +1,8 @@
-//! `nas bench`: JSON lines of training speed, comparable with the peer, or
-//! with `--decode` of decode latency and cache bytes by context length.
+//! `nas bench`: JSON lines of training speed, comparable with the peer; with
+//! `--decode` of decode latency and cache bytes by context length; with
+//! `--sweep-T` the forward cost by context length ([`sweep`]).
+
+mod sweep;
 
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::bench::{self, decode};
@@ -9,7 +12,7 @@ use crate::cli::BenchArgs;
 /// The context lengths `--decode` fills to unless `--context` says.
 const DEFAULT_CONTEXTS: [usize; 3] = [512, 2048, 8192];
 
-pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+pub fn run(args: BenchArgs, threads: usize) -> anyhow::Result<i32> {
     // Every design parsed first: a typo in the last is refused before any runs.
     let archs = args
         .arch
@@ -22,6 +25,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(t) = args.sweep_point {
+        return sweep::one_point(&archs, &args, t);
+    }
+    if let Some(lengths) = &args.sweep_t {
+        return sweep::run(&archs, &args, lengths, threads);
+    }
     for (arch, label) in archs.iter().zip(&args.arch) {
         if args.decode {
             let contexts = args.context.as_deref().unwrap_or(&DEFAULT_CONTEXTS);
@@ -34,5 +43,5 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&result)?);
         }
     }
-    Ok(())
+    Ok(0)
 }
