@@ -336,6 +336,10 @@ pub struct ParetoArgs {
     /// One JSON object per study instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Each design once, with the means of its complete trials (a grid's
+    /// seeds): the front of the means, numbered by each design's first trial.
+    #[arg(long)]
+    pub group: bool,
 }
 
 /// `--threads`, on the commands that compute.

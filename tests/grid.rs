@@ -121,6 +121,18 @@ fn a_grid_trains_each_design_at_each_seed_once_and_a_resume_adds_nothing() {
         "--group lists complete trials only"
     );
 
+    // The front of the means: each design once, its values the means.
+    let out = nas(dir.path(), &["pareto", "--study", "g", "--group", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let front: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(front["complete"], DESIGNS.len());
+    assert_eq!(front["grouped"], true);
+    for m in front["front"].as_array().unwrap() {
+        let design = m["arch"].as_str().unwrap();
+        let row = rows.iter().find(|r| r["arch"] == design).unwrap();
+        assert_eq!(m["val_ppl"], row["values"]["val_ppl"]["mean"], "{m}");
+    }
+
     // The report: every design one row, in the grid's order, labelled.
     let out = nas(dir.path(), &["report", "--study", "g"]);
     assert!(out.status.success(), "{}", stderr(&out));

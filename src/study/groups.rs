@@ -104,6 +104,22 @@ pub fn by_design(trials: &[TrialRecord]) -> Vec<DesignGroup> {
         .collect()
 }
 
+/// Each design as one trial, for fronts over the means: its first complete
+/// trial (number, design, seed) with every value replaced by the mean over
+/// the design's complete trials.
+pub fn mean_trials(trials: &[TrialRecord]) -> Vec<TrialRecord> {
+    by_design(trials)
+        .into_iter()
+        .filter_map(|g| {
+            let first = trials.iter().find(|t| t.number == g.trials[0])?;
+            Some(TrialRecord {
+                values: g.means(),
+                ..first.clone()
+            })
+        })
+        .collect()
+}
+
 fn group(members: &[&TrialRecord]) -> DesignGroup {
     let mut samples: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for t in members {
@@ -181,5 +197,12 @@ mod tests {
         assert!((ppl.sd.unwrap() - 2f64.sqrt()).abs() < 1e-12);
         assert_eq!(groups[1].trials, [1, 3]);
         assert_eq!(groups[1].means().get("val_ppl"), Some(7.0));
+
+        let means = mean_trials(&trials);
+        let got: Vec<(i64, Option<f64>)> = means
+            .iter()
+            .map(|t| (t.number, t.value("val_ppl")))
+            .collect();
+        assert_eq!(got, [(0, Some(6.0)), (1, Some(7.0))]);
     }
 }

@@ -9,7 +9,7 @@ use hybrid_nas::arch::Architecture;
 use hybrid_nas::objective::Objective;
 use hybrid_nas::pareto::Front;
 use hybrid_nas::store::{Store, TrialRecord};
-use hybrid_nas::study::{self, StoredStudy};
+use hybrid_nas::study::{self, groups, StoredStudy};
 use hybrid_nas::terminal::escape;
 
 use super::{open_for_reading, UsageError};
@@ -19,6 +19,8 @@ use crate::cli::{CostArg, ParetoArgs};
 struct Gathered {
     study: StoredStudy,
     trials: Vec<TrialRecord>,
+    /// The trials are designs' means (`--group`).
+    grouped: bool,
 }
 
 /// The objectives a front is computed over, in the order of its vectors:
@@ -87,7 +89,7 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
         hybrid_nas::plot::Format::from_path(path)?;
     }
     let store = open_for_reading(&args.store.storage)?;
-    let studies = gather(&store, &args.study)?;
+    let studies = gather(&store, &args.study, args.group)?;
     let first = &studies[0].study;
     let axes = Axes {
         cost: args
@@ -132,9 +134,10 @@ pub fn run(args: ParetoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The complete trials of each named study; studies with none are left out
-/// with a note (an error when none has any).
-fn gather(store: &dyn Store, names: &[String]) -> anyhow::Result<Vec<Gathered>> {
+/// The complete trials of each named study (with `group`, one per design:
+/// the means over its complete trials); studies with none are left out with
+/// a note (an error when none has any).
+fn gather(store: &dyn Store, names: &[String], group: bool) -> anyhow::Result<Vec<Gathered>> {
     let mut studies = Vec::new();
     for name in names {
         let study = study::find(store, name)?;
@@ -143,8 +146,17 @@ fn gather(store: &dyn Store, names: &[String]) -> anyhow::Result<Vec<Gathered>> 
             .trials(study.id)?
             .into_iter()
             .filter(TrialRecord::is_scored)
-            .collect();
-        studies.push(Gathered { study, trials });
+            .collect::<Vec<_>>();
+        let trials = if group {
+            groups::mean_trials(&trials)
+        } else {
+            trials
+        };
+        studies.push(Gathered {
+            study,
+            trials,
+            grouped: group,
+        });
     }
     let (full, empty): (Vec<_>, Vec<_>) = studies.into_iter().partition(|g| !g.trials.is_empty());
     let empty: Vec<&str> = empty.iter().map(|g| g.study.name.as_str()).collect();
@@ -221,6 +233,7 @@ fn print_json(g: &Gathered, front: &Front<i64>, axes: &Axes, reference: &[f64]) 
         "{}",
         serde_json::json!({
             "study": g.study.name, "cost": axes.cost.as_str(), "complete": g.trials.len(),
+            "grouped": g.grouped,
             "objectives": axes.objectives().iter().map(|o| o.as_str()).collect::<Vec<_>>(),
             "evaluator": g.study.evaluator_json(),
             "reference": reference_json,
@@ -236,9 +249,14 @@ fn print_table(g: &Gathered, front: &Front<i64>, axes: &Axes, reference: &[f64])
         String::new()
     };
     println!(
-        "study `{}`: {} complete trials, {} on the front; hypervolume {:.6e} (reference {} = {:.4e}, val ppl = {:.3}{recall_ref})",
+        "study `{}`: {} {}, {} on the front; hypervolume {:.6e} (reference {} = {:.4e}, val ppl = {:.3}{recall_ref})",
         escape(&g.study.name),
         g.trials.len(),
+        if g.grouped {
+            "designs (the means of their complete trials)"
+        } else {
+            "complete trials"
+        },
         front.members.len(),
         front.hypervolume,
         axes.cost.as_str(),
