@@ -57,6 +57,12 @@ fn without_a_terminal_each_trial_is_one_line_with_its_values_and_seconds() {
             "{line}"
         );
         assert!(line.contains(" s: d"), "{line}");
+        let seconds = line
+            .trim_start_matches(&format!("trial {i} complete in "))
+            .split(' ')
+            .next()
+            .unwrap();
+        assert!(seconds.parse::<f64>().is_ok(), "seconds measured: {line}");
         assert!(
             line.contains("val_ppl ") && line.contains("params "),
             "{line}"

@@ -96,7 +96,7 @@ fn seed_spaces_are_the_lectures_grids() {
     }
 
     // 5.1: pure attention, pure SSM, 5:1 hybrid, parameters within 5%
-    // (counted with the default corpus's 65 characters).
+    // (counted with the default corpus's 84 characters).
     let compare = bundled("seed-compare");
     assert_eq!(grid_ratios(&compare), [1.0, 0.0, 1.0 / 6.0]);
     let params: Vec<u64> = compare
@@ -107,7 +107,7 @@ fn seed_spaces_are_the_lectures_grids() {
         .iter()
         .map(|a| {
             let mut a = a.clone();
-            a.vocab_size = 65;
+            a.vocab_size = 84;
             assert_eq!(a.layers.len(), 6);
             hybrid_nas::cost::Cost::of(&a, 128).params
         })

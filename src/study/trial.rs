@@ -193,8 +193,15 @@ fn failed(e: &TrainError) -> Outcome {
     Outcome::Failed { kind, error }
 }
 
-/// `trial` as `outcome` leaves it.
+/// `trial` as `outcome` leaves it, finished now (the store's `finish` took
+/// its own clock reading a moment before: listings of this record and of the
+/// stored one differ by that moment at most).
 fn ended(mut trial: TrialRecord, outcome: Outcome) -> TrialRecord {
+    trial.finished = Some(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(trial.started, |d| d.as_secs_f64()),
+    );
     match outcome {
         Outcome::Complete { values, .. } => {
             trial.state = TrialState::Complete;
