@@ -25,6 +25,7 @@ pub mod objective;
 pub mod optim;
 pub mod pareto;
 pub mod plot;
+pub mod resident;
 pub mod search;
 pub mod space;
 pub mod store;

@@ -34,6 +34,11 @@ pub const TOKENS_PER_S: &str = "tokens_per_s";
 pub const RECALL_ACC: &str = "recall_acc";
 /// Seconds spent training the recall models.
 pub const RECALL_SECONDS: &str = "recall_seconds";
+/// The process's peak resident set while the trial trained, in bytes
+/// (measured; stored only where the process trains one trial at a time, as
+/// `nas run --jobs 1` and `nas eval` do: concurrent trials share one peak).
+/// It includes the binary and libtorch, about 115 MiB here.
+pub const PEAK_RSS: &str = "peak_rss_bytes";
 
 /// The accuracy of one recall task at one difficulty (`recall_acc/mqar/16`).
 pub fn recall_acc_of(task: &str, difficulty: &str) -> String {

@@ -33,6 +33,7 @@ fn a_trial_over_the_given_limit_fails_with_its_estimate_and_is_not_retried() {
         config: space.training.clone(),
         recall: None,
         memory: MemoryLimit::Bytes(1 << 20),
+        measure_peak: false,
     };
     let interrupted = AtomicBool::new(false);
     let driver = Driver {

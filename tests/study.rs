@@ -68,6 +68,10 @@ fn tiny_space_real_study_trains_and_exports_a_trainable_file() {
         assert!(ppl.is_finite() && ppl > 1.0);
         assert!(t.value(metrics::TRAIN_SECONDS).unwrap() > 0.0);
         assert!(t.value(metrics::LATENCY).unwrap() > 0.0);
+        // One trial at a time: its peak is measured (libtorch alone is
+        // about 100 MiB resident).
+        let peak = t.value(metrics::PEAK_RSS).expect("peak memory measured");
+        assert!(peak > 20e6 && peak < 8e9, "{peak}");
     }
     let store = SqliteStore::open(dir.path().join("runs/nas.db").to_str().unwrap()).unwrap();
     assert!(

@@ -20,6 +20,7 @@ use super::BENCH_VOCAB;
 use crate::arch::Architecture;
 use crate::cost::Cost;
 use crate::model::HybridLm;
+use crate::resident::{resident_bytes, NoMemoryReading};
 
 /// One design at one context length.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,23 +48,6 @@ pub struct SweepPoint {
     pub flops_per_token: f64,
     pub kv_cache_bytes: u64,
     pub ssm_state_bytes: u64,
-}
-
-/// A process's memory as /proc/self/status reports it.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot read the process's memory from /proc/self/status ({0}): the sweep measures memory on Linux only")]
-pub struct NoMemoryReading(String);
-
-/// `VmHWM` (peak) or `VmRSS` (now) of this process, in bytes.
-pub fn resident_bytes(field: &str) -> Result<u64, NoMemoryReading> {
-    let status =
-        std::fs::read_to_string("/proc/self/status").map_err(|e| NoMemoryReading(e.to_string()))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-        .ok_or_else(|| NoMemoryReading(format!("no {field} line")))
 }
 
 /// Measures one point in this process: builds `arch` (random weights, the
@@ -123,14 +107,6 @@ fn round(x: f64, digits: i32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn memory_readings_are_positive_and_the_peak_is_at_least_the_current() {
-        let now = resident_bytes("VmRSS").unwrap();
-        let peak = resident_bytes("VmHWM").unwrap();
-        assert!(now > 0 && peak >= now, "{now} {peak}");
-        assert!(resident_bytes("VmNothing").is_err());
-    }
 
     /// A point measures time and memory and takes its costs from the cost
     /// model; a longer context of attention holds more memory.

@@ -40,7 +40,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             evaluator: Some(args.evaluator.into()),
         },
     )?;
-    let evaluator = evaluate::build(config.evaluator, &config.space)?;
+    let evaluator = evaluate::build(config.evaluator, &config.space, true)?;
     let (values, trial) = match &args.study {
         None => {
             let e = evaluator.evaluate(&arch, config.seed, &mut |_| ControlFlow::Continue(()))?;

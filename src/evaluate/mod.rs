@@ -65,8 +65,13 @@ const ANALYTIC_VOCAB: usize = 65;
 
 /// The evaluator `kind`, set up from the space's task and training settings.
 /// The corpus is read and checked here, so a bad one stops a command before
-/// any store is touched.
-pub fn build(kind: EvaluatorKind, space: &SearchSpace) -> Result<Box<dyn Evaluator>, DataError> {
+/// any store is touched. `one_at_a_time`: this process trains one trial at
+/// a time, so each trial's peak memory can be measured.
+pub fn build(
+    kind: EvaluatorKind,
+    space: &SearchSpace,
+    one_at_a_time: bool,
+) -> Result<Box<dyn Evaluator>, DataError> {
     Ok(match kind {
         EvaluatorKind::Train => {
             let corpus = Corpus::load(space.task.corpus.as_deref())?;
@@ -76,6 +81,7 @@ pub fn build(kind: EvaluatorKind, space: &SearchSpace) -> Result<Box<dyn Evaluat
                 config: space.training.clone(),
                 recall: space.recall.clone(),
                 memory: MemoryLimit::System,
+                measure_peak: one_at_a_time,
             })
         }
         EvaluatorKind::Analytic => Box::new(AnalyticEvaluator {

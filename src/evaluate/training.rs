@@ -21,6 +21,10 @@ pub struct TrainEvaluator {
     /// What each training is checked against before it starts: a design
     /// too large fails its trial (kind `error`) instead of the process.
     pub memory: MemoryLimit,
+    /// Store the process's peak resident set during each trial
+    /// ([`metrics::PEAK_RSS`]): only where this process trains one trial at
+    /// a time, since concurrent trials share the process's peak.
+    pub measure_peak: bool,
 }
 
 impl Evaluator for TrainEvaluator {
@@ -30,6 +34,9 @@ impl Evaluator for TrainEvaluator {
         seed: u64,
         on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> Result<Evaluation, TrainError> {
+        // Whatever ran before (an earlier trial, a supernet) is not this
+        // trial's peak.
+        let peak = self.measure_peak && crate::resident::reset_peak();
         let trained = train::train_within(
             arch,
             &self.corpus,
@@ -53,6 +60,11 @@ impl Evaluator for TrainEvaluator {
         if let Some(recall) = &self.recall {
             for (name, value) in recall_values(arch, recall, seed, self.memory, on_step)?.iter() {
                 values.insert(name, value);
+            }
+        }
+        if peak {
+            if let Ok(bytes) = crate::resident::resident_bytes("VmHWM") {
+                values.insert(metrics::PEAK_RSS, bytes as f64);
             }
         }
         Ok(Evaluation {

@@ -36,6 +36,9 @@ pub struct ReportRow {
     pub train_seconds: Option<Summary>,
     pub recall_seconds: Option<Summary>,
     pub latency_ms: Option<Summary>,
+    /// The process's peak resident set while the trial trained (measured;
+    /// `None` for trials of processes that trained several at once).
+    pub peak_rss_bytes: Option<Summary>,
     pub flops_per_token: Option<f64>,
     pub kv_cache_bytes: Option<f64>,
     pub ssm_state_bytes: Option<f64>,
@@ -109,6 +112,7 @@ fn row(g: &DesignGroup) -> ReportRow {
         train_seconds: s(metrics::TRAIN_SECONDS),
         recall_seconds: s(metrics::RECALL_SECONDS),
         latency_ms: s(metrics::LATENCY),
+        peak_rss_bytes: s(metrics::PEAK_RSS),
         flops_per_token: mean(metrics::FLOPS),
         kv_cache_bytes: mean(metrics::KV_CACHE),
         ssm_state_bytes: mean(metrics::SSM_STATE),
@@ -137,6 +141,16 @@ fn ratios(r: &ReportRow, first: &ReportRow) -> Ratios {
 
 fn mean_sd(s: &Option<Summary>, digits: usize) -> String {
     Summary::show(s.as_ref(), digits)
+}
+
+/// A summary of bytes in MiB.
+fn mebibytes(s: &Summary) -> Summary {
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    Summary {
+        mean: mib(s.mean),
+        sd: s.sd.map(mib),
+        n: s.n,
+    }
 }
 
 fn ratio(r: Option<f64>) -> String {
@@ -179,6 +193,7 @@ impl Report {
         header.extend([
             "train s",
             "latency ms",
+            "peak MiB",
             "FLOPs/token",
             "KV cache B",
             "SSM state B",
@@ -206,6 +221,7 @@ impl Report {
             cells.extend([
                 mean_sd(&r.train_seconds, 1),
                 mean_sd(&r.latency_ms, 2),
+                mean_sd(&r.peak_rss_bytes.as_ref().map(mebibytes), 0),
                 r.flops_per_token.map_or("-".into(), |v| format!("{v:.3e}")),
                 count(r.kv_cache_bytes),
                 count(r.ssm_state_bytes),
@@ -219,7 +235,9 @@ impl Report {
             out,
             "\nmean ± sample sd over each design's seeds (n); ratios to the first row. \
              Measured: val ppl, recall, train s, latency ms (a forward pass of one \
-             sequence). Cost model: params, FLOPs/token, KV cache and SSM state bytes \
+             sequence), peak MiB (the process's peak resident set while the trial \
+             trained, libtorch included; only from processes training one trial at a \
+             time). Cost model: params, FLOPs/token, KV cache and SSM state bytes \
              (at the space's context)."
         );
         if self.left_out > 0 {
@@ -281,7 +299,13 @@ mod tests {
     fn rows_aggregate_seeds_and_ratios_are_to_the_first_row() {
         let ssm = "d64 S16 S16";
         let hybrid = "d64 S16 A4";
-        let cost = |kv: f64| [("kv_cache_bytes", kv), ("ssm_state_bytes", 1000.0)];
+        let cost = |kv: f64| {
+            [
+                ("kv_cache_bytes", kv),
+                ("ssm_state_bytes", 1000.0),
+                ("peak_rss_bytes", 200.0 * 1024.0 * 1024.0),
+            ]
+        };
         let with = |extra: &[(&'static str, f64)], kv: f64| {
             let mut v: Vec<(&str, f64)> = extra.to_vec();
             v.extend(cost(kv));
@@ -377,6 +401,7 @@ mod tests {
             "{md}"
         );
         assert!(table[2].contains("| 6.000 ± 1.414 |"), "{md}");
+        assert!(table[2].contains("| 200 ± 0 |"), "peak MiB: {md}");
         assert!(table[3].contains("| 2.00x | 4.00x |"), "{md}");
         assert!(md.contains("1 trial(s) not complete"), "{md}");
     }

@@ -39,7 +39,8 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         evaluator: Some(args.evaluator.into()),
     };
     let config = StudyConfig::new(space, request)?;
-    let evaluator = evaluate::build(config.evaluator, &config.space)?;
+    // One trial at a time: each trial's peak memory is its own.
+    let evaluator = evaluate::build(config.evaluator, &config.space, args.jobs == 1)?;
     let supernet_corpus = config.supernet_corpus()?;
     let proposer = match config.is_darts() {
         true => None,
