@@ -112,11 +112,10 @@ fn fixed_fields(t: &TrialRecord, study: &StoredStudy) -> Vec<String> {
         t.state.to_string(),
         t.arch_short.clone(),
         t.arch_hash.clone(),
-        f.as_ref().map_or(String::new(), |f| f.depth.to_string()),
-        f.as_ref().map_or(String::new(), |f| f.d_model.to_string()),
-        f.as_ref()
-            .map_or(String::new(), |f| number(f.attention_ratio)),
-        f.as_ref().map_or(String::new(), |f| f.pattern.clone()),
+    ]
+    .into_iter()
+    .chain(factor_fields(f.as_ref()))
+    .chain([
         t.seed.to_string(),
         time(Some(t.started)),
         time(t.finished),
@@ -124,7 +123,22 @@ fn fixed_fields(t: &TrialRecord, study: &StoredStudy) -> Vec<String> {
         t.fail_kind.map_or(String::new(), |k| k.to_string()),
         t.error.clone().unwrap_or_default(),
         study.evaluator.map_or(String::new(), |e| e.as_str().into()),
-    ]
+    ])
+    .collect()
+}
+
+/// The factor columns (`depth`, `d_model`, `attention_ratio`, `pattern`) as
+/// CSV fields, empty where the design does not read.
+pub fn factor_fields(f: Option<&Factors>) -> [String; 4] {
+    match f {
+        Some(f) => [
+            f.depth.to_string(),
+            f.d_model.to_string(),
+            number(f.attention_ratio),
+            f.pattern.clone(),
+        ],
+        None => Default::default(),
+    }
 }
 
 #[cfg(test)]

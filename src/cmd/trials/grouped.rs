@@ -97,18 +97,13 @@ fn print_csv(designs: &[DesignGroup]) -> anyhow::Result<()> {
     for g in designs {
         let f = factors(g);
         let joined = |xs: Vec<String>| xs.join(" ");
-        let mut row = vec![
-            g.arch.clone(),
-            g.hash.clone(),
-            f.as_ref().map_or(String::new(), |f| f.depth.to_string()),
-            f.as_ref().map_or(String::new(), |f| f.d_model.to_string()),
-            f.as_ref()
-                .map_or(String::new(), |f| number(f.attention_ratio)),
-            f.as_ref().map_or(String::new(), |f| f.pattern.clone()),
+        let mut row = vec![g.arch.clone(), g.hash.clone()];
+        row.extend(frame::factor_fields(f.as_ref()));
+        row.extend([
             g.size().to_string(),
             joined(g.trials.iter().map(|n| n.to_string()).collect()),
             joined(g.seeds.iter().map(|s| s.to_string()).collect()),
-        ];
+        ]);
         for n in &names {
             let s = g.summary(n);
             row.push(s.map_or(String::new(), |s| number(s.mean)));
