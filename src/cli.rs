@@ -395,7 +395,8 @@ impl From<EvaluatorArg> for hybrid_nas::evaluate::EvaluatorKind {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Search space: a TOML file, or a bundled space by name (hybrid, tiny).
+    /// Search space: a TOML file, or a bundled space by name (hybrid, tiny, recall,
+    /// seed-compare, seed-ratio, seed-placement).
     #[arg(long, default_value = "hybrid")]
     pub space: String,
     /// Study name (default: the space's name). Continues the study if it exists.
