@@ -8,6 +8,13 @@ const DAY: i64 = 86_400;
 /// taken for garbage, not a date.
 const MAX_ABS_SECONDS: f64 = 1e12;
 
+/// Now, as unix seconds (0 on a clock set before 1970).
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// The time as ISO 8601 UTC with milliseconds, `2026-12-02T16:40:12.345Z`;
 /// `None` for a value that is no time (NaN, infinite, absurdly far).
 pub fn iso8601(unix: f64) -> Option<String> {

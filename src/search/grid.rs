@@ -18,13 +18,16 @@ use crate::store::{TrialRecord, TrialState};
 
 pub struct GridSearch {
     grid: GridSettings,
+    /// `grid.designs`' hashes, in order: computed once, not on every ask.
+    hashes: Vec<String>,
     /// The study's seed: repeat `r` trains with `seed + r`.
     seed: u64,
 }
 
 impl GridSearch {
     pub fn new(grid: GridSettings, seed: u64) -> Self {
-        GridSearch { grid, seed }
+        let hashes = grid.designs.iter().map(|a| a.hash()).collect();
+        GridSearch { grid, hashes, seed }
     }
 
     /// Every (design index, trial seed) in proposal order.
@@ -41,10 +44,9 @@ impl Strategy for GridSearch {
             .filter(|t| t.is_settled() || t.state == TrialState::Running)
             .map(|t| (t.arch_hash.as_str(), t.seed))
             .collect();
-        let hashes: Vec<String> = self.grid.designs.iter().map(|a| a.hash()).collect();
         let (i, seed) = self
             .pairs()
-            .find(|&(i, seed)| !taken.contains(&(hashes[i].as_str(), seed)))?;
+            .find(|&(i, seed)| !taken.contains(&(self.hashes[i].as_str(), seed)))?;
         Some(Proposal {
             arch: self.grid.designs[i].clone(),
             extra: None,

@@ -33,6 +33,9 @@ pub const FIXED_COLUMNS: [&str; 15] = [
     "evaluator",
 ];
 
+/// The factor columns, as [`factor_fields`] fills them.
+pub const FACTOR_COLUMNS: [&str; 4] = ["depth", "d_model", "attention_ratio", "pattern"];
+
 /// The table: `columns` names each field of every row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialFrame {

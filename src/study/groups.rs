@@ -4,10 +4,12 @@
 //! that listings and reports compare designs by their means and show how
 //! much a seed moves them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::frame::{design_factors, Factors};
+use crate::arch::Architecture;
 use crate::metrics::Values;
 use crate::store::TrialRecord;
 
@@ -69,6 +71,15 @@ impl DesignGroup {
         self.trials.len()
     }
 
+    /// The design's factors, from its short form (`None` when that does not
+    /// read: a store another version wrote).
+    pub fn factors(&self) -> Option<Factors> {
+        Architecture::parse_short_form(&self.arch)
+            .ok()
+            .as_ref()
+            .map(design_factors)
+    }
+
     pub fn summary(&self, name: &str) -> Option<&Summary> {
         self.values.get(name)
     }
@@ -108,13 +119,14 @@ pub fn by_design(trials: &[TrialRecord]) -> Vec<DesignGroup> {
 /// trial (number, design, seed) with every value replaced by the mean over
 /// the design's complete trials.
 pub fn mean_trials(trials: &[TrialRecord]) -> Vec<TrialRecord> {
+    let by_number: HashMap<i64, &TrialRecord> = trials.iter().map(|t| (t.number, t)).collect();
     by_design(trials)
         .into_iter()
         .filter_map(|g| {
-            let first = trials.iter().find(|t| t.number == g.trials[0])?;
+            let first = by_number.get(&g.trials[0])?;
             Some(TrialRecord {
                 values: g.means(),
-                ..first.clone()
+                ..(*first).clone()
             })
         })
         .collect()

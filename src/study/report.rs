@@ -14,8 +14,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::groups::{self, DesignGroup, Summary};
-use super::{frame, StoredStudy};
-use crate::arch::Architecture;
+use super::StoredStudy;
 use crate::metrics;
 use crate::store::TrialRecord;
 
@@ -95,9 +94,7 @@ fn row(g: &DesignGroup) -> ReportRow {
     let prefix = format!("{}/", metrics::RECALL_ACC);
     ReportRow {
         arch: g.arch.clone(),
-        attention_ratio: Architecture::parse_short_form(&g.arch)
-            .ok()
-            .map(|a| frame::design_factors(&a).attention_ratio),
+        attention_ratio: g.factors().map(|f| f.attention_ratio),
         n: g.size(),
         seeds: g.seeds.clone(),
         params: mean(metrics::PARAMS),
@@ -137,10 +134,6 @@ fn ratios(r: &ReportRow, first: &ReportRow) -> Ratios {
         latency_ms: over(mean(&r.latency_ms), mean(&first.latency_ms)),
         cache_bytes: over(cache_bytes(r), cache_bytes(first)),
     }
-}
-
-fn mean_sd(s: &Option<Summary>, digits: usize) -> String {
-    Summary::show(s.as_ref(), digits)
 }
 
 /// A summary of bytes in MiB.
@@ -209,19 +202,19 @@ impl Report {
                 r.attention_ratio.map_or("-".into(), |x| format!("{x:.3}")),
                 r.n.to_string(),
                 count(r.params),
-                mean_sd(&r.val_ppl, 3),
+                Summary::show(r.val_ppl.as_ref(), 3),
             ];
             if recall {
-                cells.push(mean_sd(&r.recall, 3));
+                cells.push(Summary::show(r.recall.as_ref(), 3));
             }
             cells.extend(recall_names.iter().map(|n| {
                 let s = r.recall_by.get(*n).cloned();
-                mean_sd(&s, 3)
+                Summary::show(s.as_ref(), 3)
             }));
             cells.extend([
-                mean_sd(&r.train_seconds, 1),
-                mean_sd(&r.latency_ms, 2),
-                mean_sd(&r.peak_rss_bytes.as_ref().map(mebibytes), 0),
+                Summary::show(r.train_seconds.as_ref(), 1),
+                Summary::show(r.latency_ms.as_ref(), 2),
+                Summary::show(r.peak_rss_bytes.as_ref().map(mebibytes).as_ref(), 0),
                 r.flops_per_token.map_or("-".into(), |v| format!("{v:.3e}")),
                 count(r.kv_cache_bytes),
                 count(r.ssm_state_bytes),

@@ -197,11 +197,7 @@ fn failed(e: &TrainError) -> Outcome {
 /// its own clock reading a moment before: listings of this record and of the
 /// stored one differ by that moment at most).
 fn ended(mut trial: TrialRecord, outcome: Outcome) -> TrialRecord {
-    trial.finished = Some(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(trial.started, |d| d.as_secs_f64()),
-    );
+    trial.finished = Some(crate::utc::now());
     match outcome {
         Outcome::Complete { values, .. } => {
             trial.state = TrialState::Complete;

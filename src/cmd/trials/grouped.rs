@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use hybrid_nas::arch::Architecture;
 use hybrid_nas::csv::{self, number};
 use hybrid_nas::metrics;
 use hybrid_nas::objective::Objective;
@@ -43,15 +42,8 @@ fn sort(designs: &mut [DesignGroup], study: &StoredStudy, by: TrialSort) {
     }
 }
 
-fn factors(g: &DesignGroup) -> Option<frame::Factors> {
-    Architecture::parse_short_form(&g.arch)
-        .ok()
-        .as_ref()
-        .map(frame::design_factors)
-}
-
 fn json(g: &DesignGroup, study: &StoredStudy) -> String {
-    let f = factors(g);
+    let f = g.factors();
     serde_json::json!({
         "arch": g.arch,
         "hash": g.hash,
@@ -75,27 +67,19 @@ fn print_csv(designs: &[DesignGroup]) -> anyhow::Result<()> {
         .iter()
         .flat_map(|g| g.values.keys().map(String::as_str))
         .collect();
-    let mut columns: Vec<String> = [
-        "arch",
-        "hash",
-        "depth",
-        "d_model",
-        "attention_ratio",
-        "pattern",
-        "n",
-        "trials",
-        "seeds",
-    ]
-    .iter()
-    .map(|c| c.to_string())
-    .collect();
+    let mut columns: Vec<String> = ["arch", "hash"]
+        .into_iter()
+        .chain(frame::FACTOR_COLUMNS)
+        .chain(["n", "trials", "seeds"])
+        .map(String::from)
+        .collect();
     for n in &names {
         columns.push(format!("{n}_mean"));
         columns.push(format!("{n}_sd"));
     }
     let mut out = csv::record(&columns);
     for g in designs {
-        let f = factors(g);
+        let f = g.factors();
         let joined = |xs: Vec<String>| xs.join(" ");
         let mut row = vec![g.arch.clone(), g.hash.clone()];
         row.extend(frame::factor_fields(f.as_ref()));

@@ -11,7 +11,7 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
@@ -24,6 +24,7 @@ use super::{
     location, Budget, Claim, CurveStep, FailKind, NewTrial, Outcome, Store, StoreError, Study,
     StudySpec, StudySummary, TrialRecord, TrialState, Values,
 };
+use crate::utc::now;
 
 mod open;
 mod snapshot;
@@ -299,13 +300,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, StoreError> {
         .enable_all()
         .build()
         .map_err(StoreError::Runtime)
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// u64 values are stored as i64 of the same bits; these two are inverses.
