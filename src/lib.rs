@@ -10,6 +10,7 @@
 
 pub mod arch;
 pub mod bench;
+pub mod correlation;
 pub mod cost;
 pub mod csv;
 pub mod data;
