@@ -64,6 +64,7 @@ fn synthetic() -> (Vec<PlotSeries>, (f64, f64)) {
                         ppl,
                         label: label.to_string(),
                         on_front: front.contains(&i),
+                        y_sd: None,
                     })
                     .collect(),
             }
@@ -348,6 +349,7 @@ fn crowded(n: usize) -> Vec<PlotSeries> {
                 ppl: 40.0 - 0.2 * i as f64,
                 label: format!("d{} {}", 64 + 8 * i, layers.join(" ")),
                 on_front: true,
+                y_sd: None,
             }
         })
         .collect();
@@ -356,6 +358,7 @@ fn crowded(n: usize) -> Vec<PlotSeries> {
         ppl: 90.0,
         label: "d512 A8".into(),
         on_front: false,
+        y_sd: None,
     });
     vec![PlotSeries {
         study: "crowded".into(),
@@ -417,6 +420,7 @@ fn non_finite_points_are_skipped_and_empty_input_is_an_error() {
         ppl: 30.0,
         label: "d64 broken".into(),
         on_front: false,
+        y_sd: None,
     });
     let (_keep, dir) = out_dir();
     let path = dir.join("nan.svg");
@@ -442,6 +446,7 @@ fn non_finite_points_are_skipped_and_empty_input_is_an_error() {
             ppl: 10.0,
             label: "x".into(),
             on_front: true,
+            y_sd: None,
         }],
         hypervolume: 0.0,
     }];
@@ -536,6 +541,7 @@ fn single_point() {
             ppl: 42.0,
             label: "d64 S16".into(),
             on_front: true,
+            y_sd: None,
         }],
         hypervolume: 0.0,
     }];
@@ -713,6 +719,7 @@ fn recall_study() -> (Vec<PlotSeries>, (f64, f64)) {
                 ppl: recall,
                 label: label.to_string(),
                 on_front: front.contains(&i),
+                y_sd: None,
             })
             .collect(),
     }];
@@ -839,4 +846,29 @@ fn png_and_svg_put_text_in_the_same_place() {
             );
         }
     }
+}
+
+#[test]
+fn a_mean_with_an_sd_gets_an_error_bar_and_nothing_else_changes() {
+    let (series, reference) = synthetic();
+    let (_keep, dir) = out_dir();
+    let plain = dir.join("bars-none.svg");
+    draw(&plain, &series, &spec(Some(reference))).unwrap();
+    // The sd of a point inside the y range: the axes stay as they were.
+    let mut with_bar = series.clone();
+    with_bar[0].points[2].y_sd = Some(2.0);
+    let barred = dir.join("bars-one.svg");
+    draw(&barred, &with_bar, &spec(Some(reference))).unwrap();
+    let count = |path: &Path, tag: &str| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        doc.descendants().filter(|n| n.has_tag_name(tag)).count()
+    };
+    // A bar and its two caps: three lines; still one circle per point.
+    assert_eq!(
+        count(&barred, "polyline"),
+        count(&plain, "polyline") + 3,
+        "one bar with two caps"
+    );
+    assert_eq!(count(&barred, "circle"), count(&plain, "circle"));
 }

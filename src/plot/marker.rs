@@ -1,7 +1,8 @@
 //! The Pareto figure's markers: one circle per drawable point, coloured by
 //! study (filled on the front, hollow when dominated) or, in a shaded figure,
 //! filled from the colour scale with front points ringed in their study's
-//! colour. The ring is a polygon, so circles still count points.
+//! colour. The ring is a polygon, so circles still count points. Designs'
+//! means (`nas pareto --group`) carry an error bar of ± one sd.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -47,6 +48,32 @@ pub(super) fn draw_markers<DB: DrawingBackend>(
                         draw_shaded(root, at, p.on_front, fill, colour)?;
                     }
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A vertical bar of ± [`PlotPoint::y_sd`] through each drawable point that
+/// has one, with short caps, in its study's colour: lines, never circles.
+pub(super) fn draw_error_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &[PlotSeries],
+    to_px: &impl Fn(f64, f64) -> (i32, i32),
+) -> Result<(), PlotError> {
+    for (i, s) in series.iter().enumerate() {
+        let style = PALETTE[i % PALETTE.len()].mix(0.8).stroke_width(2);
+        for p in s.points.iter().filter(|p| is_drawable(p)) {
+            let Some(sd) = p.y_sd.filter(|sd| sd.is_finite() && *sd > 0.0) else {
+                continue;
+            };
+            let (x, lo) = to_px(p.cost, p.ppl - sd);
+            let (_, hi) = to_px(p.cost, p.ppl + sd);
+            root.draw(&PathElement::new(vec![(x, lo), (x, hi)], style))
+                .map_err(draw_err)?;
+            for y in [lo, hi] {
+                root.draw(&PathElement::new(vec![(x - 4, y), (x + 4, y)], style))
+                    .map_err(draw_err)?;
             }
         }
     }

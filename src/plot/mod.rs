@@ -85,6 +85,9 @@ pub struct PlotPoint {
     /// (or in the key), runs written as `S16×3`.
     pub label: String,
     pub on_front: bool,
+    /// ± this around `ppl` is drawn as a vertical error bar: the sample sd
+    /// over a design's seeds when the point is its mean (`None`: no bar).
+    pub y_sd: Option<f64>,
 }
 
 /// One study: its trials and the hypervolume of its front (shown in the

@@ -20,7 +20,7 @@ use super::font::{ensure_font, text_size, text_style, FONT};
 use super::format::Format;
 use super::key::Key;
 use super::legend::Legend;
-use super::marker::{draw_markers, is_drawable, FRONT_RADIUS, RING_RADIUS};
+use super::marker::{draw_error_bars, draw_markers, is_drawable, FRONT_RADIUS, RING_RADIUS};
 use super::palette::{darker, PALETTE};
 use super::placement::{place_legend_and_labels, Boxf, LabelRequest, Placed};
 use super::{PlotError, PlotOptions, PlotPoint, PlotSeries, PlotSpec, SIZE};
@@ -125,7 +125,11 @@ impl Layout {
         let max_of =
             |f: fn(&PlotPoint) -> f64| finite.iter().map(|p| f(p)).fold(f64::MIN, f64::max);
         let (mut x_lo, mut x_hi) = (min_of(|p| p.cost), max_of(|p| p.cost));
-        let (mut y_lo, mut y_hi) = (min_of(|p| p.ppl), max_of(|p| p.ppl));
+        // Error bars stay inside the plot.
+        let (mut y_lo, mut y_hi) = (
+            min_of(|p| p.ppl - p.y_sd.unwrap_or(0.0)),
+            max_of(|p| p.ppl + p.y_sd.unwrap_or(0.0)),
+        );
         let log = match spec.log_x {
             Some(true) if x_lo <= 0.0 => return Err(PlotError::NonPositiveLogCost(x_lo)),
             Some(log) => log,
@@ -159,7 +163,7 @@ impl Layout {
 }
 
 /// The whole figure, back to front: grid, shaded area and step lines,
-/// markers, reference cross, labels, legend, frame, colour bar, and the key
+/// error bars, markers, reference cross, labels, legend, frame, colour bar, and the key
 /// in `key_band` pixels under the plot. Labels and legend are placed (in
 /// pixels) before anything is drawn over the grid. Returns the height the
 /// key needs, which may be more than `key_band` (the key is then drawn past
@@ -213,6 +217,7 @@ fn render<DB: DrawingBackend>(
         layout.reference,
         &geometry.staircases,
     )?;
+    draw_error_bars(root, series, &to_px)?;
     draw_markers(root, series, shading, &to_px)?;
     if let Some((rx, ry)) = layout.reference {
         draw_reference(root, to_px(rx, ry))?;

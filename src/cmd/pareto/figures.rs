@@ -58,6 +58,7 @@ fn view(studies: &[Gathered], axes: &Axes, y: Objective, reference: &[f64]) -> V
                         ppl: y.value(&t.values).unwrap_or(f64::NAN),
                         label: t.arch_short.clone(),
                         on_front: front.contains(&t.number),
+                        y_sd: g.sd(t.number, y.metric()),
                     })
                     .collect(),
                 hypervolume: front.hypervolume,

@@ -5,6 +5,8 @@
 
 mod figures;
 
+use std::collections::HashMap;
+
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::objective::Objective;
 use hybrid_nas::pareto::Front;
@@ -21,6 +23,17 @@ struct Gathered {
     trials: Vec<TrialRecord>,
     /// The trials are designs' means (`--group`).
     grouped: bool,
+    /// With `--group`, each design's group by the number of its first
+    /// trial (the number its mean carries): the sds of the error bars.
+    designs: HashMap<i64, groups::DesignGroup>,
+}
+
+impl Gathered {
+    /// The sample sd of `metric` over the seeds of the design whose mean is
+    /// trial `number` (`None` ungrouped or for one seed).
+    fn sd(&self, number: i64, metric: &str) -> Option<f64> {
+        self.designs.get(&number)?.summary(metric)?.sd
+    }
 }
 
 /// The objectives a front is computed over, in the order of its vectors:
@@ -147,6 +160,13 @@ fn gather(store: &dyn Store, names: &[String], group: bool) -> anyhow::Result<Ve
             .into_iter()
             .filter(TrialRecord::is_scored)
             .collect::<Vec<_>>();
+        let designs = match group {
+            true => groups::by_design(&trials)
+                .into_iter()
+                .map(|g| (g.trials[0], g))
+                .collect(),
+            false => HashMap::new(),
+        };
         let trials = if group {
             groups::mean_trials(&trials)
         } else {
@@ -156,6 +176,7 @@ fn gather(store: &dyn Store, names: &[String], group: bool) -> anyhow::Result<Ve
             study,
             trials,
             grouped: group,
+            designs,
         });
     }
     let (full, empty): (Vec<_>, Vec<_>) = studies.into_iter().partition(|g| !g.trials.is_empty());
