@@ -137,6 +137,27 @@ model: params, FLOPs/token, KV-cache and SSM-state bytes. --format json prints\n
 one object per design."
     )]
     Report(ReportArgs),
+    /// Check a study's proxy: retrain some of its designs longer and on more
+    /// seeds, and measure how well the short training ranked them.
+    #[command(
+        after_help = "Examples:\n  nas fidelity --study hybrid                       # 8 designs, 4x the steps, 2 seeds\n  \
+nas fidelity --study hybrid --factor 4 --sample 12 --seeds 3\n  \
+nas fidelity --study hybrid --no-train            # the plan, or the finding so far\n  \
+nas fidelity --study hybrid --no-train --plot fidelity.png\n  \
+nas fidelity --study hybrid --json | jq .proxy.rho\n\n\
+The designs retrained are the study's Pareto front, then a spread of the rest along\n\
+its perplexity ranking, best and worst included. They train in a linked grid study\n\
+(default name STUDY-xFACTOR, listed by `nas studies`) with the study's space and\n\
+[training] steps (and evaluation interval) times --factor, on seeds S, S+1, ... where\n\
+S is the study's seed: the first seed is the proxy trials' own. Running the command\n\
+again continues that study and reports again; Ctrl-C stops cleanly (exit 130).\n\n\
+Reported: Kendall τ-b and Spearman ρ between proxy and long-budget perplexity (the\n\
+mean over seeds); the same for parameter count alone, which a proxy must beat; seed\n\
+against seed at the long budget; the pooled sd over seeds against the sd between\n\
+designs; and how many proxy-front designs stay on the front. NAS practice counts\n\
+ρ >= 0.8 as strong and about 0.6 as weak."
+    )]
+    Fidelity(FidelityArgs),
     /// Delete or rename a study.
     #[command(
         after_help = "Examples:\n  nas study rename hybrid hybrid-v1\n  nas study delete scratch\n  \
@@ -337,7 +358,8 @@ pub struct ParetoArgs {
     #[arg(long)]
     pub json: bool,
     /// Each design once, with the means of its complete trials (a grid's
-    /// seeds): the front of the means, numbered by each design's first trial.
+    /// seeds): the front of the means, numbered by each design's first trial;
+    /// the plot draws each mean with a bar of ± one sd over the seeds.
     #[arg(long)]
     pub group: bool,
 }
@@ -360,6 +382,7 @@ impl Command {
             Command::Bench(a) => a.threads.threads,
             Command::Run(a) => a.threads.threads,
             Command::Eval(a) => a.threads.threads,
+            Command::Fidelity(a) => a.threads.threads,
             _ => None,
         }
     }
@@ -465,6 +488,46 @@ pub struct ReportArgs {
     pub store: StoreArgs,
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct FidelityArgs {
+    /// The study whose proxy to check (`nas studies` lists them).
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Training steps of the retrained trials, as a multiple of the study's.
+    #[arg(long, default_value_t = 4)]
+    pub factor: usize,
+    /// Designs to retrain: the front, then a spread of the rest (default 8;
+    /// a continued check keeps its own).
+    #[arg(long)]
+    pub sample: Option<usize>,
+    /// Seeds per retrained design, the study's own first (default 2; a
+    /// continued check keeps its own).
+    #[arg(long)]
+    pub seeds: Option<usize>,
+    /// Name of the linked study (default: STUDY-xFACTOR).
+    #[arg(long)]
+    pub linked: Option<String>,
+    /// Report what the linked study holds now (or the plan, before it
+    /// exists): trains nothing, writes nothing.
+    #[arg(long)]
+    pub no_train: bool,
+    /// Draw proxy against long-budget perplexity, one point per design, to
+    /// this file (PNG or SVG, by its extension).
+    #[arg(long)]
+    pub plot: Option<std::path::PathBuf>,
+    /// Print the finding as one JSON object (and, while training, one JSON
+    /// line per finished trial).
+    #[arg(long)]
+    pub json: bool,
+    /// Trials trained at once; the cores are split between them.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub threads: ThreadsArg,
 }
 
 #[derive(Args, Debug)]

@@ -1,5 +1,5 @@
 //! Commands that only read (`studies`, `trials`, `report`, `pareto`,
-//! `darts`, `export`) never create, migrate or write a store.
+//! `darts`, `fidelity --no-train`, `export`) never create, migrate or write a store.
 
 mod common;
 
@@ -20,6 +20,8 @@ fn readers(study: &str) -> Vec<Vec<String>> {
         vec!["pareto", "--study", &s],
         vec!["pareto", "--study", &s, "--json"],
         vec!["darts", "--study", &s],
+        vec!["fidelity", "--study", &s, "--no-train"],
+        vec!["fidelity", "--study", &s, "--no-train", "--json"],
         vec!["export", "--study", &s, "--best", "-o", "best.toml"],
     ]
     .into_iter()

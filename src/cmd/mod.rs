@@ -6,6 +6,7 @@ mod confirm;
 mod darts;
 mod eval;
 mod export;
+mod fidelity;
 mod generate;
 mod pareto;
 mod report;
@@ -23,6 +24,7 @@ use hybrid_nas::search::darts::DartsError;
 use hybrid_nas::space::SpaceError;
 use hybrid_nas::store::{SqliteStore, StoreError, TrialRecord};
 use hybrid_nas::study::driver::DriverError;
+use hybrid_nas::study::fidelity::FidelityError;
 use hybrid_nas::study::trial::TrialError;
 use hybrid_nas::study::{frame, StoredStudy, StudyError};
 use hybrid_nas::train::TrainError;
@@ -54,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Studies(args) => studies::run(args).map(|()| 0),
         Command::Trials(args) => trials::run(args).map(|()| 0),
         Command::Report(args) => report::run(args).map(|()| 0),
+        Command::Fidelity(args) => fidelity::run(args, threads),
         Command::Study(args) => study::run(args),
         Command::Export(args) => export::run(args).map(|()| 0),
         Command::Pareto(args) => pareto::run(args).map(|()| 0),
@@ -109,6 +112,12 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if cause
             .downcast_ref::<StudyError>()
             .is_some_and(StudyError::is_usage)
+        {
+            return EXIT_USAGE;
+        }
+        if cause
+            .downcast_ref::<FidelityError>()
+            .is_some_and(FidelityError::is_usage)
         {
             return EXIT_USAGE;
         }

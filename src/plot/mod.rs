@@ -1,7 +1,8 @@
 //! Figures (PNG or SVG) with plotters: the Pareto front of one or more
 //! studies ([`draw`]), the α trajectories of a DARTS study
-//! ([`draw_alphas`]) and the sequence-length sweep of `nas bench`
-//! ([`draw_sweep`]). Drawing only: which points are on the front, the
+//! ([`draw_alphas`]), the sequence-length sweep of `nas bench`
+//! ([`draw_sweep`]) and the proxy-fidelity scatter of `nas fidelity`
+//! ([`draw_fidelity`]). Drawing only: which points are on the front, the
 //! hypervolume and the reference point come from [`crate::pareto`] via the
 //! caller.
 //!
@@ -51,6 +52,7 @@ mod axis;
 mod colour_bar;
 mod colour_scale;
 mod dry;
+mod fidelity;
 mod figure;
 mod font;
 mod format;
@@ -69,6 +71,7 @@ mod vector;
 use std::path::PathBuf;
 
 pub use alpha::{draw_alphas, AlphaSeries};
+pub use fidelity::{draw_fidelity, FidelityPoint, FidelityText};
 pub use format::Format;
 pub use number::compact_number;
 pub use pareto::{draw, draw_with};

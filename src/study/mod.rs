@@ -25,6 +25,7 @@ mod compute;
 mod config;
 pub mod darts;
 pub mod driver;
+pub mod fidelity;
 pub mod finish;
 pub mod frame;
 pub mod groups;

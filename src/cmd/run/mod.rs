@@ -10,8 +10,8 @@ use hybrid_nas::study::{
 };
 
 mod phase_clock;
-mod progress;
-mod report;
+pub(super) mod progress;
+pub(super) mod report;
 mod supernet;
 
 use self::progress::TrialProgress;
