@@ -226,3 +226,106 @@ fn grids_that_cannot_run_are_refused_at_their_line_and_nothing_is_written() {
     );
     assert_eq!(tree(dir.path()), before);
 }
+
+#[test]
+fn axes_expand_inside_the_space_after_the_listed_designs_and_each_trains_at_each_seed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Ratio 0 places nothing, so its two patterns name one design; one
+    // listed design is also a combination of the axes: both once.
+    grid_space(
+        dir.path(),
+        &format!(
+            "{}\nrepeats = 2\n[grid.axes]\ndepth = [3]\nd_model = [32]\n\
+             ratio = [0.0, 0.333, 0.667]\npattern = [\"uniform\", \"clustered_first\"]\n\
+             heads = [2]\nwindow = [0]\nshared = [false]\nstate_dim = [8]\nexpand = [2]",
+            designs_line(&["d64 S16 A4", "d32 S8 A2 S8"])
+        ),
+    );
+    let out = run_grid(dir.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "grid: 6 designs x 2 seed(s) (4 from [grid.axes]: 6 combinations, 0 outside the space)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let designs = [
+        "d64 S16 A4",
+        "d32 S8 A2 S8",
+        "d32 S8 S8 S8",
+        "d32 A2 S8 S8",
+        "d32 A2 S8 A2",
+        "d32 A2 A2 S8",
+    ];
+    let pairs: Vec<(String, u64)> = trials(dir.path())
+        .iter()
+        .map(|t| (t.arch_short.clone(), t.seed))
+        .collect();
+    let expected: Vec<(String, u64)> = [0, 1]
+        .iter()
+        .flat_map(|&s| designs.iter().map(move |d| (d.to_string(), s)))
+        .collect();
+    assert_eq!(pairs, expected);
+}
+
+#[test]
+fn axes_that_cannot_give_a_design_are_refused_at_their_value_and_nothing_is_written() {
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "d_model = [32, 96]",
+            "`grid.axes.d_model`: no combination with this value lies inside the space: \
+             d_model 96 is not a choice of the space",
+            ":column-of-96",
+        ),
+        (
+            "pattern = [\"free\"]",
+            "`free` names no positions",
+            "grid.axes.pattern",
+        ),
+        (
+            "ratio = [0.0, 1.5]",
+            "1.5 lies outside [0, 1]",
+            "grid.axes.ratio",
+        ),
+        (
+            "depth = [3]\nratio = [0.5]",
+            "ratio 0.5 of 3 layers is 1.500 layers",
+            // Neither value gives a design; the first axis is named.
+            "grid.axes.depth",
+        ),
+        ("colour = [1]", "`grid.axes.colour`: unknown key", "g.toml:"),
+        ("heads = []", "the list is empty", "grid.axes.heads"),
+        ("", "neither `designs` nor [grid.axes]", "`grid`"),
+    ];
+    for (axes, expected, place) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let grid = if axes.is_empty() {
+            "repeats = 2".to_string()
+        } else {
+            format!("[grid.axes]\n{axes}")
+        };
+        let file = grid_space(dir.path(), &grid);
+        let text = std::fs::read_to_string(dir.path().join(&file)).unwrap();
+        let before = tree(dir.path());
+        let out = run_grid(dir.path(), &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{axes}: {err}");
+        assert!(err.contains(expected), "{axes}: {err}");
+        if place == ":column-of-96" {
+            // The error points at the value itself: its line and column.
+            let line = text
+                .lines()
+                .position(|l| l.starts_with("d_model = [32, 96]"))
+                .unwrap();
+            let at = format!("g.toml:{}:{}:", line + 1, "d_model = [32, ".len() + 1);
+            assert!(
+                err.starts_with(&format!("error: {at}")) || err.contains(&at),
+                "{err}"
+            );
+        } else {
+            assert!(err.contains(place), "{axes}: {err}");
+        }
+        assert_eq!(tree(dir.path()), before, "{axes}: nothing written");
+    }
+}

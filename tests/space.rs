@@ -132,6 +132,44 @@ fn seed_spaces_are_the_lectures_grids() {
     assert!(grid.designs.iter().all(|a| a.layers.len() == 8));
 }
 
+/// `name`'s bundled text with its `[grid]` table replaced by `grid`.
+fn with_grid(name: &str, grid: &str) -> SearchSpace {
+    let text = SearchSpace::bundled(name).unwrap();
+    let head = &text[..text.find("\n[grid]").expect("a [grid] table")];
+    SearchSpace::parse(&format!("{head}\n[grid]\n{grid}\n"), name).unwrap()
+}
+
+fn short_forms(space: &SearchSpace) -> Vec<String> {
+    let grid = space.grid.as_ref().unwrap();
+    grid.designs.iter().map(|a| a.short_form()).collect()
+}
+
+#[test]
+fn the_lectures_ablations_are_products_of_two_axes() {
+    // 5.2.1: the ratios, spread evenly; every other axis is the space's one choice.
+    let ratio = with_grid(
+        "seed-ratio",
+        "repeats = 3\n[grid.axes]\nratio = [0.0, 0.125, 0.25, 0.5, 1.0]\npattern = [\"uniform\"]",
+    );
+    assert_eq!(short_forms(&ratio), short_forms(&bundled("seed-ratio")));
+    let expansion = ratio.grid.as_ref().unwrap().expansion.unwrap();
+    assert_eq!(
+        (expansion.combinations, expansion.outside, expansion.added),
+        (5, 0, 5)
+    );
+
+    // 5.2.2: two attention layers in eight, by each pattern that places them.
+    let placement = with_grid(
+        "seed-placement",
+        "repeats = 3\n[grid.axes]\nratio = [0.25]\npattern = [\"alternating\", \"clustered_first\", \
+         \"clustered_last\", \"clustered_middle\", \"uniform\"]",
+    );
+    assert_eq!(
+        short_forms(&placement),
+        short_forms(&bundled("seed-placement"))
+    );
+}
+
 #[test]
 fn resolve_takes_files_and_bare_bundled_names_only() {
     let space = SearchSpace::resolve("tiny").unwrap();

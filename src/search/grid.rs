@@ -68,7 +68,11 @@ mod tests {
             .iter()
             .map(|s| Architecture::parse_short_form(s).unwrap())
             .collect();
-        GridSettings { designs, repeats }
+        GridSettings {
+            designs,
+            repeats,
+            expansion: None,
+        }
     }
 
     fn record(arch: &Architecture, seed: u64, state: TrialState) -> TrialRecord {

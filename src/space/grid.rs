@@ -1,5 +1,6 @@
 //! `[grid]`: the designs a grid study trains, each with `repeats` seeds
-//! (`search::grid`), validated by `schema/grid.rs` against the rest of the space.
+//! (`search::grid`), listed or expanded from axes (`axes.rs`), validated by
+//! `schema/grid.rs` against the rest of the space.
 
 use crate::arch::Architecture;
 
@@ -15,6 +16,19 @@ pub struct GridSettings {
     pub designs: Vec<Architecture>,
     /// Seeds per design (default 1): repeat `r` trains with the study seed + `r`.
     pub repeats: usize,
+    /// What `[grid.axes]` expanded to, when the grid has axes.
+    pub expansion: Option<AxesExpansion>,
+}
+
+/// How `[grid.axes]` became designs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AxesExpansion {
+    /// Combinations of one value per axis.
+    pub combinations: usize,
+    /// Combinations the space does not allow (or that name no placement).
+    pub outside: usize,
+    /// Designs added to the grid: distinct, and not among `designs`.
+    pub added: usize,
 }
 
 impl GridSettings {

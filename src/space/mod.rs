@@ -41,6 +41,7 @@
 //! trials = 50
 //! ```
 
+pub mod axes;
 mod darts;
 mod evolution;
 mod grid;
@@ -60,7 +61,7 @@ use crate::train::TrainConfig;
 
 pub use darts::{DartsSettings, PlannedPhase, SupernetShape, DARTS_COSTS};
 pub use evolution::{EvolutionSettings, MIN_POPULATION};
-pub use grid::{GridSettings, MAX_GRID_DESIGNS, MAX_REPEATS};
+pub use grid::{AxesExpansion, GridSettings, MAX_GRID_DESIGNS, MAX_REPEATS};
 pub use mutate::{MutationOp, MutationWeights};
 pub use recall::RecallSettings;
 pub use sample::Placement;

@@ -2,6 +2,7 @@
 //! cores are split; then what the run did, the best trial, and what to do next.
 
 use hybrid_nas::metrics;
+use hybrid_nas::space::GridSettings;
 use hybrid_nas::store::{Store, TrialRecord};
 use hybrid_nas::study::driver::{RunOptions, RunSummary};
 use hybrid_nas::study::{StoredStudy, ThreadSplit};
@@ -27,6 +28,26 @@ pub fn start(study: &StoredStudy, before: &[TrialRecord], split: ThreadSplit, st
         split.jobs,
         split.per_job(),
     );
+    if let Some(grid) = study.space().ok().and_then(|s| s.grid.as_ref()) {
+        eprintln!("{}", grid_line(grid));
+    }
+}
+
+/// A grid's size, and what its axes became: "grid: 12 designs x 3 seeds
+/// (10 from [grid.axes]: 20 combinations, 8 outside the space)".
+fn grid_line(grid: &GridSettings) -> String {
+    let axes = match grid.expansion {
+        Some(e) => format!(
+            " ({} from [grid.axes]: {} combinations, {} outside the space)",
+            e.added, e.combinations, e.outside
+        ),
+        None => String::new(),
+    };
+    format!(
+        "grid: {} designs x {} seed(s){axes}",
+        grid.designs.len(),
+        grid.repeats
+    )
 }
 
 /// What the run did, the best trial, and what to do next.

@@ -150,10 +150,10 @@ fn every(
 }
 
 /// `shared` or `parallel` (`key`): distinct booleans; `[false]` when absent.
-fn flags(
+pub(super) fn flags(
     ctx: &Ctx<'_>,
     list: &Option<List<bool>>,
-    key: &'static str,
+    key: &str,
 ) -> Result<Checked<bool>, SpaceError> {
     let Some(list) = list else {
         return Ok(vec![(false, 0..0)]);

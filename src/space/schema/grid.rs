@@ -1,34 +1,93 @@
-//! `[grid]`: explicit designs (short forms) and repeats per design. Each
+//! `[grid]`: explicit designs (short forms), a product of axes
+//! (`[grid.axes]`, see `axes.rs`), or both, and repeats per design. Each
 //! design must lie in the space the rest of the file defines, so that a grid
 //! study and a random study of the same space compare like with like; the
-//! error points at the design's string.
+//! error points at the design's string. Listed designs come first, then the
+//! axes' designs not already listed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::axes::{self, RawAxes};
 use super::ctx::{Ctx, List};
 use crate::arch::Architecture;
-use crate::space::{GridSettings, SearchSpace, SpaceError, MAX_GRID_DESIGNS, MAX_REPEATS};
+use crate::space::{
+    AxesExpansion, GridSettings, SearchSpace, SpaceError, MAX_GRID_DESIGNS, MAX_REPEATS,
+};
 
 /// The `[grid]` table as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGrid {
-    designs: List<String>,
+    designs: Option<List<String>>,
     repeats: Option<Spanned<i64>>,
+    axes: Option<Spanned<RawAxes>>,
 }
 
 pub(super) fn parse(
     ctx: &Ctx<'_>,
-    raw: &RawGrid,
+    table: &Spanned<RawGrid>,
     space: &SearchSpace,
 ) -> Result<GridSettings, SpaceError> {
-    let listed = raw.designs.get_ref();
+    let raw = table.get_ref();
+    let mut designs = match &raw.designs {
+        Some(list) => listed(ctx, list, space)?,
+        None if raw.axes.is_none() => {
+            return Err(ctx.invalid(
+                &table.span(),
+                "grid",
+                "neither `designs` nor [grid.axes]",
+                "`designs = [\"d64 S16 A4 S16\", ...]`, a [grid.axes] table, or both",
+            ))
+        }
+        None => Vec::new(),
+    };
+    let listed = designs.len();
+    let expansion = match &raw.axes {
+        Some(table) => {
+            let found = axes::parse(ctx, table, space)?;
+            let known: HashSet<String> = designs.iter().map(Architecture::hash).collect();
+            let added = found.designs.iter().filter(|a| !known.contains(&a.hash()));
+            designs.extend(added.cloned());
+            Some(AxesExpansion {
+                combinations: found.combinations,
+                outside: found.outside,
+                added: designs.len() - listed,
+            })
+        }
+        None => None,
+    };
+    if designs.len() > MAX_GRID_DESIGNS {
+        return Err(ctx.invalid(
+            &table.span(),
+            "grid",
+            format!("{} designs", designs.len()),
+            format!("at most {MAX_GRID_DESIGNS} (fewer designs or axis values)"),
+        ));
+    }
+    let repeats = match &raw.repeats {
+        Some(v) => ctx.positive_up_to(v, "grid.repeats", "seeds per design", MAX_REPEATS)?,
+        None => 1,
+    };
+    Ok(GridSettings {
+        designs,
+        repeats,
+        expansion,
+    })
+}
+
+/// The designs of `designs = [...]`: each a short form inside the space, each once.
+fn listed(
+    ctx: &Ctx<'_>,
+    list: &List<String>,
+    space: &SearchSpace,
+) -> Result<Vec<Architecture>, SpaceError> {
+    let listed = list.get_ref();
     if listed.is_empty() || listed.len() > MAX_GRID_DESIGNS {
         return Err(ctx.invalid(
-            &raw.designs.span(),
+            &list.span(),
             "grid.designs",
             format!("{} designs", listed.len()),
             format!("1 to {MAX_GRID_DESIGNS} short forms, like \"d64 S16 A4 S16\""),
@@ -68,9 +127,5 @@ pub(super) fn parse(
         }
         designs.push(arch);
     }
-    let repeats = match &raw.repeats {
-        Some(v) => ctx.positive_up_to(v, "grid.repeats", "seeds per design", MAX_REPEATS)?,
-        None => 1,
-    };
-    Ok(GridSettings { designs, repeats })
+    Ok(designs)
 }

@@ -13,6 +13,7 @@
 //! listed depth and pattern something to place.
 
 mod attention;
+mod axes;
 mod ctx;
 mod darts;
 mod evolution;
@@ -55,7 +56,7 @@ struct RawSpace {
     search: RawSearch,
     evolution: Option<RawEvolution>,
     darts: Option<RawDarts>,
-    grid: Option<RawGrid>,
+    grid: Option<Spanned<RawGrid>>,
     recall: Option<Spanned<RawRecall>>,
 }
 

@@ -50,7 +50,7 @@ pub(super) fn needs_grid(
             &raw.strategy.span(),
             "search.strategy",
             "`grid` without a [grid] table",
-            "a [grid] table with `designs = [\"d64 S16 A4 S16\", ...]` (and `repeats`)",
+            "a [grid] table with `designs = [\"d64 S16 A4 S16\", ...]` or [grid.axes] (and `repeats`)",
         ));
     }
     Ok(())
