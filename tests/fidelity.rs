@@ -23,19 +23,7 @@ fn trials(dir: &Path, study: &str) -> Vec<TrialRecord> {
 
 /// A tiny study of `n` analytic trials.
 fn source(dir: &Path, n: usize) {
-    let n = n.to_string();
-    let out = nas(
-        dir,
-        &[
-            "run",
-            "--space",
-            "tiny",
-            "--evaluator",
-            "analytic",
-            "--trials",
-            &n,
-        ],
-    );
+    let out = common::run_tiny(dir, &n.to_string(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 

@@ -4,12 +4,11 @@
 
 use hybrid_nas::evaluate;
 use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
-use hybrid_nas::study::driver::{Driver, RunOptions};
 use hybrid_nas::study::fidelity::Planned;
-use hybrid_nas::study::{self, interrupt, ThreadSplit};
+use hybrid_nas::study::{self, ThreadSplit};
 
 use crate::cli::FidelityArgs;
-use crate::cmd::run::{progress::TrialProgress, report};
+use crate::cmd::run;
 
 /// Trains what the linked study still lacks; returns the exit status (as
 /// `nas run`'s) and the linked study's trials.
@@ -25,25 +24,15 @@ pub fn train(
     let split = ThreadSplit::new(threads, args.jobs);
     split.apply_per_job();
     let study = study::open_or_continue(store, config, false)?;
-    let before = store.trials(study.id)?;
-    if !args.json {
-        report::start(&study, &before, split, &args.store.storage);
-    }
-    let progress = TrialProgress::new(&study, &before, args.json);
-    let interrupted = interrupt::flag();
-    let driver = Driver {
+    let summary = run::train_trials(
         store,
-        study: &study,
-        evaluator: evaluator.as_ref(),
-        options: RunOptions {
-            jobs: split.jobs,
-            threads_per_job: Some(split.per_job()),
-            ..Default::default()
-        },
-        interrupted: &interrupted,
-    };
-    let summary = driver.run(strategy, &|t| progress.finished(t))?;
-    progress.finish();
+        &study,
+        evaluator.as_ref(),
+        strategy,
+        split,
+        args.json,
+        &args.store.storage,
+    )?;
     let trials = store.trials(study.id)?;
     let complete = trials.iter().filter(|t| t.is_complete()).count();
     Ok((summary.exit_status(complete), trials))

@@ -1,17 +1,19 @@
 //! `nas run`: create or continue a study and drive it to its budget.
 
 use hybrid_nas::evaluate;
+use hybrid_nas::evaluate::Evaluator;
 use hybrid_nas::search::Strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
 use hybrid_nas::store::{SqliteStore, Store};
-use hybrid_nas::study::driver::{Driver, RunOptions};
+use hybrid_nas::study::driver::{Driver, RunOptions, RunSummary};
 use hybrid_nas::study::{
-    self, interrupt, StudyConfig, StudyRequest, StudyStrategy, ThreadSplit, EXIT_INTERRUPTED,
+    self, interrupt, StoredStudy, StudyConfig, StudyRequest, StudyStrategy, ThreadSplit,
+    EXIT_INTERRUPTED,
 };
 
 mod phase_clock;
-pub(super) mod progress;
-pub(super) mod report;
+mod progress;
+mod report;
 mod supernet;
 
 use self::progress::TrialProgress;
@@ -73,16 +75,44 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         (None, None) => unreachable!("a DARTS config loads its corpus"),
     };
 
-    let before = store.trials(study.id)?;
+    let summary = train_trials(
+        &store,
+        &study,
+        evaluator.as_ref(),
+        strategy,
+        split,
+        args.json,
+        &args.store.storage,
+    )?;
     if !args.json {
-        report::start(&study, &before, split, &args.store.storage);
+        report::end(&store, &study, &summary, &args.store.storage)?;
     }
-    let progress = TrialProgress::new(&study, &before, args.json);
+    let trials = store.trials(study.id)?;
+    Ok(summary.exit_status(trials.iter().filter(|t| t.is_complete()).count()))
+}
+
+/// Drives `study` with `strategy` to its budget, with the start line (unless
+/// `json`), one progress line per finished trial and the progress bar: the
+/// trial loop of `nas run`, shared with `nas fidelity`.
+pub(super) fn train_trials(
+    store: &SqliteStore,
+    study: &StoredStudy,
+    evaluator: &dyn Evaluator,
+    strategy: Box<dyn Strategy>,
+    split: ThreadSplit,
+    json: bool,
+    storage: &str,
+) -> anyhow::Result<RunSummary> {
+    let before = store.trials(study.id)?;
+    if !json {
+        report::start(study, &before, split, storage);
+    }
+    let progress = TrialProgress::new(study, &before, json);
     let interrupted = interrupt::flag();
     let driver = Driver {
-        store: &store,
-        study: &study,
-        evaluator: evaluator.as_ref(),
+        store,
+        study,
+        evaluator,
         options: RunOptions {
             jobs: split.jobs,
             threads_per_job: Some(split.per_job()),
@@ -92,9 +122,5 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     };
     let summary = driver.run(strategy, &|t| progress.finished(t))?;
     progress.finish();
-    if !args.json {
-        report::end(&store, &study, &summary, &args.store.storage)?;
-    }
-    let trials = store.trials(study.id)?;
-    Ok(summary.exit_status(trials.iter().filter(|t| t.is_complete()).count()))
+    Ok(summary)
 }
