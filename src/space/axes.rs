@@ -75,31 +75,6 @@ impl Axis {
     }
 }
 
-/// The values of one axis.
-#[derive(Clone, Debug, PartialEq)]
-pub enum AxisValues {
-    Ints(Vec<usize>),
-    /// Attention fractions in [0, 1].
-    Ratios(Vec<f64>),
-    Patterns(Vec<Pattern>),
-    Flags(Vec<bool>),
-}
-
-impl AxisValues {
-    pub fn len(&self) -> usize {
-        match self {
-            AxisValues::Ints(v) => v.len(),
-            AxisValues::Ratios(v) => v.len(),
-            AxisValues::Patterns(v) => v.len(),
-            AxisValues::Flags(v) => v.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 /// Every axis with its values, in [`Axis::ALL`]'s order. An axis the file
 /// leaves out takes the space's own choices; `ratio` left out takes every
 /// attention count the space's ratio bounds allow at each depth (`None`).
