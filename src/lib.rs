@@ -26,6 +26,7 @@ pub mod objective;
 pub mod optim;
 pub mod pareto;
 pub mod plot;
+pub mod prune;
 pub mod resident;
 pub mod search;
 pub mod space;
