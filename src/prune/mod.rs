@@ -20,4 +20,6 @@ mod settings;
 
 pub use self::promote::{promotes, rank_position, Competitor};
 pub use self::rungs::{bracket_of, bracket_weights, Bracket};
-pub use self::settings::{Pruner, PrunerKind, PrunerSettings, DEFAULT_REDUCTION_FACTOR};
+pub use self::settings::{
+    Pruner, PrunerError, PrunerKind, PrunerSettings, DEFAULT_REDUCTION_FACTOR,
+};

@@ -71,39 +71,26 @@ impl PrunerSettings {
     }
 
     /// Checks the settings against a training budget of `max_steps`; the
-    /// message says what to change.
-    pub fn check(&self, max_steps: usize) -> Result<(), String> {
+    /// error says which setting to change and how.
+    pub fn check(&self, max_steps: usize) -> Result<(), PrunerError> {
         if self.reduction_factor < 2 {
-            return Err(format!(
-                "reduction_factor must be at least 2 (got {}): a rung keeps the best 1/η",
-                self.reduction_factor
-            ));
+            return Err(PrunerError::ReductionFactor(self.reduction_factor));
         }
-        if self.min_steps == 0 {
-            return Err("min_steps must be at least 1".into());
+        if self.min_steps == 0 || (self.is_active() && self.max_brackets(max_steps) == 1) {
+            return Err(PrunerError::MinSteps {
+                min_steps: self.min_steps,
+                eta: self.reduction_factor,
+                max_steps,
+            });
         }
-        if self.is_active() && self.max_brackets(max_steps) == 1 {
-            return Err(format!(
-                "min_steps {} x reduction_factor {} is beyond the training budget of \
-                 {max_steps} steps: there is no rung to prune at (lower min_steps to at most {})",
-                self.min_steps,
-                self.reduction_factor,
-                max_steps / self.reduction_factor
-            ));
-        }
-        if let Some(b) = self.brackets {
-            if self.kind != PrunerKind::Hyperband {
-                return Err("brackets applies to the hyperband pruner only".into());
-            }
+        if let Some(brackets) = self.brackets {
             let most = self.max_brackets(max_steps);
-            if b == 0 || b > most {
-                return Err(format!(
-                    "brackets must be between 1 and {most} (min_steps {} and η {} give {} \
-                     rung(s) below {max_steps} steps, and one bracket more trains to the end)",
-                    self.min_steps,
-                    self.reduction_factor,
-                    most - 1
-                ));
+            if self.kind != PrunerKind::Hyperband || brackets == 0 || brackets > most {
+                return Err(PrunerError::Brackets {
+                    brackets,
+                    kind: self.kind,
+                    most,
+                });
             }
         }
         Ok(())
@@ -114,7 +101,7 @@ impl PrunerSettings {
     }
 
     /// The pruner for a training budget of `max_steps` (checked first).
-    pub fn pruner(&self, max_steps: usize) -> Result<Pruner, String> {
+    pub fn pruner(&self, max_steps: usize) -> Result<Pruner, PrunerError> {
         self.check(max_steps)?;
         let eta = self.reduction_factor;
         let count = match self.kind {
@@ -138,6 +125,39 @@ impl PrunerSettings {
             brackets,
         })
     }
+}
+
+/// Settings that cannot prune a training budget, by the setting to change.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PrunerError {
+    #[error("reduction_factor must be at least 2 (got {0}): a rung keeps the best 1/η")]
+    ReductionFactor(usize),
+    #[error(
+        "min_steps {min_steps} x reduction_factor {eta} is beyond the training budget of \
+         {max_steps} steps: there is no rung to prune at (min_steps from 1 to {})",
+        max_steps / eta
+    )]
+    MinSteps {
+        min_steps: usize,
+        eta: usize,
+        max_steps: usize,
+    },
+    #[error(
+        "{}",
+        if *kind != PrunerKind::Hyperband {
+            format!("brackets applies to the hyperband pruner only, not to {kind}")
+        } else {
+            format!(
+                "brackets {brackets} is not between 1 and {most} (the rungs below the budget, \
+                 and one bracket more that trains every trial to the end)"
+            )
+        }
+    )]
+    Brackets {
+        brackets: usize,
+        kind: PrunerKind,
+        most: usize,
+    },
 }
 
 /// A pruner for one training budget: its brackets and how trials are dealt
@@ -241,18 +261,21 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused_with_the_reason() {
+        let message = |s: &PrunerSettings| s.check(300).unwrap_err().to_string();
         let mut s = settings(PrunerKind::Asha);
         s.reduction_factor = 1;
-        assert!(s.check(300).unwrap_err().contains("at least 2"));
+        assert!(message(&s).contains("at least 2"));
         let mut s = settings(PrunerKind::Asha);
         s.min_steps = 101;
-        assert!(s.check(300).unwrap_err().contains("at most 100"));
+        assert!(message(&s).contains("from 1 to 100"), "{}", message(&s));
+        s.min_steps = 100;
+        assert!(s.check(300).is_ok());
         let mut s = settings(PrunerKind::Asha);
         s.brackets = Some(2);
-        assert!(s.check(300).unwrap_err().contains("hyperband"));
+        assert!(message(&s).contains("hyperband pruner only"));
         let mut s = settings(PrunerKind::Hyperband);
         s.brackets = Some(4);
-        assert!(s.check(300).unwrap_err().contains("between 1 and 3"));
+        assert!(message(&s).contains("between 1 and 3"));
     }
 
     #[test]
