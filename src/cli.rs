@@ -158,6 +158,27 @@ designs; and how many proxy-front designs stay on the front. NAS practice counts
 ρ >= 0.8 as strong and about 0.6 as weak."
     )]
     Fidelity(FidelityArgs),
+    /// Replay early stopping on a study trained to the full budget: what ASHA
+    /// or Hyperband would have spent, and found, in many random orders.
+    #[command(
+        after_help = "Examples:\n  nas replay --study replay --storage runs/pruning-replay.db\n  \
+nas replay --study hybrid --pruner asha --min-steps 33 --eta 3 --orders 50\n  \
+nas replay --study hybrid --by-loss --json | jq .replays[0].comparison.compute_ratio\n\n\
+Nothing is trained and nothing is written. Each complete trial's stored validation\n\
+curve gives its loss at every rung, so the study must have been trained with an\n\
+[training] eval_interval that divides every rung (the default rungs, a ninth and a\n\
+third of the steps, need eval_interval = steps / 9, e.g. 33 for 300 steps). In each\n\
+random order one worker runs the designs: random search trains each to the end; the\n\
+pruner stops a design at the first rung where it is not in the best 1/η of the\n\
+designs that reached that rung before it (with the study's costs known before\n\
+training as further objectives, unless --by-loss), and is charged the steps it ran.\n\n\
+Reported per pruner, median and quartiles over the orders: the steps it needs to\n\
+complete the study's best design as a share of random search's in the same order\n\
+(inf where it stopped that design), its total steps as a share of random search's,\n\
+and the hypervolume of the designs it completed against random search's at the same\n\
+steps; then Kendall's τ between the loss at each evaluated step and the final loss."
+    )]
+    Replay(ReplayArgs),
     /// Delete or rename a study.
     #[command(
         after_help = "Examples:\n  nas study rename hybrid hybrid-v1\n  nas study delete scratch\n  \
@@ -488,6 +509,45 @@ pub struct ReportArgs {
     pub store: StoreArgs,
     #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
     pub format: ReportFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrunerArg {
+    Asha,
+    Hyperband,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A study whose trials trained to the full budget (`nas studies` lists them).
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Pruners to replay (default: both).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PrunerArg::Asha, PrunerArg::Hyperband])]
+    pub pruner: Vec<PrunerArg>,
+    /// The first rung, in training steps (default: a ninth of the study's steps).
+    #[arg(long)]
+    pub min_steps: Option<usize>,
+    /// η, the reduction factor: each rung keeps the best 1/η.
+    #[arg(long = "eta", value_name = "ETA", default_value_t = hybrid_nas::prune::DEFAULT_REDUCTION_FACTOR)]
+    pub reduction_factor: usize,
+    /// Hyperband's brackets (default: one per rung, and one that trains to the end).
+    #[arg(long)]
+    pub brackets: Option<usize>,
+    /// Random orders of the designs.
+    #[arg(long, default_value_t = 20)]
+    pub orders: usize,
+    /// Seed of the orders.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Rank at a rung by the loss alone, not with the study's costs.
+    #[arg(long)]
+    pub by_loss: bool,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ mod export;
 mod fidelity;
 mod generate;
 mod pareto;
+mod replay;
 mod report;
 mod run;
 mod studies;
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Trials(args) => trials::run(args).map(|()| 0),
         Command::Report(args) => report::run(args).map(|()| 0),
         Command::Fidelity(args) => fidelity::run(args, threads),
+        Command::Replay(args) => replay::run(args).map(|()| 0),
         Command::Study(args) => study::run(args),
         Command::Export(args) => export::run(args).map(|()| 0),
         Command::Pareto(args) => pareto::run(args).map(|()| 0),

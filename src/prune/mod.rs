@@ -15,6 +15,7 @@
 //! there compare.
 
 mod promote;
+pub mod replay;
 mod rungs;
 mod settings;
 

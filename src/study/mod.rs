@@ -32,6 +32,7 @@ pub mod groups;
 pub mod interrupt;
 pub mod manage;
 pub mod name;
+pub mod replay;
 pub mod report;
 mod stored;
 pub mod trial;
