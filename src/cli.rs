@@ -123,6 +123,18 @@ The table's start times are UTC too.\n\n\
 n, the seeds, and each value's mean and sample sd (NAME_mean, NAME_sd in the CSV;\n\
 {mean, sd, n} per value in JSON; sd is empty or null for one trial).")]
     Trials(TrialsArgs),
+    /// Every trial's learning curve of a study: a table of the value at each
+    /// evaluated step, JSON lines, or a PNG/SVG plot.
+    #[command(after_help = "Examples:\n  nas curves --study hybrid\n  \
+nas curves --study hybrid --plot curves.png\n  \
+nas curves --study replay --storage runs/pruning-replay.db --rungs 33,99 --plot curves.svg\n  \
+nas curves --study hybrid --metric train_loss --json | jq .points\n\n\
+One row per trial that did not fail: its number, state (pruned@STEP for a pruned\n\
+trial), design and the value at each step its training evaluated (every\n\
+[training] eval_interval steps and at the end; `-` where it has none). The plot\n\
+draws complete and running trials in colour, pruned ones grey beneath them, and a\n\
+dashed line at each --rungs step (see `nas replay`). Nothing is written to the store.")]
+    Curves(CurvesArgs),
     /// A study's designs as the lecture's comparison tables: measured perplexity,
     /// recall, training time and latency (mean ± sd over seeds), costs, ratios.
     #[command(
@@ -546,6 +558,34 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub by_loss: bool,
     /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CurveMetric {
+    /// Validation loss at the step (the fixed held-out batches).
+    ValLoss,
+    /// Mean training loss since the previous evaluation.
+    TrainLoss,
+}
+
+#[derive(Args, Debug)]
+pub struct CurvesArgs {
+    /// The study whose curves to show (`nas studies` lists them).
+    #[arg(long)]
+    pub study: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum, default_value_t = CurveMetric::ValLoss)]
+    pub metric: CurveMetric,
+    /// Draw the curves to this PNG or SVG file.
+    #[arg(long)]
+    pub plot: Option<std::path::PathBuf>,
+    /// Steps to mark with a dashed line, e.g. a pruner's rungs: 33,99.
+    #[arg(long, value_delimiter = ',')]
+    pub rungs: Vec<usize>,
+    /// One JSON object per trial, one per line.
     #[arg(long)]
     pub json: bool,
 }

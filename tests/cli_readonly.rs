@@ -1,4 +1,4 @@
-//! Commands that only read (`studies`, `trials`, `report`, `pareto`,
+//! Commands that only read (`studies`, `trials`, `curves`, `report`, `pareto`,
 //! `darts`, `fidelity --no-train`, `export`) never create, migrate or write a store.
 
 mod common;
@@ -15,6 +15,8 @@ fn readers(study: &str) -> Vec<Vec<String>> {
         vec!["trials", "--study", &s],
         vec!["trials", "--study", &s, "--json"],
         vec!["trials", "--study", &s, "--group"],
+        vec!["curves", "--study", &s],
+        vec!["curves", "--study", &s, "--json"],
         vec!["report", "--study", &s],
         vec!["report", "--study", &s, "--format", "json"],
         vec!["pareto", "--study", &s],

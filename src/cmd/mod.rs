@@ -3,6 +3,7 @@
 mod bench;
 mod completions;
 mod confirm;
+mod curves;
 mod darts;
 mod eval;
 mod export;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Run(args) => run::run(args, threads),
         Command::Studies(args) => studies::run(args).map(|()| 0),
         Command::Trials(args) => trials::run(args).map(|()| 0),
+        Command::Curves(args) => curves::run(args).map(|()| 0),
         Command::Report(args) => report::run(args).map(|()| 0),
         Command::Fidelity(args) => fidelity::run(args, threads),
         Command::Replay(args) => replay::run(args).map(|()| 0),

@@ -51,6 +51,7 @@ mod alpha;
 mod axis;
 mod colour_bar;
 mod colour_scale;
+mod curves;
 mod dry;
 mod fidelity;
 mod figure;
@@ -71,6 +72,7 @@ mod vector;
 use std::path::PathBuf;
 
 pub use alpha::{draw_alphas, AlphaSeries};
+pub use curves::{draw_curves, CurveLine};
 pub use fidelity::{draw_fidelity, FidelityPoint, FidelityText};
 pub use format::Format;
 pub use number::compact_number;

@@ -23,6 +23,7 @@
 
 mod compute;
 mod config;
+pub mod curves;
 pub mod darts;
 pub mod driver;
 pub mod fidelity;
