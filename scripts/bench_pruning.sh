@@ -2,7 +2,7 @@
 # Early stopping replayed on the default space: trains TRIALS designs of
 # search_spaces/hybrid.toml to its full 300 steps once, with the validation
 # loss every 33 steps (the default rungs are 33 and 99 at η = 3), into a store
-# that is kept and reused (runs/pruning-replay.db: about 50 min on 2 cores for
+# that is kept and reused (runs/pruning-replay.db: 66 min on 2 cores for
 # 60 designs); then `nas replay` compares ASHA and Hyperband with random search
 # over ORDERS random orders, ranked at a rung with the cost (MO-ASHA) and by the
 # loss alone. Replay counts training steps, so machine load does not change its
