@@ -7,6 +7,20 @@ use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, Value
 
 use super::number::{compact_number, SI};
 
+/// The range of `values`, widened each side by `fraction` of it (by 1% of
+/// the value when all are equal), so that no mark sits on the frame.
+pub(super) fn padded_range(values: impl Iterator<Item = f64>, fraction: f64) -> Range<f64> {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let pad = if hi > lo {
+        fraction * (hi - lo)
+    } else {
+        0.01 * lo.abs().max(1.0)
+    };
+    (lo - pad)..(hi + pad)
+}
+
 /// One axis, linear or log10, with our own tick choice and formatting:
 /// plotters' log coordinate labels every key point with the raw `f64` Debug
 /// form, and its linear ticks print 1200000.0 for a million FLOPs.

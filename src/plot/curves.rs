@@ -7,6 +7,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::axis::padded_range;
 use super::figure::{draw_err, write_figure, Figure};
 use super::font::text_style;
 use super::format::Format;
@@ -72,20 +73,6 @@ struct CurvesFigure<'a> {
     rungs: &'a [usize],
 }
 
-/// The range of `values`, widened by 5% of it each side (1% of the value
-/// when all are equal).
-fn padded(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    let pad = if hi > lo {
-        0.05 * (hi - lo)
-    } else {
-        0.01 * lo.abs().max(1.0)
-    };
-    (lo - pad)..(hi + pad)
-}
-
 impl Figure for CurvesFigure<'_> {
     fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         root.fill(&WHITE).map_err(draw_err)?;
@@ -94,7 +81,7 @@ impl Figure for CurvesFigure<'_> {
         let body = root.margin(HEADER, MARGIN, MARGIN, MARGIN);
         let points = || self.lines.iter().flat_map(|l| l.points.iter());
         let x_max = points().map(|p| p.0).fold(0.0, f64::max);
-        let y = padded(points().map(|p| p.1));
+        let y = padded_range(points().map(|p| p.1), 0.05);
         let mut chart = ChartBuilder::on(&body)
             .margin(10)
             .x_label_area_size(50)

@@ -9,6 +9,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::axis::padded_range;
 use super::figure::{draw_err, write_figure, Figure};
 use super::font::text_style;
 use super::format::Format;
@@ -68,20 +69,6 @@ pub fn draw_fidelity(
     write_figure(path, format, SIZE, &figure)
 }
 
-/// `values` widened by 8% of their range (or by 1% of their size when they
-/// are all equal) each side, so no marker sits on the frame.
-fn padded(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    let pad = if hi > lo {
-        0.08 * (hi - lo)
-    } else {
-        0.01 * lo.abs().max(1.0)
-    };
-    (lo - pad)..(hi + pad)
-}
-
 impl Figure for FidelityFigure<'_> {
     fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         root.fill(&WHITE).map_err(draw_err)?;
@@ -105,11 +92,14 @@ impl Figure for FidelityFigure<'_> {
                 .map_err(draw_err)?;
         }
         let body = root.margin(HEADER, MARGIN, MARGIN, MARGIN);
-        let x = padded(self.points.iter().map(|p| p.proxy));
-        let y = padded(self.points.iter().flat_map(|p| {
-            let sd = p.long_sd.unwrap_or(0.0);
-            [p.long - sd, p.long + sd]
-        }));
+        let x = padded_range(self.points.iter().map(|p| p.proxy), 0.08);
+        let y = padded_range(
+            self.points.iter().flat_map(|p| {
+                let sd = p.long_sd.unwrap_or(0.0);
+                [p.long - sd, p.long + sd]
+            }),
+            0.08,
+        );
         let mut chart = ChartBuilder::on(&body)
             .margin(10)
             .x_label_area_size(50)
