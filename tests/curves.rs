@@ -26,15 +26,19 @@ fn trained(dir: &Path) {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// `nas curves --storage s.db` of study `study`, then `extra`.
+fn nas_curves(dir: &Path, study: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["curves", "--study", study, "--storage", "s.db"];
+    args.extend_from_slice(extra);
+    nas(dir, &args)
+}
+
 #[test]
 fn curves_list_and_draw_what_the_store_holds() {
     let dir = tempfile::tempdir().unwrap();
     trained(dir.path());
     let before = std::fs::read(dir.path().join("s.db")).unwrap();
-    let out = nas(
-        dir.path(),
-        &["curves", "--study", "tiny", "--storage", "s.db", "--json"],
-    );
+    let out = nas_curves(dir.path(), "tiny", &["--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let curves: Vec<serde_json::Value> = stdout(&out)
         .lines()
@@ -62,10 +66,7 @@ fn curves_list_and_draw_what_the_store_holds() {
         assert!(last < points[0][1].as_f64().unwrap());
     }
 
-    let out = nas(
-        dir.path(),
-        &["curves", "--study", "tiny", "--storage", "s.db"],
-    );
+    let out = nas_curves(dir.path(), "tiny", &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
     assert!(table.contains("val_loss by training step"), "{table}");
@@ -73,17 +74,7 @@ fn curves_list_and_draw_what_the_store_holds() {
 
     // One line per trial; a rung adds its 40 dashes.
     let lines_in = |extra: &[&str]| {
-        let mut args = vec![
-            "curves",
-            "--study",
-            "tiny",
-            "--storage",
-            "s.db",
-            "--plot",
-            "c.svg",
-        ];
-        args.extend_from_slice(extra);
-        let out = nas(dir.path(), &args);
+        let out = nas_curves(dir.path(), "tiny", &[&["--plot", "c.svg"], extra].concat());
         assert!(out.status.success(), "{}", stderr(&out));
         let svg = std::fs::read_to_string(dir.path().join("c.svg")).unwrap();
         svg.matches("<polyline").count()
@@ -100,23 +91,9 @@ fn a_missing_study_or_a_bad_plot_name_is_refused_and_nothing_written() {
     let out = common::run_tiny(dir.path(), "3", &["--storage", "s.db"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let before = std::fs::read(dir.path().join("s.db")).unwrap();
-    let out = nas(
-        dir.path(),
-        &["curves", "--study", "nope", "--storage", "s.db"],
-    );
+    let out = nas_curves(dir.path(), "nope", &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let out = nas(
-        dir.path(),
-        &[
-            "curves",
-            "--study",
-            "tiny",
-            "--storage",
-            "s.db",
-            "--plot",
-            "c.gif",
-        ],
-    );
+    let out = nas_curves(dir.path(), "tiny", &["--plot", "c.gif"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(!dir.path().join("c.gif").exists());
     assert_eq!(std::fs::read(dir.path().join("s.db")).unwrap(), before);

@@ -36,15 +36,19 @@ fn trained_study(dir: &Path) {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// `nas replay --storage s.db` of study `study`, then `extra`.
+fn replay(dir: &Path, study: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["replay", "--study", study, "--storage", "s.db"];
+    args.extend_from_slice(extra);
+    nas(dir, &args)
+}
+
 #[test]
 fn replay_reads_the_curves_and_prunes_only_below_the_full_budget() {
     let dir = tempfile::tempdir().unwrap();
     trained_study(dir.path());
     let before = std::fs::read(dir.path().join("s.db")).unwrap();
-    let out = nas(
-        dir.path(),
-        &["replay", "--study", "tiny", "--storage", "s.db", "--json"],
-    );
+    let out = replay(dir.path(), "tiny", &["--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(json["steps"], 45);
@@ -68,18 +72,7 @@ fn replay_reads_the_curves_and_prunes_only_below_the_full_budget() {
     assert_eq!(std::fs::read(dir.path().join("s.db")).unwrap(), before);
 
     // The table says the same in words.
-    let out = nas(
-        dir.path(),
-        &[
-            "replay",
-            "--study",
-            "tiny",
-            "--storage",
-            "s.db",
-            "--pruner",
-            "asha",
-        ],
-    );
+    let out = replay(dir.path(), "tiny", &["--pruner", "asha"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("asha: rungs at 5, 15 of 45 steps"), "{text}");
@@ -91,41 +84,16 @@ fn a_rung_off_the_curves_or_an_unknown_study_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     trained_study(dir.path());
     let before = std::fs::read(dir.path().join("s.db")).unwrap();
-    let out = nas(
-        dir.path(),
-        &[
-            "replay",
-            "--study",
-            "tiny",
-            "--storage",
-            "s.db",
-            "--min-steps",
-            "4",
-        ],
-    );
+    let out = replay(dir.path(), "tiny", &["--min-steps", "4"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no validation loss at step 4"),
         "{}",
         stderr(&out)
     );
-    let out = nas(
-        dir.path(),
-        &["replay", "--study", "nope", "--storage", "s.db"],
-    );
+    let out = replay(dir.path(), "nope", &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let out = nas(
-        dir.path(),
-        &[
-            "replay",
-            "--study",
-            "tiny",
-            "--storage",
-            "s.db",
-            "--eta",
-            "1",
-        ],
-    );
+    let out = replay(dir.path(), "tiny", &["--eta", "1"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("at least 2"), "{}", stderr(&out));
     assert_eq!(std::fs::read(dir.path().join("s.db")).unwrap(), before);

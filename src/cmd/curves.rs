@@ -88,12 +88,11 @@ fn print_table(study: &str, metric: &str, curves: &[TrialCurve]) {
     }
     println!("{header}");
     for c in curves {
-        let arch: String = c.arch_short.chars().take(arch_width).collect();
         let mut row = format!(
             "{:>5}  {:<12}  {:<arch_width$}",
             c.number,
             state_text(c),
-            arch
+            c.arch_short
         );
         for s in &steps {
             match c.points.iter().find(|p| p.0 == *s) {
