@@ -10,14 +10,36 @@
 #
 #   scripts/bench_pruning.sh [TRIALS] [ORDERS]
 #   scripts/bench_pruning.sh 60 20
+#
+# Live: one ASHA study and one random study of the default space, each given
+# HOURS of trial time (--budget-hours, one job each, run one after the other
+# so that they never share the cores), into runs/pruning-live.db; then both
+# fronts with one hypervolume reference point.
+#
+#   scripts/bench_pruning.sh live [HOURS]
+#   scripts/bench_pruning.sh live 0.5
 set -euo pipefail
-trials=${1:-60}
-orders=${2:-20}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 nas="$repo/target/release/nas"
 (cd "$repo" && cargo build --release --quiet)
 cd "$repo"
 mkdir -p runs
+
+if [ "${1:-}" = live ]; then
+  hours=${2:-0.5}
+  db=runs/pruning-live.db
+  for pruner in asha none; do
+    # --trials only bounds the study; the compute budget ends it.
+    "$nas" run --space hybrid --study "live-$pruner" --pruner "$pruner" --trials 2000 \
+      --budget-hours "$hours" --storage "$db"
+  done
+  "$nas" studies --storage "$db"
+  "$nas" pareto --study live-asha --study live-none --storage "$db"
+  exit 0
+fi
+
+trials=${1:-60}
+orders=${2:-20}
 space=runs/pruning-replay.toml
 # The default space, evaluated every 33 steps, under its own study name.
 sed -e 's/^name = "hybrid"/name = "replay"/' -e 's/^eval_interval = 100/eval_interval = 33/' \

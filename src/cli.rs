@@ -91,11 +91,17 @@ fresh process per point, model_peak_bytes its rise over the process before the m
         after_help = "Examples:\n  nas run --space search_spaces/hybrid.toml\n  \
 nas run --space tiny --jobs 2\n  nas run --space hybrid --study jamba-like --trials 100   # continue to 100\n  \
 nas run --space tiny --evaluator analytic --trials 5000 --json\n  \
-nas run --space tiny --strategy darts --study tiny-darts    # supernets, then derived trials\n\n\
+nas run --space tiny --strategy darts --study tiny-darts    # supernets, then derived trials\n  \
+nas run --space hybrid --study fast --pruner asha --trials 2000 --budget-hours 0.5\n\n\
 Running the same command again continues the study to its budget; trials a killed\n\
 run left behind are failed and their slots trained again, and a DARTS supernet goes\n\
 on from its last checkpoint. Several processes on one --storage share the budget.\n\
-Ctrl-C stops cleanly (exit 130)."
+Ctrl-C stops cleanly (exit 130).\n\n\
+With --pruner (or a [pruner] table in the space) each trial is scored on the\n\
+validation batches at its rungs and goes on only if it ranks in the best 1/η of the\n\
+trials that reached the rung before it (by loss, and by the space's costs as in\n\
+MO-ASHA); otherwise it ends pruned@STEP with its values there. Decisions are taken\n\
+in the store, so --jobs, several processes and a resumed run all keep them."
     )]
     Run(RunArgs),
     /// List the studies in a store: strategy, evaluator, trial counts, budget,
@@ -105,7 +111,9 @@ Ctrl-C stops cleanly (exit 130)."
 NAS_STORAGE=/data/nas.db nas studies --json | jq -r .name\n\n\
 --json prints one object per study: name, strategy, evaluator, stand_in (true when\n\
 the values are the analytic evaluator's stand-ins), trials per state, budget,\n\
-best_val_ppl, compute_s, objectives and created (ISO 8601 UTC)."
+best_val_ppl, compute_s and compute_steps (training steps: a complete trial's\n\
+budget, a pruned one's rung), pruner (its settings, or null), objectives and created\n\
+(ISO 8601 UTC)."
     )]
     Studies(StudiesArgs),
     /// List the trials of a study: a table, CSV for a data frame, or JSON lines.
@@ -475,6 +483,23 @@ pub struct RunArgs {
     /// Study seed (default: the space's).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Stop unpromising trials early: asha (one ladder of rungs) or hyperband
+    /// (several); none trains every trial to the end. Default: the space's
+    /// [pruner] table, else the stored study's pruner, else none. Settings come
+    /// from [pruner] when it names the same kind; otherwise a first rung at a
+    /// ninth of the training steps and η = 3.
+    #[arg(long, value_enum)]
+    pub pruner: Option<RunPrunerArg>,
+    /// Start no trial once the study's trials have trained this many steps in
+    /// all (complete ones their budget, pruned ones to their rung): compare
+    /// pruned and unpruned studies at equal compute. Give a --trials large
+    /// enough not to stop first.
+    #[arg(long, value_name = "STEPS", conflicts_with = "budget_hours")]
+    pub budget_steps: Option<usize>,
+    /// Start no trial once the study's trials have run this many hours in
+    /// all (wall time, running trials counted to now).
+    #[arg(long, value_name = "HOURS")]
+    pub budget_hours: Option<f64>,
     /// Continue a study even though its space file changed.
     #[arg(long)]
     pub force: bool,
@@ -483,6 +508,24 @@ pub struct RunArgs {
     pub json: bool,
     #[command(flatten)]
     pub threads: ThreadsArg,
+}
+
+/// `nas run --pruner`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunPrunerArg {
+    None,
+    Asha,
+    Hyperband,
+}
+
+impl From<RunPrunerArg> for hybrid_nas::prune::PrunerKind {
+    fn from(arg: RunPrunerArg) -> Self {
+        match arg {
+            RunPrunerArg::None => Self::None,
+            RunPrunerArg::Asha => Self::Asha,
+            RunPrunerArg::Hyperband => Self::Hyperband,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]

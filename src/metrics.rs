@@ -30,6 +30,10 @@ pub const TRAIN_SECONDS: &str = "train_seconds";
 /// Training throughput.
 pub const TOKENS_PER_S: &str = "tokens_per_s";
 
+/// The step at which a pruned trial stopped (its rung); its other values
+/// are the ones it had there.
+pub const PRUNED_AT: &str = "pruned_at";
+
 /// Mean held-out accuracy over the `[recall]` tasks and difficulties.
 pub const RECALL_ACC: &str = "recall_acc";
 /// Seconds spent training the recall models.
@@ -128,6 +132,17 @@ impl Metrics {
             (TOKENS_PER_S, self.tokens_per_s),
         ])
     }
+}
+
+/// The values a design has before it trains: its cost-model numbers, under
+/// the names [`Metrics::to_values`] gives them.
+pub fn cost_values(cost: &crate::cost::Cost) -> Values {
+    Values::from_iter([
+        (PARAMS, cost.params as f64),
+        (FLOPS, cost.flops_per_token),
+        (KV_CACHE, cost.kv_cache_bytes as f64),
+        (SSM_STATE, cost.ssm_state_bytes as f64),
+    ])
 }
 
 #[cfg(test)]

@@ -39,6 +39,12 @@ pub struct TrainConfig {
     pub eval_batches: usize,
     #[serde(default)]
     pub seed: u64,
+    /// Steps at which the held-out sets are scored besides the interval: a
+    /// pruner's rungs, where the caller decides whether training goes on.
+    /// A property of the study running the trial, not of the design's
+    /// settings: never written to or read from a file.
+    #[serde(skip)]
+    pub rungs: Vec<usize>,
 }
 
 fn default_weight_decay() -> f64 {
@@ -62,6 +68,7 @@ impl Default for TrainConfig {
             eval_interval: default_eval_interval(),
             eval_batches: default_eval_batches(),
             seed: 0,
+            rungs: Vec::new(),
         }
     }
 }
@@ -155,6 +162,10 @@ pub enum TrainError {
     NonFinite { step: usize, loss: f64 },
     #[error("interrupted at step {step}")]
     Interrupted { step: usize },
+    /// The caller's pruner stopped the training at a rung; `curve` holds the
+    /// points up to it, the rung's last.
+    #[error("pruned at step {step}")]
+    Pruned { step: usize, curve: Vec<CurvePoint> },
     #[error(transparent)]
     Data(#[from] DataError),
     #[error("invalid training settings: {0}")]
@@ -219,6 +230,18 @@ pub struct Progress {
     pub steps: usize,
     pub loss: f64,
     pub tokens_per_s: f64,
+    /// The held-out loss, on the steps where it was just measured (the
+    /// evaluation interval, [`TrainConfig::rungs`], the last step).
+    pub val_loss: Option<f64>,
+}
+
+/// Why a caller stops a training between steps (`ControlFlow::Break`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C, or a search that ends: [`TrainError::Interrupted`].
+    Interrupted,
+    /// A pruner's decision at a rung: [`TrainError::Pruned`].
+    Pruned,
 }
 
 /// A trained model and what was measured.
@@ -314,15 +337,15 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 /// Trains `arch` on the text of `corpus` (its vocabulary set from the corpus)
-/// and measures it. `on_step` sees every step; returning `ControlFlow::Break`
-/// stops the run with [`TrainError::Interrupted`] (Ctrl-C, a search that
-/// prunes). A training whose estimated peak memory is above the machine's
+/// and measures it. `on_step` sees every step, after its evaluation when
+/// there is one; `ControlFlow::Break` stops the run with
+/// [`TrainError::Interrupted`] (Ctrl-C) or [`TrainError::Pruned`]. A training whose estimated peak memory is above the machine's
 /// available memory fails with [`TrainError::Memory`] before it starts.
 pub fn train(
     arch: &Architecture,
     corpus: &Corpus,
     cfg: &TrainConfig,
-    on_step: impl FnMut(Progress) -> ControlFlow<()>,
+    on_step: impl FnMut(Progress) -> ControlFlow<Stop>,
 ) -> Result<Trained, TrainError> {
     train_within(arch, corpus, cfg, MemoryLimit::System, on_step)
 }
@@ -333,7 +356,7 @@ pub fn train_within(
     corpus: &Corpus,
     cfg: &TrainConfig,
     memory: MemoryLimit,
-    on_step: impl FnMut(Progress) -> ControlFlow<()>,
+    on_step: impl FnMut(Progress) -> ControlFlow<Stop>,
 ) -> Result<Trained, TrainError> {
     check(cfg)?;
     if cfg.seq_len == 0 {
@@ -369,7 +392,7 @@ pub fn train_on(
     arch: &Architecture,
     task: &dyn TaskData,
     cfg: &TrainConfig,
-    on_step: impl FnMut(Progress) -> ControlFlow<()>,
+    on_step: impl FnMut(Progress) -> ControlFlow<Stop>,
 ) -> Result<Trained, TrainError> {
     train_on_within(arch, task, cfg, MemoryLimit::System, on_step)
 }
@@ -380,7 +403,7 @@ pub fn train_on_within(
     task: &dyn TaskData,
     cfg: &TrainConfig,
     memory: MemoryLimit,
-    mut on_step: impl FnMut(Progress) -> ControlFlow<()>,
+    mut on_step: impl FnMut(Progress) -> ControlFlow<Stop>,
 ) -> Result<Trained, TrainError> {
     check(cfg)?;
     let seq_len = task.seq_len();
@@ -428,53 +451,66 @@ pub fn train_on_within(
             return Err(TrainError::NonFinite { step, loss });
         }
         window = (window.0 + loss, window.1 + 1);
+        let last = step + 1 == cfg.steps;
+        let evaluates = last
+            || (cfg.eval_interval > 0 && (step + 1) % cfg.eval_interval == 0)
+            || cfg.rungs.contains(&(step + 1));
+        let mut val_loss = None;
+        let mut scores = Vec::new();
+        if evaluates {
+            scores = score(&model, &eval_sets, accuracy);
+            let loss = mean(scores.iter().map(|s| s.loss));
+            if !loss.is_finite() {
+                return Err(TrainError::NonFinite { step, loss });
+            }
+            curve.push(CurvePoint {
+                step: step + 1,
+                train_loss: window.0 / window.1 as f64,
+                val_loss: loss,
+                elapsed_s: started.elapsed().as_secs_f64(),
+                accuracy: accuracy.then(|| mean(scores.iter().filter_map(|s| s.accuracy))),
+            });
+            window = (0.0, 0);
+            val_loss = Some(loss);
+        }
         let flow = on_step(Progress {
             step: step + 1,
             steps: cfg.steps,
             loss,
             tokens_per_s: tokens_per_step * (step + 1) as f64 / train_time,
+            val_loss,
         });
-        if flow.is_break() {
-            return Err(TrainError::Interrupted { step: step + 1 });
-        }
-        let last = step + 1 == cfg.steps;
-        if last || (cfg.eval_interval > 0 && (step + 1) % cfg.eval_interval == 0) {
-            let scores = score(&model, &eval_sets, accuracy);
-            let val_loss = mean(scores.iter().map(|s| s.loss));
-            let val_acc = accuracy.then(|| mean(scores.iter().filter_map(|s| s.accuracy)));
-            if !val_loss.is_finite() {
-                return Err(TrainError::NonFinite {
-                    step,
-                    loss: val_loss,
-                });
+        match flow {
+            ControlFlow::Break(Stop::Interrupted) => {
+                return Err(TrainError::Interrupted { step: step + 1 })
             }
-            curve.push(CurvePoint {
-                step: step + 1,
-                train_loss: window.0 / window.1 as f64,
-                val_loss,
-                elapsed_s: started.elapsed().as_secs_f64(),
-                accuracy: val_acc,
-            });
-            window = (0.0, 0);
-            if last {
-                let report = TrainReport {
-                    val_loss,
-                    val_ppl: val_loss.exp(),
-                    recall_acc: val_acc,
-                    scores,
+            ControlFlow::Break(Stop::Pruned) => {
+                return Err(TrainError::Pruned {
+                    step: step + 1,
                     curve,
-                    train_seconds: train_time,
-                    tokens_per_s: tokens_per_step * cfg.steps as f64 / train_time,
-                    latency_ms: measure_latency(&model, seq_len),
-                    params: vs
-                        .trainable_variables()
-                        .iter()
-                        .map(|t| t.numel() as u64)
-                        .sum(),
-                    cost: Cost::of(&arch, seq_len),
-                };
-                return Ok(Trained { report, vs, model });
+                })
             }
+            ControlFlow::Continue(()) => {}
+        }
+        if last {
+            let val_loss = val_loss.expect("the last step evaluates");
+            let report = TrainReport {
+                val_loss,
+                val_ppl: val_loss.exp(),
+                recall_acc: curve.last().and_then(|p| p.accuracy),
+                scores,
+                curve,
+                train_seconds: train_time,
+                tokens_per_s: tokens_per_step * cfg.steps as f64 / train_time,
+                latency_ms: measure_latency(&model, seq_len),
+                params: vs
+                    .trainable_variables()
+                    .iter()
+                    .map(|t| t.numel() as u64)
+                    .sum(),
+                cost: Cost::of(&arch, seq_len),
+            };
+            return Ok(Trained { report, vs, model });
         }
     }
     unreachable!("the last step returns")

@@ -67,6 +67,7 @@ fn open_study(store: &SqliteStore, space: &SearchSpace) -> i64 {
         seed: 0,
         budget: Budget::Set(space.darts.lambdas.len()),
         code_version: "test".into(),
+        pruner: None,
     };
     store.open_study(&spec, false).unwrap().id
 }

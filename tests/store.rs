@@ -6,9 +6,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hybrid_nas::metrics::{self, CurveStep, Metrics, Values};
+use hybrid_nas::prune::{promotes, Competitor};
 use hybrid_nas::store::{
-    Budget, Claim, FailKind, NewTrial, Outcome, SqliteStore, Store, StoreError, StudySpec,
-    TrialRecord, TrialState,
+    Budget, Claim, FailKind, NewTrial, Outcome, RungReport, SqliteStore, Store, StoreError,
+    StudySpec, TrialRecord, TrialState,
 };
 
 fn temp_db() -> (tempfile::TempDir, String) {
@@ -28,6 +29,7 @@ fn spec(name: &str, budget: usize, space_hash: &str) -> StudySpec {
         seed: 7,
         budget: Budget::Set(budget),
         code_version: "test".into(),
+        pruner: None,
     }
 }
 
@@ -225,6 +227,8 @@ fn claim_respects_budget_duplicates_and_numbering() {
     );
     // A pruned trial still counts against the budget.
     let pruned = Outcome::Pruned {
+        step: 2,
+        values: Values::from_iter([("val_loss", 2.5), ("pruned_at", 2.0)]),
         reason: "worse than median".into(),
         curve: curve(2),
     };
@@ -264,7 +268,11 @@ fn claim_respects_budget_duplicates_and_numbering() {
     );
     assert_eq!(trials[1].error.as_deref(), Some("out of memory"));
     assert_eq!(trials[3].error.as_deref(), Some("worse than median"));
-    assert!(trials[3].values.is_empty());
+    assert_eq!(
+        trials[3].value("pruned_at"),
+        Some(2.0),
+        "a pruned trial keeps its values at the rung"
+    );
     assert_eq!(trials[1].fail_kind, Some(FailKind::Error));
     assert_eq!(trials[3].fail_kind, None);
     assert_eq!(store.curve(c.id).unwrap(), curve(2));
@@ -705,4 +713,138 @@ fn bench_claim_finish_throughput() {
         );
     }
     assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+/// The judge the pruner uses: the last entry is promoted when it ranks in the
+/// best 1/3 (at least the best one).
+fn top_third(entries: &[Competitor]) -> bool {
+    promotes(entries, entries.len() - 1, 3)
+}
+
+fn at_rung(step: usize, value: f64) -> RungReport {
+    RungReport {
+        bracket: 0,
+        step,
+        competitor: Competitor {
+            value,
+            costs: Vec::new(),
+        },
+    }
+}
+
+#[test]
+fn rung_reports_are_judged_in_arrival_order_and_a_retried_design_keeps_its_decision() {
+    let (_dir, path) = temp_db();
+    let store = SqliteStore::open(&path).unwrap();
+    let study = store.open_study(&spec("s", 10, "h"), false).unwrap();
+    // Losses 3, 2, 4, 1 arrive in that order: the first is best so far, the
+    // second beats it, the third (worst of three) stops, the fourth is best.
+    let mut decided = Vec::new();
+    let mut ids = Vec::new();
+    for (tag, loss) in [("a", 3.0), ("b", 2.0), ("c", 4.0), ("d", 1.0)] {
+        let t = claimed(store.claim(study.id, &trial(tag)).unwrap());
+        let ruling = store
+            .report_rung(t.id, &at_rung(10, loss), &top_third)
+            .unwrap();
+        decided.push((ruling.promoted, ruling.reached, ruling.repeated));
+        ids.push(t.id);
+    }
+    assert_eq!(
+        decided,
+        vec![
+            (true, 1, false),
+            (true, 2, false),
+            (false, 3, false),
+            (true, 4, false)
+        ]
+    );
+    // `a` dies after its promotion; its retry (a new trial of the same
+    // design) gets the same decision at the same rung, however it would rank
+    // now, and adds no report.
+    let died = Outcome::Failed {
+        kind: FailKind::WorkerDied,
+        error: "gone".into(),
+    };
+    assert!(store.finish(ids[0], &died).unwrap());
+    let retry = claimed(store.claim(study.id, &trial("a")).unwrap());
+    let again = store
+        .report_rung(retry.id, &at_rung(10, 9.0), &top_third)
+        .unwrap();
+    assert_eq!(
+        (again.promoted, again.reached, again.repeated),
+        (true, 4, true)
+    );
+    // Another rung is judged on its own.
+    let next = store
+        .report_rung(retry.id, &at_rung(30, 9.0), &top_third)
+        .unwrap();
+    assert_eq!((next.promoted, next.reached), (true, 1));
+    // A trial no longer running is not judged.
+    let pruned = Outcome::Pruned {
+        step: 10,
+        values: Values::from_iter([("val_loss", 4.0)]),
+        reason: "pruned".into(),
+        curve: Vec::new(),
+    };
+    assert!(store.finish(ids[2], &pruned).unwrap());
+    let done = store
+        .report_rung(ids[2], &at_rung(30, 0.5), &top_third)
+        .unwrap();
+    assert_eq!(done.reached, 0);
+    assert_eq!(store.delete_study(study.id).unwrap(), 5);
+}
+
+#[test]
+fn concurrent_reports_at_one_rung_keep_only_the_top_third() {
+    let (_dir, path) = temp_db();
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let study = store.open_study(&spec("s", 60, "h"), false).unwrap();
+    let trials: Vec<TrialRecord> = (0..60)
+        .map(|i| claimed(store.claim(study.id, &trial(&format!("t{i}"))).unwrap()))
+        .collect();
+    // Six threads report at once; each decision is taken on the reports
+    // committed before it, so the promoted ones are exactly those a single
+    // worker would promote in the store's order.
+    let handles: Vec<_> = trials
+        .chunks(10)
+        .map(|chunk| {
+            let (store, chunk) = (Arc::clone(&store), chunk.to_vec());
+            thread::spawn(move || {
+                for t in chunk {
+                    let loss = ((t.number * 37) % 61) as f64;
+                    store
+                        .report_rung(t.id, &at_rung(5, loss), &top_third)
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let reports = store.rung_reports(study.id).unwrap();
+    assert_eq!(reports.len(), 60);
+    // Replaying the stored order with one judge gives the same decisions.
+    let mut seen = Vec::new();
+    for r in &reports {
+        seen.push(r.competitor.clone());
+        assert_eq!(
+            r.promoted,
+            top_third(&seen),
+            "report of trial {}",
+            r.trial_id
+        );
+    }
+    // And with the rung full, no promoted trial is outside the top third of
+    // the reports that came before it.
+    for (i, r) in reports.iter().enumerate().filter(|(_, r)| r.promoted) {
+        let better = reports[..i]
+            .iter()
+            .filter(|o| o.competitor.value < r.competitor.value)
+            .count();
+        assert!(
+            better < ((i + 1) / 3).max(1),
+            "report {i}: {better} better before it"
+        );
+    }
 }

@@ -38,9 +38,10 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             seed: args.seed,
             strategy: Some(StudyStrategy::External),
             evaluator: Some(args.evaluator.into()),
+            pruner: None,
         },
     )?;
-    let evaluator = evaluate::build(config.evaluator, &config.space, true)?;
+    let evaluator = evaluate::build(config.evaluator, &config.space, true, &[])?;
     let (values, trial) = match &args.study {
         None => {
             let e = evaluator.evaluate(&arch, config.seed, &mut |_| ControlFlow::Continue(()))?;
@@ -85,7 +86,10 @@ fn record(
     arch: &Architecture,
 ) -> anyhow::Result<Option<TrialRecord>> {
     let interrupted = interrupt::flag();
+    // An external optimiser decides itself when to stop a design: nas eval
+    // trains each one to the end, whatever the study's pruner.
     let run = TrialRun {
+        pruning: None,
         store,
         evaluator,
         interrupted: &interrupted,

@@ -168,6 +168,7 @@ pub fn trial_json(t: &TrialRecord, study: &StoredStudy) -> String {
         "duration_s": t.duration(),
         "metrics": (!t.values.is_empty()).then_some(&t.values),
         "fail_kind": t.fail_kind.map(|k| k.as_str()),
+        "pruned_at": t.pruned_at(),
         "error": t.error,
         "worker": t.worker,
         "extra": t.extra,

@@ -12,9 +12,9 @@ use crate::cli::StudiesArgs;
 struct Listed {
     study: StoredStudy,
     summary: StudySummary,
-    /// Seconds of compute; `None` when a DARTS study's stored space cannot
-    /// be read (its supernet time needs it).
-    compute: Option<f64>,
+    /// Seconds and training steps of compute; `None` when a DARTS study's
+    /// stored space cannot be read (its supernet time needs it).
+    compute: Option<study::Compute>,
     /// False for a DARTS study whose supernets still search: its budget is
     /// then one trial per search, an upper bound (two searches may derive
     /// the same design). `None` when its stored space cannot be read.
@@ -30,7 +30,7 @@ pub fn run(args: StudiesArgs) -> anyhow::Result<()> {
         // A space this version cannot read leaves the compute blank, not
         // the listing.
         let compute = match study::compute(&store, &s, &trials) {
-            Ok(c) => Some(c.total()),
+            Ok(c) => Some(c),
             Err(e @ StudyError::StoredSpace { .. }) => {
                 unreadable.push(format!("{:#}", anyhow::Error::from(e)));
                 None
@@ -82,7 +82,9 @@ fn study_json(l: &Listed) -> String {
         "budget": s.budget,
         "budget_final": l.budget_final,
         "best_val_ppl": n.best_val_ppl,
-        "compute_s": l.compute,
+        "compute_s": l.compute.map(|c| c.total()),
+        "compute_steps": l.compute.and_then(|c| c.steps),
+        "pruner": s.pruner.is_active().then(|| serde_json::to_value(&s.pruner).ok()).flatten(),
         "objectives": s.objectives.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
         "seed": s.seed,
         "created": utc::iso8601(s.created),
@@ -92,16 +94,18 @@ fn study_json(l: &Listed) -> String {
 
 fn print_table(listed: &[Listed]) {
     println!(
-        "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  {:>9}  objectives",
+        "{:<20} {:<10} {:<9} {:>8} {:>7} {:>8} {:>7} {:>7}  {:>9}  {:>9} {:>9}  objectives",
         "study",
         "strategy",
         "evaluator",
         "complete",
+        "pruned",
         "running",
         "failed",
         "budget",
         "best ppl",
-        "compute s"
+        "compute s",
+        "steps"
     );
     let mut stand_ins = false;
     let mut provisional = false;
@@ -120,7 +124,7 @@ fn print_table(listed: &[Listed]) {
             s.budget.to_string()
         };
         println!(
-            "{:<20} {:<10} {:<9} {:>8} {:>8} {:>7} {:>7}  {:>9}  {:>9}  {}",
+            "{:<20} {:<10} {:<9} {:>8} {:>7} {:>8} {:>7} {:>7}  {:>9}  {:>9} {:>9}  {}",
             escape(&s.name),
             s.strategy.as_str(),
             // A star marks stand-in values (explained below the table).
@@ -130,13 +134,17 @@ fn print_table(listed: &[Listed]) {
                 if s.is_stand_in() { "*" } else { "" }
             ),
             summary.complete,
+            summary.pruned,
             summary.running,
             summary.failed,
             budget,
             summary
                 .best_val_ppl
                 .map_or("-".into(), |p| format!("{p:.3}")),
-            compute.map_or("-".into(), |c| format!("{c:.1}")),
+            compute.map_or("-".into(), |c| format!("{:.1}", c.total())),
+            compute
+                .and_then(|c| c.steps)
+                .map_or("-".into(), |n| n.to_string()),
             s.objectives
                 .iter()
                 .map(|o| o.as_str())

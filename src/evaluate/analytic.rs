@@ -7,13 +7,13 @@ use std::ops::ControlFlow;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Evaluation, Evaluator};
+use super::{curve_values, Evaluation, Evaluator};
 use crate::arch::{Architecture, Layer};
 use crate::cost::Cost;
-use crate::metrics::{self, Metrics};
+use crate::metrics::{self, Metrics, Values};
 use crate::space::RecallSettings;
 use crate::tasks::TaskKind;
-use crate::train::{Progress, TrainError};
+use crate::train::{CurvePoint, Progress, Stop, TrainError};
 
 /// A closed-form stand-in for training. Not a model of reality, but shaped
 /// like one so that searches over it face a real trade-off and real structure:
@@ -29,6 +29,12 @@ pub struct AnalyticEvaluator {
     /// When `recall` is an objective: a stand-in recall per task and
     /// difficulty ([`AnalyticEvaluator::recall`]).
     pub recall: Option<RecallSettings>,
+    /// The training budget the stand-in curve runs over.
+    pub steps: usize,
+    /// A pruner's rungs: a stand-in loss is handed to `on_step` at each
+    /// ([`AnalyticEvaluator::loss_at`]), so that pruning can be tested and
+    /// benchmarked without training.
+    pub rungs: Vec<usize>,
 }
 
 impl AnalyticEvaluator {
@@ -72,6 +78,58 @@ impl AnalyticEvaluator {
         let key = u64::from_str_radix(&arch.hash(), 16).expect("hash is hex");
         let mut rng = ChaCha8Rng::seed_from_u64(key ^ seed);
         loss + rng.random_range(-0.01..0.01)
+    }
+}
+
+impl AnalyticEvaluator {
+    /// A stand-in learning curve: the final loss plus a gap that closes as
+    /// `ln(steps / step)`, at a pace of the design's own (0.05 to 0.35 nats
+    /// per e-fold). Designs learn at different speeds, so a rung's ranking
+    /// is close to the final one but not the same, as with real training.
+    pub fn loss_at(&self, arch: &Architecture, seed: u64, step: usize) -> f64 {
+        let key = u64::from_str_radix(&arch.hash(), 16).expect("hash is hex");
+        let mut rng = ChaCha8Rng::seed_from_u64(key ^ seed ^ 0xc0_4e5);
+        let pace = rng.random_range(0.05..0.35);
+        let left = (self.steps.max(1) as f64 / step.max(1) as f64)
+            .ln()
+            .max(0.0);
+        self.val_loss(arch, seed) + pace * left
+    }
+
+    /// Hands the stand-in loss at each rung to `on_step`; the curve of the
+    /// rungs passed, or why the caller stopped.
+    fn walk_rungs(
+        &self,
+        arch: &Architecture,
+        seed: u64,
+        on_step: &mut dyn FnMut(Progress) -> ControlFlow<Stop>,
+    ) -> Result<Vec<CurvePoint>, TrainError> {
+        let mut curve = Vec::new();
+        for &step in self.rungs.iter().filter(|&&s| s < self.steps) {
+            let loss = self.loss_at(arch, seed, step);
+            curve.push(CurvePoint {
+                step,
+                train_loss: loss,
+                val_loss: loss,
+                elapsed_s: 0.0,
+                accuracy: None,
+            });
+            let flow = on_step(Progress {
+                step,
+                steps: self.steps,
+                loss,
+                tokens_per_s: 0.0,
+                val_loss: Some(loss),
+            });
+            match flow {
+                ControlFlow::Continue(()) => {}
+                ControlFlow::Break(Stop::Interrupted) => {
+                    return Err(TrainError::Interrupted { step })
+                }
+                ControlFlow::Break(Stop::Pruned) => return Err(TrainError::Pruned { step, curve }),
+            }
+        }
+        Ok(curve)
     }
 }
 
@@ -134,12 +192,22 @@ impl Evaluator for AnalyticEvaluator {
         &self,
         arch: &Architecture,
         seed: u64,
-        _on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+        on_step: &mut dyn FnMut(Progress) -> ControlFlow<Stop>,
     ) -> Result<Evaluation, TrainError> {
         let mut arch = arch.clone();
         arch.vocab_size = self.vocab_size;
+        let mut curve = self.walk_rungs(&arch, seed, on_step)?;
         let cost = Cost::of(&arch, self.seq_len);
         let val_loss = self.val_loss(&arch, seed);
+        if !curve.is_empty() {
+            curve.push(CurvePoint {
+                step: self.steps,
+                train_loss: val_loss,
+                val_loss,
+                elapsed_s: 0.0,
+                accuracy: None,
+            });
+        }
         let metrics = Metrics {
             val_loss,
             val_ppl: val_loss.exp(),
@@ -174,11 +242,17 @@ impl Evaluator for AnalyticEvaluator {
         }
         Ok(Evaluation {
             values,
-            curve: Vec::new(),
+            curve: curve_values(&curve),
         })
     }
 
     fn seq_len(&self) -> usize {
         self.seq_len
+    }
+
+    fn costs(&self, arch: &Architecture) -> Values {
+        let mut arch = arch.clone();
+        arch.vocab_size = self.vocab_size;
+        metrics::cost_values(&Cost::of(&arch, self.seq_len))
     }
 }

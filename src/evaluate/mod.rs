@@ -16,7 +16,7 @@ use crate::memory::MemoryLimit;
 use crate::metrics::{self, CurveStep, Values};
 use crate::names::named;
 use crate::space::SearchSpace;
-use crate::train::{CurvePoint, Progress, TrainError};
+use crate::train::{CurvePoint, Progress, Stop, TrainError};
 
 /// What one evaluation measured, as named values.
 #[derive(Clone, Debug)]
@@ -66,11 +66,14 @@ const ANALYTIC_VOCAB: usize = 65;
 /// The evaluator `kind`, set up from the space's task and training settings.
 /// The corpus is read and checked here, so a bad one stops a command before
 /// any store is touched. `one_at_a_time`: this process trains one trial at
-/// a time, so each trial's peak memory can be measured.
+/// a time, so each trial's peak memory can be measured. `rungs`: the steps
+/// at which a pruner judges trials (empty without one): the validation loss
+/// is measured there and handed to `on_step`.
 pub fn build(
     kind: EvaluatorKind,
     space: &SearchSpace,
     one_at_a_time: bool,
+    rungs: &[usize],
 ) -> Result<Box<dyn Evaluator>, DataError> {
     Ok(match kind {
         EvaluatorKind::Train => {
@@ -78,7 +81,10 @@ pub fn build(
             corpus.check_seq_len(space.task.seq_len)?;
             Box::new(TrainEvaluator {
                 corpus,
-                config: space.training.clone(),
+                config: crate::train::TrainConfig {
+                    rungs: rungs.to_vec(),
+                    ..space.training.clone()
+                },
                 recall: space.recall.clone(),
                 memory: MemoryLimit::System,
                 measure_peak: one_at_a_time,
@@ -88,6 +94,8 @@ pub fn build(
             seq_len: space.task.seq_len,
             vocab_size: ANALYTIC_VOCAB,
             recall: space.recall.clone(),
+            steps: space.training.steps,
+            rungs: rungs.to_vec(),
         }),
     })
 }
@@ -108,15 +116,21 @@ pub fn curve_values(curve: &[CurvePoint]) -> Vec<CurveStep> {
 }
 
 pub trait Evaluator: Sync {
-    /// `on_step` is called during long work (heartbeats, Ctrl-C); `Break`
-    /// abandons the evaluation with [`TrainError::Interrupted`].
+    /// `on_step` is called during long work (heartbeats, Ctrl-C) and at
+    /// every rung with the validation loss there; `Break` abandons the
+    /// evaluation with [`TrainError::Interrupted`] or [`TrainError::Pruned`].
     fn evaluate(
         &self,
         arch: &Architecture,
         seed: u64,
-        on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+        on_step: &mut dyn FnMut(Progress) -> ControlFlow<Stop>,
     ) -> Result<Evaluation, TrainError>;
 
     /// Context length the costs are computed at.
     fn seq_len(&self) -> usize;
+
+    /// What `arch` costs, known before it trains (parameters, FLOPs, cache
+    /// and state bytes): what a pruner ranks it by besides its loss, and the
+    /// values a pruned trial keeps.
+    fn costs(&self, arch: &Architecture) -> Values;
 }

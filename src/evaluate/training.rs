@@ -9,7 +9,7 @@ use crate::data::Corpus;
 use crate::memory::MemoryLimit;
 use crate::metrics::{self, Metrics, Values};
 use crate::space::RecallSettings;
-use crate::train::{self, Progress, TrainConfig, TrainError};
+use crate::train::{self, Progress, Stop, TrainConfig, TrainError};
 
 /// Trains each architecture with the proxy trainer.
 pub struct TrainEvaluator {
@@ -32,7 +32,7 @@ impl Evaluator for TrainEvaluator {
         &self,
         arch: &Architecture,
         seed: u64,
-        on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+        on_step: &mut dyn FnMut(Progress) -> ControlFlow<Stop>,
     ) -> Result<Evaluation, TrainError> {
         // Whatever ran before (an earlier trial, a supernet) is not this
         // trial's peak.
@@ -76,6 +76,12 @@ impl Evaluator for TrainEvaluator {
     fn seq_len(&self) -> usize {
         self.config.seq_len
     }
+
+    fn costs(&self, arch: &Architecture) -> Values {
+        let mut arch = arch.clone();
+        arch.vocab_size = self.corpus.vocab_size();
+        metrics::cost_values(&crate::cost::Cost::of(&arch, self.config.seq_len))
+    }
 }
 
 /// Trains a fresh model of `arch` on each `[recall]` task and reads its
@@ -86,15 +92,22 @@ fn recall_values(
     settings: &RecallSettings,
     seed: u64,
     memory: MemoryLimit,
-    on_step: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    on_step: &mut dyn FnMut(Progress) -> ControlFlow<Stop>,
 ) -> Result<Values, TrainError> {
     let mut values = Values::new();
     let (mut accuracies, mut seconds) = (Vec::new(), 0.0);
     let cfg = settings.training.for_seed(seed);
     for &task in &settings.tasks {
         let data = settings.task(task);
-        let report =
-            train::train_on_within(arch, data.as_ref(), &cfg, memory, &mut *on_step)?.report;
+        // The recall models have no rungs: their evaluations are not the
+        // text loss a pruner ranks by, so `on_step` never sees them.
+        let mut beat = |p: Progress| {
+            on_step(Progress {
+                val_loss: None,
+                ..p
+            })
+        };
+        let report = train::train_on_within(arch, data.as_ref(), &cfg, memory, &mut beat)?.report;
         seconds += report.train_seconds;
         for score in &report.scores {
             let accuracy = score.accuracy.unwrap_or(f64::NAN);

@@ -109,6 +109,9 @@ pub struct SearchSpace {
     pub objectives: Vec<Objective>,
     /// `[recall]`, validated: present exactly when `recall` is an objective.
     pub recall: Option<RecallSettings>,
+    /// `[pruner]`, validated against `[training]`; `None` without the table
+    /// (`nas run --pruner` may still choose one).
+    pub pruner: Option<crate::prune::PrunerSettings>,
     pub strategy: StrategyName,
     /// The trial budget of a study.
     pub trials: usize,

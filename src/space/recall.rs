@@ -74,6 +74,7 @@ impl RecallSettings {
             eval_interval: 0,
             eval_batches: 8,
             seed: 0,
+            rungs: Vec::new(),
         }
     }
 

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use self::location::resolve as database_path;
 pub use self::sqlite::SqliteStore;
 pub use crate::metrics::{CurveStep, Values};
+use crate::prune::Competitor;
 
 /// Where a trial is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -148,6 +149,9 @@ pub struct StudySpec {
     /// ones do not).
     pub budget: Budget,
     pub code_version: String,
+    /// The pruner's settings as JSON, `None` when nothing is pruned. A
+    /// continued study keeps its own.
+    pub pruner: Option<String>,
 }
 
 /// The budget [`Store::open_study`] gives a study. Decided inside its
@@ -189,6 +193,8 @@ pub struct Study {
     pub code_version: String,
     /// Unix seconds.
     pub created: f64,
+    /// The pruner's settings as JSON; `None`: every trial trains to the end.
+    pub pruner: Option<String>,
 }
 
 /// A study with its trial counts, for listings.
@@ -239,7 +245,11 @@ pub enum Outcome {
         values: Values,
         curve: Vec<CurveStep>,
     },
+    /// Stopped at a rung: its values there (validation loss and the costs
+    /// it was ranked with), why, and its curve up to the rung.
     Pruned {
+        step: usize,
+        values: Values,
         reason: String,
         curve: Vec<CurveStep>,
     },
@@ -262,7 +272,9 @@ pub struct TrialRecord {
     pub arch_short: String,
     pub seed: u64,
     pub worker: String,
-    /// What it measured, by name; empty unless complete.
+    /// What it measured, by name: at the end when complete, at the rung it
+    /// stopped at when pruned ([`crate::metrics::PRUNED_AT`] names the step);
+    /// empty otherwise.
     pub values: Values,
     /// Set exactly when the trial failed.
     pub fail_kind: Option<FailKind>,
@@ -283,6 +295,23 @@ impl TrialRecord {
 
     pub fn is_complete(&self) -> bool {
         self.state == TrialState::Complete
+    }
+
+    /// The step a pruned trial stopped at.
+    pub fn pruned_at(&self) -> Option<usize> {
+        (self.state == TrialState::Pruned)
+            .then(|| self.value(crate::metrics::PRUNED_AT))
+            .flatten()
+            .map(|s| s as usize)
+    }
+
+    /// Its state for listings: `pruned@33` for a trial a rung stopped at
+    /// step 33, else the state's name.
+    pub fn state_label(&self) -> String {
+        match self.pruned_at() {
+            Some(step) => format!("pruned@{step}"),
+            None => self.state.to_string(),
+        }
     }
 
     /// Seconds from its start to its end; `None` while it runs. Never
@@ -307,6 +336,37 @@ impl TrialRecord {
             TrialState::Running => false,
         }
     }
+}
+
+/// A running trial's validation loss at a rung of its bracket, with the
+/// costs it is ranked by there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RungReport {
+    pub bracket: usize,
+    pub step: usize,
+    pub competitor: Competitor,
+}
+
+/// A stored rung report, as [`Store::rung_reports`] reads it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRungReport {
+    pub trial_id: i64,
+    pub bracket: usize,
+    pub step: usize,
+    pub competitor: Competitor,
+    pub promoted: bool,
+}
+
+/// What [`Store::report_rung`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RungRuling {
+    /// Whether the trial trains on past the rung.
+    pub promoted: bool,
+    /// Trials that have reported at this rung, this one included.
+    pub reached: usize,
+    /// The decision is the one an earlier trial of the same design and seed
+    /// got here (a retry after a crash), not a new one.
+    pub repeated: bool,
 }
 
 /// Why a store operation failed. Each message is whole: a database error is
@@ -457,6 +517,23 @@ pub trait Store: Send + Sync {
     /// Returns `Ok(false)` and changes nothing if the trial was no longer
     /// running (e.g. reaped after a lost heartbeat).
     fn finish(&self, trial_id: i64, outcome: &Outcome) -> Result<bool, StoreError>;
+
+    /// Records that running trial `trial_id` reached a rung and decides, in
+    /// the same write transaction, whether it continues: `judge` gets every
+    /// report at this rung of this bracket in arrival order, this one last,
+    /// and says whether the last one is promoted. A design and seed already
+    /// judged at this step (an earlier trial of it, retried after a crash)
+    /// gets that decision again and nothing is added. A trial no longer
+    /// running is promoted without a report: `finish` will refuse it anyway.
+    fn report_rung(
+        &self,
+        trial_id: i64,
+        report: &RungReport,
+        judge: &dyn Fn(&[Competitor]) -> bool,
+    ) -> Result<RungRuling, StoreError>;
+
+    /// Every rung report of a study, in the order they were decided.
+    fn rung_reports(&self, study_id: i64) -> Result<Vec<StoredRungReport>, StoreError>;
 
     /// Fail the study's running trials whose heartbeat is older than
     /// `older_than_s` seconds ([`FailKind::HeartbeatLost`]), giving their

@@ -8,6 +8,7 @@ use super::{StoredStudy, StudyError, StudyStrategy};
 use crate::data::Corpus;
 use crate::evaluate::EvaluatorKind;
 use crate::objective::Objective;
+use crate::prune::{PrunerKind, PrunerSettings};
 use crate::search::darts::check_corpus;
 use crate::search::{make_strategy, Strategy};
 use crate::space::{SearchSpace, StrategyName};
@@ -25,6 +26,8 @@ pub struct StudyRequest {
     /// `None`: the space's strategy.
     pub strategy: Option<StudyStrategy>,
     pub evaluator: Option<EvaluatorKind>,
+    /// `--pruner`: `None` takes the space's `[pruner]`, else the stored one.
+    pub pruner: Option<PrunerKind>,
 }
 
 /// A study as a command wants it, checked against itself.
@@ -43,6 +46,9 @@ pub struct StudyConfig {
     pub budget: usize,
     /// The version of `nas` that records the trials.
     pub code_version: String,
+    /// The pruner asked for (`--pruner`, else `[pruner]`); `None` when
+    /// neither says: a new study prunes nothing, a continued one keeps its own.
+    pub pruner: Option<PrunerSettings>,
     request: StudyRequest,
 }
 
@@ -82,8 +88,17 @@ impl StudyConfig {
         } else {
             request.trials.unwrap_or(space.trials)
         };
+        let pruner = asked_pruner(&space, request.pruner)?;
+        if is_darts && pruner.as_ref().is_some_and(PrunerSettings::is_active) {
+            return Err(StudyError::Refused(
+                "pruning does not apply to darts: its supernets train once and the designs they \
+                 derive train to the end; drop --pruner (or [pruner]) or use another strategy"
+                    .into(),
+            ));
+        }
         Ok(StudyConfig {
             name: request.name.clone().unwrap_or_else(|| space.name.clone()),
+            pruner,
             strategy,
             objectives: space.objectives.clone(),
             evaluator: request.evaluator.unwrap_or(EvaluatorKind::Train),
@@ -140,7 +155,34 @@ impl StudyConfig {
             seed: self.seed,
             budget,
             code_version: self.code_version.clone(),
+            pruner: self
+                .pruner
+                .as_ref()
+                .filter(|p| p.is_active())
+                .map(|p| serde_json::to_string(p).expect("pruner settings serialise")),
         }
+    }
+
+    /// Refuses to continue a study that prunes with `stored` under another
+    /// pruner than the one asked for: decisions taken under one rule would
+    /// not compare with the other's.
+    fn check_pruner(&self, name: &str, stored: &PrunerSettings) -> Result<(), StudyError> {
+        let Some(asked) = &self.pruner else {
+            return Ok(());
+        };
+        if asked == stored || !(asked.is_active() || stored.is_active()) {
+            return Ok(());
+        }
+        let has = if stored.is_active() {
+            format!("prunes with {}", describe(stored))
+        } else {
+            "trains every trial to the end".into()
+        };
+        Err(StudyError::Refused(format!(
+            "study `{name}` {has}; this run asks for {}: continue it without --pruner and with \
+             its space, or use --study NEW_NAME",
+            describe(asked)
+        )))
     }
 
     /// Refuses to continue `existing` with another strategy, seed or
@@ -238,7 +280,10 @@ pub fn open_or_continue_noting(
         .map(|row| StoredStudy::with_space(row, Ok(config.space.clone())))
         .transpose()?;
     match &existing {
-        Some(existing) => config.check_continuation(existing)?,
+        Some(existing) => {
+            config.check_continuation(existing)?;
+            config.check_pruner(&existing.name, &existing.pruner)?;
+        }
         None => super::name::check(&config.name)?,
     }
     // Only an explicit --trials changes a continued study's budget: a
@@ -260,7 +305,45 @@ pub fn open_or_continue_noting(
             to: row.budget,
         });
     let study = StoredStudy::with_space(row, Ok(config.space.clone()))?;
+    // Another process may have created the study a moment before, with
+    // another pruner; then this one wrote nothing of its own.
+    config.check_pruner(&study.name, &study.pruner)?;
     Ok(Opened { study, lowered })
+}
+
+/// The pruner a request asks for: `--pruner KIND` with the space's
+/// `[pruner]` settings when the table names the same kind (else the kind's
+/// defaults for the training budget), or the space's table alone.
+fn asked_pruner(
+    space: &SearchSpace,
+    kind: Option<PrunerKind>,
+) -> Result<Option<PrunerSettings>, StudyError> {
+    let Some(kind) = kind else {
+        return Ok(space.pruner.clone());
+    };
+    let steps = space.training.steps;
+    let settings = match &space.pruner {
+        Some(table) if table.kind == kind => table.clone(),
+        _ => PrunerSettings::default_for(kind, steps),
+    };
+    settings
+        .check(steps)
+        .map_err(|e| StudyError::Refused(format!("--pruner {kind}: {e}")))?;
+    Ok(Some(settings))
+}
+
+/// A pruner's settings in a sentence, for refusals.
+fn describe(settings: &PrunerSettings) -> String {
+    if !settings.is_active() {
+        return "no pruner".into();
+    }
+    let brackets = settings
+        .brackets
+        .map_or(String::new(), |b| format!(", brackets {b}"));
+    format!(
+        "{} (min_steps {}, reduction_factor {}{brackets})",
+        settings.kind, settings.min_steps, settings.reduction_factor
+    )
 }
 
 /// The budget of a DARTS study once its supernets derived `derived` (design

@@ -15,8 +15,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::finish::{FinishRetry, ResultLost};
-use super::trial::{new_trial, TrialRun};
-use super::StoredStudy;
+use super::trial::{new_trial, Pruning, TrialRun};
+use super::{ComputeBudget, StoredStudy};
 use crate::evaluate::Evaluator;
 use crate::search::Strategy;
 use crate::store::{Claim, FailKind, Outcome, Store, StoreError, TrialRecord, TrialState};
@@ -45,6 +45,9 @@ pub struct RunOptions {
     /// every design fails (a learning rate that always diverges) would
     /// otherwise never end.
     pub max_consecutive_failures: usize,
+    /// `--budget-steps` / `--budget-hours`: no trial starts once the study's
+    /// trials have spent it, whatever the trial budget says.
+    pub compute_budget: Option<ComputeBudget>,
 }
 
 impl Default for RunOptions {
@@ -58,6 +61,7 @@ impl Default for RunOptions {
             finish_retry: FinishRetry::default(),
             threads_per_job: None,
             max_consecutive_failures: 10,
+            compute_budget: None,
         }
     }
 }
@@ -66,11 +70,15 @@ impl Default for RunOptions {
 #[derive(Clone, Debug, Default)]
 pub struct RunSummary {
     pub complete: usize,
+    /// Trials a rung stopped (they count towards the budget).
+    pub pruned: usize,
     pub failed: usize,
     pub reaped: usize,
     pub interrupted: bool,
     /// The strategy kept proposing evaluated designs: the space is used up.
     pub exhausted: bool,
+    /// The run stopped because the study's trials spent the compute budget.
+    pub compute_spent: bool,
     /// Set when the run stopped after `max_consecutive_failures` failures in a
     /// row: the last error.
     pub gave_up: Option<String>,
@@ -160,6 +168,14 @@ fn proposal_rng(seed: u64, finished: usize, attempt: usize) -> ChaCha8Rng {
     rng
 }
 
+/// Where a worker records what its trials did.
+#[derive(Clone, Copy)]
+struct Ends<'a> {
+    shared: &'a Mutex<Shared>,
+    summary: &'a Mutex<RunSummary>,
+    on_finished: &'a (dyn Fn(&TrialRecord) + Sync),
+}
+
 struct Shared {
     strategy: Box<dyn Strategy>,
     history: Vec<TrialRecord>,
@@ -173,6 +189,8 @@ enum Next {
     Wait,
     Done,
     Exhausted,
+    /// The study's trials spent the compute budget.
+    ComputeSpent,
 }
 
 pub struct Driver<'a> {
@@ -203,6 +221,7 @@ impl Driver<'_> {
             ..Default::default()
         });
         let first_error: Mutex<Option<DriverError>> = Mutex::new(None);
+        let pruning = Pruning::of(self.study);
         let me = process_id();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.options.jobs.max(1))
@@ -212,13 +231,19 @@ impl Driver<'_> {
             for k in 0..self.options.jobs.max(1) {
                 let worker = format!("{me}:{k}");
                 let (shared, summary, first_error) = (&shared, &summary, &first_error);
+                let pruning = pruning.as_ref();
                 scope.spawn(move |_| {
                     // OpenMP's thread count is per calling thread: set it in
                     // each worker, not only in the thread that built the pool.
                     if let Some(n) = self.options.threads_per_job {
                         tch::set_num_threads(n as i32);
                     }
-                    if let Err(e) = self.worker_loop(&worker, shared, summary, on_finished) {
+                    let ends = Ends {
+                        shared,
+                        summary,
+                        on_finished,
+                    };
+                    if let Err(e) = self.worker_loop(&worker, pruning, ends) {
                         self.interrupted.store(true, Ordering::SeqCst);
                         first_error.lock().unwrap().get_or_insert(e);
                     }
@@ -234,10 +259,14 @@ impl Driver<'_> {
     fn worker_loop(
         &self,
         worker: &str,
-        shared: &Mutex<Shared>,
-        summary: &Mutex<RunSummary>,
-        on_finished: &(dyn Fn(&TrialRecord) + Sync),
+        pruning: Option<&Pruning>,
+        ends: Ends<'_>,
     ) -> Result<(), DriverError> {
+        let Ends {
+            shared,
+            summary,
+            on_finished,
+        } = ends;
         loop {
             if summary.lock().unwrap().gave_up.is_some() {
                 return Ok(());
@@ -255,12 +284,17 @@ impl Driver<'_> {
                     continue;
                 }
                 Next::Done => return Ok(()),
+                Next::ComputeSpent => {
+                    summary.lock().unwrap().compute_spent = true;
+                    return Ok(());
+                }
                 Next::Exhausted => {
                     summary.lock().unwrap().exhausted = true;
                     return Ok(());
                 }
             };
             let run = TrialRun {
+                pruning,
                 store: self.store,
                 evaluator: self.evaluator,
                 interrupted: self.interrupted,
@@ -293,6 +327,7 @@ impl Driver<'_> {
                 let mut sum = summary.lock().unwrap();
                 match record.state {
                     TrialState::Complete => sum.complete += 1,
+                    TrialState::Pruned => sum.pruned += 1,
                     _ => sum.failed += 1,
                 }
             }
@@ -314,6 +349,14 @@ impl Driver<'_> {
         if s.refreshed.elapsed() >= self.options.refresh_every {
             s.history = self.store.trials(self.study.id)?;
             s.refreshed = Instant::now();
+        }
+        if let Some(budget) = self.options.compute_budget {
+            // Trials another process finished count once the history is
+            // re-read (every `refresh_every`).
+            let steps = self.study.space().map_or(0, |space| space.training.steps);
+            if budget.is_spent(&s.history, steps) {
+                return Ok(Next::ComputeSpent);
+            }
         }
         for attempt in 0..self.options.max_duplicate_draws {
             let finished = s.history.iter().filter(|t| t.is_settled()).count();

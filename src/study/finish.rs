@@ -116,9 +116,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::prune::Competitor;
     use crate::store::{
-        Budget, Claim, CurveStep, NewTrial, SqliteStore, Study, StudySpec, StudySummary,
-        TrialState, Values,
+        Budget, Claim, CurveStep, NewTrial, RungReport, RungRuling, SqliteStore, StoredRungReport,
+        Study, StudySpec, StudySummary, TrialState, Values,
     };
 
     /// A store whose first `failures` finishes fail with a database error
@@ -154,6 +155,17 @@ mod tests {
                 return Err(StoreError::Sqlx(sqlx::Error::PoolTimedOut));
             }
             self.inner.finish(trial_id, outcome)
+        }
+        fn report_rung(
+            &self,
+            trial_id: i64,
+            report: &RungReport,
+            judge: &dyn Fn(&[Competitor]) -> bool,
+        ) -> Result<RungRuling, StoreError> {
+            self.inner.report_rung(trial_id, report, judge)
+        }
+        fn rung_reports(&self, study_id: i64) -> Result<Vec<StoredRungReport>, StoreError> {
+            self.inner.rung_reports(study_id)
         }
         fn reap_stale(&self, study_id: i64, older_than_s: f64) -> Result<usize, StoreError> {
             self.inner.reap_stale(study_id, older_than_s)
@@ -199,6 +211,7 @@ mod tests {
             seed: 0,
             budget: Budget::Set(1),
             code_version: "test".into(),
+            pruner: None,
         };
         let study = inner.open_study(&spec, false).unwrap();
         let new = NewTrial {

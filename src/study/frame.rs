@@ -184,6 +184,7 @@ mod tests {
             budget: 3,
             code_version: "test".into(),
             created: 0.0,
+            pruner: None,
         };
         StoredStudy::decode(row).unwrap()
     }

@@ -67,6 +67,7 @@ mod tests {
             seed: 0,
             budget: Budget::Set(1),
             code_version: "test".into(),
+            pruner: None,
         }
     }
 

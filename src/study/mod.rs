@@ -38,7 +38,7 @@ pub mod report;
 mod stored;
 pub mod trial;
 
-pub use compute::{compute, Compute};
+pub use compute::{compute, trial_steps, Compute, ComputeBudget};
 pub use config::{
     darts_budget, open_or_continue, open_or_continue_noting, BudgetLowered, Opened, StudyConfig,
     StudyRequest,

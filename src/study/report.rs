@@ -263,6 +263,7 @@ mod tests {
             budget: 5,
             code_version: "test".into(),
             created: 0.0,
+            pruner: None,
         })
         .unwrap()
     }

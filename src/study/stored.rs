@@ -14,6 +14,7 @@ use std::sync::Arc;
 use super::{StudyError, StudyStrategy};
 use crate::evaluate::EvaluatorKind;
 use crate::objective::Objective;
+use crate::prune::{Pruner, PrunerKind, PrunerSettings};
 use crate::space::StrategyName;
 use crate::space::{SearchSpace, SpaceError};
 use crate::store::{Store, Study, StudySummary};
@@ -37,6 +38,8 @@ pub struct StoredStudy {
     pub code_version: String,
     /// Unix seconds.
     pub created: f64,
+    /// How its trials are pruned (kind `none` when they are not).
+    pub pruner: PrunerSettings,
 }
 
 impl StoredStudy {
@@ -73,6 +76,11 @@ impl StoredStudy {
             .map(str::parse::<EvaluatorKind>)
             .transpose()
             .map_err(|e| corrupt(format!("an unknown evaluator: {e}")))?;
+        let pruner = match &row.pruner {
+            None => PrunerSettings::default_for(PrunerKind::None, 1),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| corrupt(format!("unreadable pruner settings: {e}")))?,
+        };
         Ok(StoredStudy {
             id: row.id,
             name: row.name,
@@ -85,6 +93,7 @@ impl StoredStudy {
             budget: row.budget,
             code_version: row.code_version,
             created: row.created,
+            pruner,
         })
     }
 
@@ -100,6 +109,16 @@ impl StoredStudy {
 
     pub fn is_darts(&self) -> bool {
         self.strategy == StudyStrategy::Search(StrategyName::Darts)
+    }
+
+    /// Its pruner for its space's training budget; `None` when nothing is
+    /// pruned (or the stored space no longer parses).
+    pub fn active_pruner(&self) -> Option<Pruner> {
+        let steps = self.space.as_ref().ok()?.training.steps;
+        self.pruner
+            .is_active()
+            .then(|| self.pruner.pruner(steps).ok())
+            .flatten()
     }
 
     /// The first cost objective (the cost axis of fronts and `--max-cost`).

@@ -15,11 +15,15 @@ use std::time::{Duration, Instant};
 use super::finish::{self, FinishRetry, ResultLost};
 use super::StoredStudy;
 use crate::arch::Architecture;
-use crate::evaluate::Evaluator;
+use crate::evaluate::{curve_values, Evaluator};
+use crate::metrics::{self, Values};
+use crate::objective::Objective;
+use crate::prune::{promotes, Competitor, Pruner};
 use crate::store::{
-    Claim, FailKind, NewTrial, Outcome, Store, StoreError, TrialRecord, TrialState,
+    Claim, FailKind, NewTrial, Outcome, RungReport, RungRuling, Store, StoreError, TrialRecord,
+    TrialState,
 };
-use crate::train::TrainError;
+use crate::train::{Progress, Stop, TrainError};
 
 /// The trial a worker claims to evaluate `arch` with `seed`.
 pub fn new_trial(
@@ -38,8 +42,35 @@ pub fn new_trial(
     }
 }
 
+/// How a study's trials are pruned: its pruner, and the objectives known
+/// before training that rank trials at a rung besides the loss.
+#[derive(Clone, Debug)]
+pub struct Pruning {
+    pub pruner: Pruner,
+    /// The study's cost objectives, latency left out: it is measured only
+    /// once a trial has trained.
+    pub costs: Vec<Objective>,
+}
+
+impl Pruning {
+    /// The pruning of `study`; `None` when it prunes nothing.
+    pub fn of(study: &StoredStudy) -> Option<Pruning> {
+        Some(Pruning {
+            pruner: study.active_pruner()?,
+            costs: study
+                .objectives
+                .iter()
+                .copied()
+                .filter(|o| o.is_cost() && *o != Objective::Latency)
+                .collect(),
+        })
+    }
+}
+
 /// Evaluates claimed trials of one study and records how they end.
 pub struct TrialRun<'a> {
+    /// The study's pruning; `None`: every trial trains to the end.
+    pub pruning: Option<&'a Pruning>,
     pub store: &'a dyn Store,
     pub evaluator: &'a dyn Evaluator,
     pub interrupted: &'a AtomicBool,
@@ -145,9 +176,10 @@ impl TrialRun<'_> {
         };
         let mut last_beat = Instant::now();
         let mut beat_error = None;
-        let mut on_step = |_| {
+        let mut rungs = RungJudge::new(self.store, self.pruning, trial, &arch, self.evaluator);
+        let mut on_step = |p: Progress| {
             if self.interrupted.load(Ordering::SeqCst) {
-                return ControlFlow::Break(());
+                return ControlFlow::Break(Stop::Interrupted);
             }
             if last_beat.elapsed() >= self.heartbeat_every {
                 last_beat = Instant::now();
@@ -155,7 +187,7 @@ impl TrialRun<'_> {
                     beat_error = Some(e);
                 }
             }
-            ControlFlow::Continue(())
+            rungs.judge(p)
         };
         // A panic inside libtorch (out of memory in an op without a fallible
         // wrapper, say) fails this trial, not the study.
@@ -170,6 +202,7 @@ impl TrialRun<'_> {
                 values: eval.values,
                 curve: eval.curve,
             },
+            Ok(Err(TrainError::Pruned { step, curve })) => rungs.pruned(step, &curve),
             Ok(Err(e)) => failed(&e),
             Err(panic) => Outcome::Failed {
                 kind: FailKind::Error,
@@ -179,6 +212,115 @@ impl TrialRun<'_> {
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_else(|| "evaluation panicked".into()),
             },
+        }
+    }
+}
+
+/// One trial's reports at the rungs of its bracket, through the store, and
+/// the values it keeps when a rung stops it.
+struct RungJudge<'a> {
+    store: &'a dyn Store,
+    trial: &'a TrialRecord,
+    /// `None` when the study prunes nothing.
+    pruning: Option<&'a Pruning>,
+    bracket: usize,
+    rungs: Vec<usize>,
+    /// The design's costs, by name (what it keeps when pruned).
+    costs: Values,
+    /// The last rung's loss and ruling, for the pruned trial's record.
+    last: Option<(f64, RungRuling)>,
+}
+
+impl<'a> RungJudge<'a> {
+    fn new(
+        store: &'a dyn Store,
+        pruning: Option<&'a Pruning>,
+        trial: &'a TrialRecord,
+        arch: &Architecture,
+        evaluator: &dyn Evaluator,
+    ) -> Self {
+        let bracket = pruning.and_then(|p| p.pruner.bracket(trial.number));
+        RungJudge {
+            store,
+            trial,
+            pruning: pruning.filter(|_| bracket.is_some()),
+            bracket: bracket.map_or(0, |b| b.index),
+            rungs: bracket.map_or(Vec::new(), |b| b.rungs.clone()),
+            costs: if pruning.is_some() {
+                evaluator.costs(arch)
+            } else {
+                Values::new()
+            },
+            last: None,
+        }
+    }
+
+    /// Continue, or stop at a rung the trial does not rank at. A store error
+    /// here lets the trial go on: losing a report costs compute, not a trial.
+    fn judge(&mut self, p: Progress) -> ControlFlow<Stop> {
+        let (Some(pruning), Some(value)) = (self.pruning, p.val_loss) else {
+            return ControlFlow::Continue(());
+        };
+        if !self.rungs.contains(&p.step) {
+            return ControlFlow::Continue(());
+        }
+        let costs = pruning
+            .costs
+            .iter()
+            .map(|o| o.minimised(&self.costs).unwrap_or(f64::NAN))
+            .collect();
+        let report = RungReport {
+            bracket: self.bracket,
+            step: p.step,
+            competitor: Competitor { value, costs },
+        };
+        let eta = pruning.pruner.eta();
+        let judge = |entries: &[Competitor]| promotes(entries, entries.len() - 1, eta);
+        match self.store.report_rung(self.trial.id, &report, &judge) {
+            Ok(ruling) => {
+                self.last = Some((value, ruling));
+                if ruling.promoted {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(Stop::Pruned)
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "trial {}: its report at step {} was not stored ({e}); it trains on",
+                    self.trial.number,
+                    p.step
+                );
+                ControlFlow::Continue(())
+            }
+        }
+    }
+
+    /// The outcome of a trial stopped at `step`: its loss there, its costs,
+    /// and the reason.
+    fn pruned(&self, step: usize, curve: &[crate::train::CurvePoint]) -> Outcome {
+        let (value, ruling) = self.last.expect("a trial is pruned at a rung it reported");
+        let mut values = self.costs.clone();
+        values.insert(metrics::VAL_LOSS, value);
+        values.insert(metrics::VAL_PPL, value.exp());
+        values.insert(metrics::PRUNED_AT, step as f64);
+        let eta = self.pruning.map_or(1, |p| p.pruner.eta());
+        let reason = format!(
+            "pruned at step {step}: not in the best 1/{eta} of the {} trials at this rung of \
+             bracket {}{}",
+            ruling.reached,
+            self.bracket,
+            if ruling.repeated {
+                " (the decision an earlier trial of this design got)"
+            } else {
+                ""
+            }
+        );
+        Outcome::Pruned {
+            step,
+            values,
+            reason,
+            curve: curve_values(curve),
         }
     }
 }
@@ -203,8 +345,9 @@ fn ended(mut trial: TrialRecord, outcome: Outcome) -> TrialRecord {
             trial.state = TrialState::Complete;
             trial.values = values;
         }
-        Outcome::Pruned { reason, .. } => {
+        Outcome::Pruned { values, reason, .. } => {
             trial.state = TrialState::Pruned;
+            trial.values = values;
             trial.error = Some(reason);
         }
         Outcome::Failed { kind, error } => {

@@ -19,7 +19,7 @@ pub fn train(
     threads: usize,
 ) -> anyhow::Result<(i32, Vec<TrialRecord>)> {
     let config = &planned.config;
-    let evaluator = evaluate::build(config.evaluator, &config.space, args.jobs == 1)?;
+    let evaluator = evaluate::build(config.evaluator, &config.space, args.jobs == 1, &[])?;
     let strategy = config.make_strategy()?;
     let split = ThreadSplit::new(threads, args.jobs);
     split.apply_per_job();
@@ -29,9 +29,12 @@ pub fn train(
         &study,
         evaluator.as_ref(),
         strategy,
-        split,
-        args.json,
-        &args.store.storage,
+        run::TrialLoop {
+            split,
+            json: args.json,
+            storage: &args.store.storage,
+            compute_budget: None,
+        },
     )?;
     let trials = store.trials(study.id)?;
     let complete = trials.iter().filter(|t| t.is_complete()).count();

@@ -7,8 +7,8 @@ use hybrid_nas::space::{SearchSpace, StrategyName};
 use hybrid_nas::store::{SqliteStore, Store};
 use hybrid_nas::study::driver::{Driver, RunOptions, RunSummary};
 use hybrid_nas::study::{
-    self, interrupt, StoredStudy, StudyConfig, StudyRequest, StudyStrategy, ThreadSplit,
-    EXIT_INTERRUPTED,
+    self, interrupt, ComputeBudget, StoredStudy, StudyConfig, StudyRequest, StudyStrategy,
+    ThreadSplit, EXIT_INTERRUPTED,
 };
 
 mod phase_clock;
@@ -24,6 +24,7 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     // Everything that can be wrong with the input is checked before the store
     // is opened: a bad space or corpus leaves no study behind.
     let space = SearchSpace::resolve(&args.space)?;
+    let budget = compute_budget(&args)?;
     let strategy = args
         .strategy
         .as_deref()
@@ -39,10 +40,17 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         seed: args.seed,
         strategy,
         evaluator: Some(args.evaluator.into()),
+        pruner: args.pruner.map(Into::into),
     };
     let config = StudyConfig::new(space, request)?;
     // One trial at a time: each trial's peak memory is its own.
-    let evaluator = evaluate::build(config.evaluator, &config.space, args.jobs == 1)?;
+    let rungs_asked = asked_rungs(&config);
+    let mut evaluator = evaluate::build(
+        config.evaluator,
+        &config.space,
+        args.jobs == 1,
+        &rungs_asked,
+    )?;
     let supernet_corpus = config.supernet_corpus()?;
     let proposer = match config.is_darts() {
         true => None,
@@ -57,6 +65,11 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         eprintln!("note: {lowered}");
     }
     let mut study = opened.study;
+    // A continued study run without --pruner prunes as it did.
+    let rungs = study.active_pruner().map_or(Vec::new(), |p| p.all_rungs());
+    if rungs != rungs_asked {
+        evaluator = evaluate::build(config.evaluator, &config.space, args.jobs == 1, &rungs)?;
+    }
     let strategy: Box<dyn Strategy> = match (proposer, &supernet_corpus) {
         (Some(strategy), _) => strategy,
         (None, Some(corpus)) => {
@@ -80,15 +93,50 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         &study,
         evaluator.as_ref(),
         strategy,
-        split,
-        args.json,
-        &args.store.storage,
+        TrialLoop {
+            split,
+            json: args.json,
+            storage: &args.store.storage,
+            compute_budget: budget,
+        },
     )?;
     if !args.json {
         report::end(&store, &study, &summary, &args.store.storage)?;
     }
     let trials = store.trials(study.id)?;
     Ok(summary.exit_status(trials.iter().filter(|t| t.is_complete()).count()))
+}
+
+/// `--budget-steps` or `--budget-hours`, checked.
+fn compute_budget(args: &RunArgs) -> Result<Option<ComputeBudget>, UsageError> {
+    match (args.budget_steps, args.budget_hours) {
+        (Some(0), _) => Err(UsageError("--budget-steps must be at least 1".into())),
+        (Some(n), _) => Ok(Some(ComputeBudget::Steps(n))),
+        (None, Some(h)) if !(h.is_finite() && h > 0.0) => Err(UsageError(format!(
+            "--budget-hours must be a positive number of hours, got {h}"
+        ))),
+        (None, Some(h)) => Ok(Some(ComputeBudget::Seconds(h * 3600.0))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The rungs of the pruner `config` asks for (none when it asks nothing).
+fn asked_rungs(config: &StudyConfig) -> Vec<usize> {
+    config
+        .pruner
+        .as_ref()
+        .and_then(|p| p.pruner(config.space.training.steps).ok())
+        .map_or(Vec::new(), |p| p.all_rungs())
+}
+
+/// How [`train_trials`] runs and reports.
+pub(super) struct TrialLoop<'a> {
+    pub split: ThreadSplit,
+    /// JSON lines instead of the start line, the bar and the progress lines.
+    pub json: bool,
+    /// The store as the user named it, for messages.
+    pub storage: &'a str,
+    pub compute_budget: Option<ComputeBudget>,
 }
 
 /// Drives `study` with `strategy` to its budget, with the start line (unless
@@ -99,10 +147,14 @@ pub(super) fn train_trials(
     study: &StoredStudy,
     evaluator: &dyn Evaluator,
     strategy: Box<dyn Strategy>,
-    split: ThreadSplit,
-    json: bool,
-    storage: &str,
+    how: TrialLoop<'_>,
 ) -> anyhow::Result<RunSummary> {
+    let TrialLoop {
+        split,
+        json,
+        storage,
+        compute_budget,
+    } = how;
     let before = store.trials(study.id)?;
     if !json {
         report::start(study, &before, split, storage);
@@ -116,6 +168,7 @@ pub(super) fn train_trials(
         options: RunOptions {
             jobs: split.jobs,
             threads_per_job: Some(split.per_job()),
+            compute_budget,
             ..Default::default()
         },
         interrupted: &interrupted,

@@ -24,6 +24,11 @@ pub struct TrialProgress<'a> {
 impl<'a> TrialProgress<'a> {
     /// `before`: the study's trials when the run starts.
     pub fn new(study: &'a StoredStudy, before: &[TrialRecord], json: bool) -> Self {
+        // The bar counts the trials the budget counts: complete and pruned.
+        let settled = before
+            .iter()
+            .filter(|t| t.is_complete() || t.state == TrialState::Pruned)
+            .count();
         let complete = before.iter().filter(|t| t.is_complete()).count();
         let best = before
             .iter()
@@ -41,7 +46,7 @@ impl<'a> TrialProgress<'a> {
             )
             .expect("valid progress template"),
         );
-        bar.set_position(complete.min(study.budget) as u64);
+        bar.set_position(settled.min(study.budget) as u64);
         bar.set_message(format_best(best));
         TrialProgress {
             study,
@@ -67,6 +72,9 @@ impl<'a> TrialProgress<'a> {
             }
             *s
         };
+        if t.state == TrialState::Pruned {
+            self.bar.inc(1);
+        }
         if t.state == TrialState::Complete {
             self.bar.inc(1);
             self.bar.set_message(format!(
@@ -97,6 +105,15 @@ impl<'a> TrialProgress<'a> {
                     format_best(best)
                 )
             }
+            (TrialState::Pruned, reason) => format!(
+                "trial {} {} after {}: {}  {} at the rung  ({})",
+                t.number,
+                t.state_label(),
+                seconds(t),
+                escape(&t.arch_short),
+                self.values(t),
+                escape(reason.as_deref().unwrap_or("pruned"))
+            ),
             (_, Some(err)) => format!(
                 "trial {} {} after {} [{}]: {}",
                 t.number,

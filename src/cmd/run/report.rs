@@ -3,7 +3,7 @@
 
 use hybrid_nas::metrics;
 use hybrid_nas::space::GridSettings;
-use hybrid_nas::store::{Store, TrialRecord};
+use hybrid_nas::store::{Store, TrialRecord, TrialState};
 use hybrid_nas::study::driver::{RunOptions, RunSummary};
 use hybrid_nas::study::{StoredStudy, ThreadSplit};
 use hybrid_nas::terminal::{escape, shell_word};
@@ -30,6 +30,9 @@ pub fn start(study: &StoredStudy, before: &[TrialRecord], split: ThreadSplit, st
     );
     if let Some(grid) = study.space().ok().and_then(|s| s.grid.as_ref()) {
         eprintln!("{}", grid_line(grid));
+    }
+    if let Some(pruner) = study.active_pruner() {
+        eprintln!("{}", pruner.describe());
     }
 }
 
@@ -77,10 +80,29 @@ pub fn end(
             summary.reaped
         );
     }
-    eprintln!(
-        "study `{name}`: {complete} of {budget} trials complete ({} finished here, {} failed here)",
-        summary.complete, summary.failed
-    );
+    let pruned = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .count();
+    if pruned > 0 || summary.pruned > 0 {
+        eprintln!(
+            "study `{name}`: {complete} complete and {pruned} pruned of {budget} trials ({} \
+             finished here, {} pruned here, {} failed here)",
+            summary.complete, summary.pruned, summary.failed
+        );
+    } else {
+        eprintln!(
+            "study `{name}`: {complete} of {budget} trials complete ({} finished here, {} failed \
+             here)",
+            summary.complete, summary.failed
+        );
+    }
+    if summary.compute_spent {
+        eprintln!(
+            "stopped: the study's trials have spent the compute budget (--budget-steps or \
+             --budget-hours; `nas studies` shows what it has spent)"
+        );
+    }
     if let Some(error) = &summary.gave_up {
         eprintln!(
             "stopped: {} trials failed in a row (last: {}); fix the space's training \

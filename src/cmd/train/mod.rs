@@ -56,6 +56,7 @@ fn config(args: &TrainArgs, task: TaskKind) -> anyhow::Result<TrainConfig> {
         eval_interval: args.eval_interval.unwrap_or(base.eval_interval),
         eval_batches: args.eval_batches.unwrap_or(base.eval_batches),
         seed: args.seed.unwrap_or(base.seed),
+        rungs: Vec::new(),
     };
     if from_file && !args.json {
         eprintln!("training settings from {} (flags override them)", args.arch);

@@ -128,7 +128,7 @@ fn print_table(trials: &[TrialRecord], study: &StoredStudy) {
         let mut row = format!(
             "{:>5}  {:<9} {:>9} {:>12}",
             t.number,
-            t.state.to_string(),
+            t.state_label(),
             value(metrics::VAL_PPL, |v| format!("{v:.3}")),
             cost.and_then(|c| c.value(&t.values))
                 .map_or("-".into(), |v| format!("{v:.4e}")),

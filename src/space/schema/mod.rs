@@ -19,6 +19,7 @@ mod darts;
 mod evolution;
 mod grid;
 mod model;
+mod pruner;
 mod recall;
 mod search;
 mod ssm;
@@ -35,6 +36,7 @@ use self::darts::RawDarts;
 use self::evolution::RawEvolution;
 use self::grid::RawGrid;
 use self::model::{Model, RawModel};
+use self::pruner::RawPruner;
 use self::recall::RawRecall;
 use self::search::RawSearch;
 use self::ssm::RawSsm;
@@ -58,6 +60,7 @@ struct RawSpace {
     darts: Option<RawDarts>,
     grid: Option<Spanned<RawGrid>>,
     recall: Option<Spanned<RawRecall>>,
+    pruner: Option<Spanned<RawPruner>>,
 }
 
 /// Parses and validates a space; with `check_files`, the files it names are
@@ -80,6 +83,7 @@ pub(super) fn parse(
     let search = search::parse(&ctx, &raw.search)?;
     let evolution = evolution::parse(&ctx, &raw.evolution.unwrap_or_default())?;
     let recall = recall::parse(&ctx, raw.recall.as_ref(), &objectives)?;
+    let pruner = pruner::parse(&ctx, raw.pruner.as_ref(), training.steps)?;
 
     let mut space = SearchSpace {
         name,
@@ -92,6 +96,7 @@ pub(super) fn parse(
         training,
         objectives,
         recall,
+        pruner,
         strategy: search.strategy,
         trials: search.trials,
         seed: search.seed,

@@ -71,5 +71,6 @@ pub(super) fn parse(
         eval_interval,
         eval_batches,
         seed: 0,
+        rungs: Vec::new(),
     })
 }

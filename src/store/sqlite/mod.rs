@@ -21,12 +21,14 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    location, Budget, Claim, CurveStep, FailKind, NewTrial, Outcome, Store, StoreError, Study,
-    StudySpec, StudySummary, TrialRecord, TrialState, Values,
+    location, Budget, Claim, CurveStep, FailKind, NewTrial, Outcome, RungReport, RungRuling, Store,
+    StoreError, StoredRungReport, Study, StudySpec, StudySummary, TrialRecord, TrialState, Values,
 };
+use crate::prune::Competitor;
 use crate::utc::now;
 
 mod open;
+mod rungs;
 mod snapshot;
 
 static MIGRATOR: Migrator = sqlx::migrate!("src/store/migrations");
@@ -42,7 +44,7 @@ const OPEN_ATTEMPTS: u32 = 20;
 const VALUE_ROWS_PER_INSERT: usize = 1000;
 
 const STUDY_COLUMNS: &str = "id, name, space_text, space_hash, objectives, strategy, evaluator, \
-     seed, budget, code_version, created";
+     seed, budget, code_version, created, pruner";
 
 const TRIAL_COLUMNS: &str = "id, study_id, number, state, arch_json, arch_hash, arch_short, seed, \
      worker, fail_kind, error, extra, started, finished, heartbeat";
@@ -328,6 +330,7 @@ fn study_from_row(row: &SqliteRow) -> Result<Study, StoreError> {
         budget: row.try_get::<i64, _>("budget")?.max(0) as usize,
         code_version: row.try_get("code_version")?,
         created: row.try_get("created")?,
+        pruner: row.try_get("pruner")?,
     })
 }
 
@@ -433,8 +436,8 @@ impl Store for SqliteStore {
                     let created = now();
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO studies (name, space_text, space_hash, objectives, strategy, \
-                         evaluator, seed, budget, code_version, created) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                         evaluator, seed, budget, code_version, created, pruner) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
                     )
                     .bind(&spec.name)
                     .bind(&spec.space_text)
@@ -446,6 +449,7 @@ impl Store for SqliteStore {
                     .bind(spec.budget.value() as i64)
                     .bind(&spec.code_version)
                     .bind(created)
+                    .bind(&spec.pruner)
                     .fetch_one(&mut *tx)
                     .await?;
                     Study {
@@ -460,6 +464,7 @@ impl Store for SqliteStore {
                         budget: spec.budget.value(),
                         code_version: spec.code_version.clone(),
                         created,
+                        pruner: spec.pruner.clone(),
                     }
                 }
                 Some(mut study) => {
@@ -670,9 +675,14 @@ impl Store for SqliteStore {
             Outcome::Complete { values, curve } => {
                 (TrialState::Complete, values, None, None, &curve[..])
             }
-            Outcome::Pruned { reason, curve } => (
+            Outcome::Pruned {
+                values,
+                reason,
+                curve,
+                ..
+            } => (
                 TrialState::Pruned,
-                &none,
+                values,
                 None,
                 Some(reason.as_str()),
                 &curve[..],
@@ -714,6 +724,26 @@ impl Store for SqliteStore {
             }
             Ok(changed)
         })
+    }
+
+    fn report_rung(
+        &self,
+        trial_id: i64,
+        report: &RungReport,
+        judge: &dyn Fn(&[Competitor]) -> bool,
+    ) -> Result<RungRuling, StoreError> {
+        self.run(async {
+            // IMMEDIATE: the reports read and the one written are one
+            // snapshot, so two workers at a rung at once are ordered.
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let ruling = rungs::report(&mut tx, trial_id, report, judge).await?;
+            tx.commit().await?;
+            Ok(ruling)
+        })
+    }
+
+    fn rung_reports(&self, study_id: i64) -> Result<Vec<StoredRungReport>, StoreError> {
+        self.run(rungs::all(&self.pool, study_id))
     }
 
     fn reap_stale(&self, study_id: i64, older_than_s: f64) -> Result<usize, StoreError> {
@@ -889,6 +919,10 @@ const STUDY_ROWS: &[(&str, &str)] = &[
     (
         "trial_values",
         "DELETE FROM trial_values WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ?1)",
+    ),
+    (
+        "rung_reports",
+        "DELETE FROM rung_reports WHERE study_id = ?1",
     ),
     ("trials", "DELETE FROM trials WHERE study_id = ?1"),
     (

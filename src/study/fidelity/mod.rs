@@ -111,6 +111,7 @@ pub fn plan(
             seed: Some(source.seed),
             strategy: Some(StudyStrategy::Search(StrategyName::Grid)),
             evaluator: Some(source.evaluator.unwrap_or(EvaluatorKind::Train)),
+            pruner: None,
         },
     )?;
     Ok(Planned {
