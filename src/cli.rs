@@ -625,7 +625,8 @@ pub struct CurvesArgs {
     /// Draw the curves to this PNG or SVG file.
     #[arg(long)]
     pub plot: Option<std::path::PathBuf>,
-    /// Steps to mark with a dashed line, e.g. a pruner's rungs: 33,99.
+    /// Steps to mark with a dashed line, e.g. a pruner's rungs: 33,99
+    /// (default: the study's own rungs when it prunes).
     #[arg(long, value_delimiter = ',')]
     pub rungs: Vec<usize>,
     /// One JSON object per trial, one per line.

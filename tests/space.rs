@@ -867,3 +867,49 @@ fn a_space_of_parallel_layers_that_must_share_is_refused() {
     assert!(err.contains("attention.parallel"), "{err}");
     assert!(err.contains("never share"), "{err}");
 }
+
+#[test]
+fn a_pruner_table_is_checked_against_the_training_budget() {
+    let hybrid = SearchSpace::bundled("hybrid").unwrap();
+    let with = |table: &str| SearchSpace::parse(&format!("{hybrid}\n[pruner]\n{table}"), "p.toml");
+    // The table alone asks for ASHA with a first rung at a ninth of 300 steps.
+    let asha = with("").unwrap().pruner.unwrap();
+    assert_eq!(asha.kind, hybrid_nas::prune::PrunerKind::Asha);
+    assert_eq!(
+        (asha.min_steps, asha.reduction_factor, asha.by_loss),
+        (33, 3, false)
+    );
+    let by_loss = with("kind = \"hyperband\"\nrank = \"loss\"")
+        .unwrap()
+        .pruner
+        .unwrap();
+    assert!(by_loss.by_loss);
+    assert!(bundled("hybrid").pruner.is_none(), "no table, no pruner");
+    let lines = hybrid.lines().count();
+    for (table, key, expected) in [
+        (
+            "kind = \"ashaa\"",
+            "pruner.kind",
+            "expected one of `none`, `asha`, `hyperband`",
+        ),
+        (
+            "min_steps = 101",
+            "pruner.min_steps",
+            "min_steps from 1 to 100",
+        ),
+        ("reduction_factor = 1", "pruner.reduction_factor", ">= 2"),
+        ("brackets = 2", "pruner.brackets", "hyperband pruner only"),
+        ("rank = \"cost\"", "pruner.rank", "`objectives`"),
+    ] {
+        let message = with(table).unwrap_err().to_string();
+        // The table starts two lines below the space's last line.
+        assert!(
+            message.contains(&format!("p.toml:{}:", lines + 3)),
+            "{message}"
+        );
+        assert!(
+            message.contains(key) && message.contains(expected),
+            "{message}"
+        );
+    }
+}

@@ -39,7 +39,13 @@ pub fn run(args: CurvesArgs) -> anyhow::Result<()> {
             metric,
             curves.len()
         );
-        draw_curves(path, &title, metric, &lines, &args.rungs)?;
+        // A pruning study marks its own rungs unless told otherwise.
+        let rungs = if args.rungs.is_empty() {
+            study.active_pruner().map_or(Vec::new(), |p| p.all_rungs())
+        } else {
+            args.rungs.clone()
+        };
+        draw_curves(path, &title, metric, &lines, &rungs)?;
         eprintln!("wrote {}", escape(&path.display().to_string()));
     }
     if args.json {

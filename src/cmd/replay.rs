@@ -31,6 +31,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
             min_steps: args.min_steps.unwrap_or(defaults.min_steps),
             reduction_factor: args.reduction_factor,
             brackets: args.brackets.filter(|_| kind == PrunerKind::Hyperband),
+            by_loss: args.by_loss,
         };
         let pruner = settings
             .pruner(steps)

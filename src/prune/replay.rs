@@ -303,6 +303,7 @@ mod tests {
             min_steps,
             reduction_factor: 3,
             brackets: None,
+            by_loss: false,
         }
         .pruner(90)
         .unwrap()

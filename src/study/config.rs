@@ -340,8 +340,9 @@ fn describe(settings: &PrunerSettings) -> String {
     let brackets = settings
         .brackets
         .map_or(String::new(), |b| format!(", brackets {b}"));
+    let rank = if settings.by_loss { ", rank loss" } else { "" };
     format!(
-        "{} (min_steps {}, reduction_factor {}{brackets})",
+        "{} (min_steps {}, reduction_factor {}{brackets}{rank})",
         settings.kind, settings.min_steps, settings.reduction_factor
     )
 }

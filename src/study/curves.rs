@@ -33,9 +33,12 @@ pub fn trial_curves(
             .iter()
             .filter_map(|p| p.values.get(metric).map(|v| (p.step, v)))
             .collect();
-        let pruned_at = (t.state == TrialState::Pruned)
-            .then(|| points.last().map(|&(s, _)| s))
-            .flatten();
+        // Stores of this version say where; the curve's end says it too.
+        let pruned_at = t.pruned_at().or_else(|| {
+            (t.state == TrialState::Pruned)
+                .then(|| points.last().map(|&(s, _)| s))
+                .flatten()
+        });
         out.push(TrialCurve {
             number: t.number,
             state: t.state,

@@ -15,7 +15,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::finish::{FinishRetry, ResultLost};
-use super::trial::{new_trial, Pruning, TrialRun};
+use super::pruning::Pruning;
+use super::trial::{new_trial, TrialRun};
 use super::{ComputeBudget, StoredStudy};
 use crate::evaluate::Evaluator;
 use crate::search::Strategy;

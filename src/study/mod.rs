@@ -13,6 +13,8 @@
 //!   the [`driver::Driver`] of `nas run` and by `nas eval` alike.
 //!   Its end is recorded through [`finish`], which retries store errors for a
 //!   bounded time and, failing, returns the result in its error.
+//!   At each rung of a pruning study it reports through [`pruning`], and the
+//!   store decides whether it goes on.
 //! - [`name`] is the alphabet of new study names, and the safe path
 //!   component of any stored one.
 //! - [`ThreadSplit`] divides the machine's cores between concurrent trials.
@@ -33,6 +35,7 @@ pub mod groups;
 pub mod interrupt;
 pub mod manage;
 pub mod name;
+pub mod pruning;
 pub mod replay;
 pub mod report;
 mod stored;

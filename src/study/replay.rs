@@ -19,8 +19,8 @@ pub enum Promotion {
     Loss,
 }
 
-/// The complete trials of `study` with a finite final loss, in trial order.
-/// Latency is measured at the end of training, so it never ranks at a rung.
+/// The complete trials of `study` with a finite final loss, in trial order,
+/// ranked at a rung by [`StoredStudy::rung_costs`] under `Objectives`.
 pub fn replay_trials(
     store: &dyn Store,
     study: &StoredStudy,
@@ -28,12 +28,7 @@ pub fn replay_trials(
 ) -> Result<Vec<ReplayTrial>, StoreError> {
     let rung_costs: Vec<Objective> = match promotion {
         Promotion::Loss => Vec::new(),
-        Promotion::Objectives => study
-            .objectives
-            .iter()
-            .copied()
-            .filter(|o| o.is_cost() && *o != Objective::Latency)
-            .collect(),
+        Promotion::Objectives => study.rung_costs(),
     };
     let mut out = Vec::new();
     for t in store.trials(study.id)? {

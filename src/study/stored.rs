@@ -121,6 +121,16 @@ impl StoredStudy {
             .flatten()
     }
 
+    /// The cost objectives a pruner ranks trials by at a rung, besides the
+    /// loss: those known before training (latency is measured after it).
+    pub fn rung_costs(&self) -> Vec<Objective> {
+        self.objectives
+            .iter()
+            .copied()
+            .filter(|o| o.is_cost() && *o != Objective::Latency)
+            .collect()
+    }
+
     /// The first cost objective (the cost axis of fronts and `--max-cost`).
     pub fn cost_objective(&self) -> Option<Objective> {
         self.objectives.iter().copied().find(Objective::is_cost)

@@ -17,6 +17,7 @@ pub(super) struct RawPruner {
     min_steps: Option<Spanned<i64>>,
     reduction_factor: Option<Spanned<i64>>,
     brackets: Option<Spanned<i64>>,
+    rank: Option<Spanned<String>>,
 }
 
 /// `[pruner]`, validated; `None` without the table. A table without `kind`
@@ -61,6 +62,18 @@ pub(super) fn parse(
             .as_ref()
             .map(|b| ctx.positive(b, "pruner.brackets", "a bracket count"))
             .transpose()?,
+        by_loss: match raw.rank.as_ref().map(|r| (r, r.get_ref().as_str())) {
+            None | Some((_, "objectives")) => false,
+            Some((_, "loss")) => true,
+            Some((r, other)) => {
+                return Err(ctx.invalid(
+                    &r.span(),
+                    "pruner.rank",
+                    format!("unknown ranking `{other}`"),
+                    "`objectives` (loss and the space's costs, as MO-ASHA) or `loss`",
+                ))
+            }
+        },
     };
     settings.check(steps).map_err(|e| {
         // Point at the setting the error names, else at the table.
