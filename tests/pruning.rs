@@ -9,24 +9,11 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use common::{nas, stderr, stdout};
+use common::{kill_ten_times, nas, spawn_nas, stderr, stdout};
 use hybrid_nas::metrics;
 use hybrid_nas::prune::{promotes, Competitor};
 use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
-
-fn spawn_nas(cwd: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_nas"))
-        .current_dir(cwd)
-        .args(["--threads", "1"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the nas binary starts")
-}
 
 fn run_args<'a>(study: &'a str, pruner: &'a str, trials: &'a str) -> Vec<&'a str> {
     vec![
@@ -250,19 +237,7 @@ fn outcomes(store: &SqliteStore, name: &str) -> Vec<(String, u64, TrialState, Op
 fn a_study_killed_mid_rung_resumes_with_the_decisions_it_took() {
     let dir = tempfile::tempdir().unwrap();
     let args = run_args("k", "asha", "1500");
-    // A fixed sequence of kill delays (ms), as in the study tests.
-    let mut delay = 53u64;
-    let mut killed = 0;
-    for _ in 0..10 {
-        let mut child = spawn_nas(dir.path(), &args);
-        std::thread::sleep(Duration::from_millis(60 + delay % 400));
-        delay = delay * 7919 % 10007;
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
+    let killed = kill_ten_times(dir.path(), &args, 53);
     let out = nas(dir.path(), &args);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -4,23 +4,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{nas, stderr, stdout, write_corpus};
+use common::{kill_ten_times, nas, spawn_nas, stderr, stdout, write_corpus};
 use hybrid_nas::metrics;
 use hybrid_nas::store::{FailKind, SqliteStore, Store, TrialState};
-
-fn spawn_nas(cwd: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_nas"))
-        .current_dir(cwd)
-        .args(["--threads", "1"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the nas binary starts")
-}
 
 fn trials_of(db: &Path, study: &str) -> Vec<hybrid_nas::store::TrialRecord> {
     let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
@@ -192,19 +181,7 @@ fn sigkill_at_random_moments_then_resume_loses_no_trial() {
         "1500",
         "--json",
     ];
-    // A fixed sequence of kill delays (ms) so the test is repeatable.
-    let mut delay = 37u64;
-    let mut killed = 0;
-    for _ in 0..10 {
-        let mut child = spawn_nas(dir.path(), &args);
-        std::thread::sleep(Duration::from_millis(60 + delay % 400));
-        delay = delay * 7919 % 10007;
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
+    let killed = kill_ten_times(dir.path(), &args, 37);
     let out = nas(dir.path(), &args);
     assert!(out.status.success(), "{}", stderr(&out));
     let db = dir.path().join("runs/nas.db");

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
 /// A small corpus with learnable structure: sentences from a tiny grammar,
 /// drawn by a fixed linear congruential sequence (no RNG crate needed).
@@ -53,6 +54,39 @@ pub fn nas(cwd: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("the nas binary runs")
+}
+
+/// Starts the built `nas` binary in `cwd` with 1 libtorch thread (so that
+/// two of them share the cores), stdout discarded and stderr piped.
+pub fn spawn_nas(cwd: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_nas"))
+        .current_dir(cwd)
+        .env_remove("NAS_STORAGE")
+        .args(["--threads", "1"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the nas binary starts")
+}
+
+/// Starts `nas args` ten times in `cwd`, each killed with SIGKILL after 60
+/// to 460 ms unless it ended first; the delays are a fixed sequence from
+/// `seed`, so that a test is repeatable. Returns how many were killed.
+pub fn kill_ten_times(cwd: &Path, args: &[&str], seed: u64) -> usize {
+    let mut delay = seed;
+    let mut killed = 0;
+    for _ in 0..10 {
+        let mut child = spawn_nas(cwd, args);
+        std::thread::sleep(Duration::from_millis(60 + delay % 400));
+        delay = delay * 7919 % 10007;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    killed
 }
 
 pub fn stderr(out: &Output) -> String {
