@@ -1,6 +1,7 @@
 //! The learning-curve figure (`nas curves --plot`): one line per trial,
-//! step against a curve value; complete trials in colour, pruned ones grey
-//! and beneath them, and a dashed vertical line at each rung asked for.
+//! step against a curve value (a dot for a trial with one point); complete
+//! trials in colour, pruned ones grey and beneath them, and a dashed
+//! vertical line at each rung asked for.
 
 use std::path::Path;
 
@@ -116,6 +117,14 @@ impl Figure for CurvesFigure<'_> {
                 colour += 1;
                 PALETTE[(colour - 1) % PALETTE.len()].stroke_width(2)
             };
+            if let [point] = line.points[..] {
+                // A trial stopped at its first evaluation (the first rung)
+                // has no segment to draw: a dot shows where it stopped.
+                chart
+                    .draw_series(std::iter::once(Circle::new(point, 2, style.filled())))
+                    .map_err(draw_err)?;
+                continue;
+            }
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     line.points.clone(),
@@ -162,8 +171,11 @@ mod tests {
         ];
         draw_curves(&path, "t", "y", &lines, &[10]).unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
-        let grey = svg.find("#AAAAAA").expect("a grey line");
+        let grey = svg.find("#AAAAAA").expect("a grey mark");
         let first_colour = svg.find("#0072B2").expect("a coloured line");
-        assert!(grey < first_colour, "the pruned line is drawn beneath");
+        assert!(grey < first_colour, "the pruned trial is drawn beneath");
+        // Stopped at its first evaluation, it is a dot, not an empty line.
+        let dot = svg.find("<circle").expect("a dot for the one-point trial");
+        assert!(svg[dot..].starts_with("<circle") && dot < first_colour);
     }
 }
