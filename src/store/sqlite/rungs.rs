@@ -47,21 +47,6 @@ pub(super) async fn report(
     .bind(trial.try_get::<i64, _>("seed")?)
     .fetch_optional(&mut **tx)
     .await?;
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM rung_reports WHERE study_id = ?1 AND bracket = ?2 AND step = ?3",
-    )
-    .bind(study_id)
-    .bind(bracket)
-    .bind(step)
-    .fetch_one(&mut **tx)
-    .await?;
-    if let Some(promoted) = earlier {
-        return Ok(RungRuling {
-            promoted: promoted != 0,
-            reached: count as usize,
-            repeated: true,
-        });
-    }
     let rows = sqlx::query(
         "SELECT value, costs FROM rung_reports \
          WHERE study_id = ?1 AND bracket = ?2 AND step = ?3 ORDER BY id",
@@ -71,6 +56,13 @@ pub(super) async fn report(
     .bind(step)
     .fetch_all(&mut **tx)
     .await?;
+    if let Some(promoted) = earlier {
+        return Ok(RungRuling {
+            promoted: promoted != 0,
+            reached: rows.len(),
+            repeated: true,
+        });
+    }
     let mut entries = Vec::with_capacity(rows.len() + 1);
     for row in &rows {
         entries.push(competitor(row)?);
