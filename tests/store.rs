@@ -1,4 +1,8 @@
-//! The trial store through its public API, on temporary SQLite files.
+//! The trial store through its public API, on both backends: each test runs
+//! as `NAME::sqlite` on a temporary file and `NAME::postgres` on a throwaway
+//! database (see `common::backends`).
+
+mod common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -8,9 +12,16 @@ use std::time::{Duration, Instant};
 use hybrid_nas::metrics::{self, CurveStep, Metrics, Values};
 use hybrid_nas::prune::{promotes, Competitor};
 use hybrid_nas::store::{
-    Budget, Claim, FailKind, NewTrial, Outcome, RungReport, SqliteStore, Store, StoreError,
-    StudySpec, TrialRecord, TrialState,
+    is_postgres_url, AnyStore, Budget, Claim, FailKind, NewTrial, Outcome, RungReport, SqliteStore,
+    Store, StoreError, StudySpec, TrialRecord, TrialState,
 };
+
+/// SQLite's own consistency check, where the store is SQLite.
+fn check_integrity(store: &AnyStore) {
+    if let AnyStore::Sqlite(s) = store {
+        assert_eq!(s.integrity_check().unwrap(), "ok");
+    }
+}
 
 fn temp_db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
@@ -86,10 +97,12 @@ fn claimed(c: Claim) -> TrialRecord {
     }
 }
 
-#[test]
-fn open_study_creates_and_continues() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+on_both_backends!(
+    open_study_creates_and_continues,
+    super::open_study_creates_and_continues
+);
+fn open_study_creates_and_continues(location: &str) {
+    let store = AnyStore::open(location).unwrap();
     assert_eq!(store.find_study("s").unwrap(), None);
 
     let created = store.open_study(&spec("s", 10, "h1"), false).unwrap();
@@ -136,20 +149,27 @@ fn open_study_creates_and_continues() {
     assert_eq!(store.open_study(&keep, false).unwrap().budget, 12);
     let forced = store.find_study("s").unwrap().unwrap();
 
-    // Reopening the file sees the same study (`path` is absolute: four
+    // Reopening sees the same study (a SQLite `location` is absolute: four
     // slashes in the SQLAlchemy form).
     drop(store);
-    let store = SqliteStore::open(&format!("sqlite:///{path}")).unwrap();
+    let again = if is_postgres_url(location) {
+        location.to_string()
+    } else {
+        format!("sqlite:///{location}")
+    };
+    let store = AnyStore::open(&again).unwrap();
     assert_eq!(store.find_study("s").unwrap().unwrap(), forced);
-    assert_eq!(store.integrity_check().unwrap(), "ok");
+    check_integrity(&store);
 }
 
-/// Grid studies train one design on several seeds: the duplicate key is
-/// (hash, seed), so a second seed claims while the same seed is refused.
-#[test]
-fn claim_keys_duplicates_by_hash_and_seed() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+// Grid studies train one design on several seeds: the duplicate key is
+// (hash, seed), so a second seed claims while the same seed is refused.
+on_both_backends!(
+    claim_keys_duplicates_by_hash_and_seed,
+    super::claim_keys_duplicates_by_hash_and_seed
+);
+fn claim_keys_duplicates_by_hash_and_seed(location: &str) {
+    let store = AnyStore::open(location).unwrap();
     let study = store.open_study(&spec("g", 4, "h"), false).unwrap();
     let seeded = |seed| NewTrial { seed, ..trial("a") };
     let first = claimed(store.claim(study.id, &seeded(0)).unwrap());
@@ -186,10 +206,12 @@ fn open_accepts_urls_and_creates_directories() {
     ));
 }
 
-#[test]
-fn claim_respects_budget_duplicates_and_numbering() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+on_both_backends!(
+    claim_respects_budget_duplicates_and_numbering,
+    super::claim_respects_budget_duplicates_and_numbering
+);
+fn claim_respects_budget_duplicates_and_numbering(location: &str) {
+    let store = AnyStore::open(location).unwrap();
     let study = store.open_study(&spec("s", 3, "h"), false).unwrap();
 
     let a = claimed(store.claim(study.id, &trial("a")).unwrap());
@@ -290,10 +312,12 @@ fn claim_respects_budget_duplicates_and_numbering() {
     ));
 }
 
-#[test]
-fn finish_stores_metrics_and_curve() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+on_both_backends!(
+    finish_stores_metrics_and_curve,
+    super::finish_stores_metrics_and_curve
+);
+fn finish_stores_metrics_and_curve(location: &str) {
+    let store = AnyStore::open(location).unwrap();
     let study = store.open_study(&spec("s", 10, "h"), false).unwrap();
     let mut new = trial("a");
     new.seed = u64::MAX;
@@ -366,10 +390,12 @@ fn finish_stores_metrics_and_curve() {
     ));
 }
 
-#[test]
-fn reap_stale_fails_only_stale_running_trials() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+on_both_backends!(
+    reap_stale_fails_only_stale_running_trials,
+    super::reap_stale_fails_only_stale_running_trials
+);
+fn reap_stale_fails_only_stale_running_trials(location: &str) {
+    let store = AnyStore::open(location).unwrap();
     let study = store.open_study(&spec("s", 3, "h"), false).unwrap();
     let other = store.open_study(&spec("other", 3, "h"), false).unwrap();
 
@@ -428,13 +454,15 @@ fn reap_stale_fails_only_stale_running_trials() {
     assert_eq!(s.best_val_ppl, Some(9.0));
 }
 
-#[test]
-fn concurrent_stores_share_one_budget() {
+on_both_backends!(
+    concurrent_stores_share_one_budget,
+    super::concurrent_stores_share_one_budget
+);
+fn concurrent_stores_share_one_budget(location: &str) {
     const BUDGET: usize = 200;
-    let (_dir, path) = temp_db();
-    // Two stores with their own pools on one file, as two processes would.
-    let stores: Vec<Arc<SqliteStore>> = (0..2)
-        .map(|_| Arc::new(SqliteStore::open(&path).unwrap()))
+    // Two stores with their own pools on one store, as two processes would.
+    let stores: Vec<Arc<AnyStore>> = (0..2)
+        .map(|_| Arc::new(AnyStore::open(location).unwrap()))
         .collect();
     let study = stores[0]
         .open_study(&spec("race", BUDGET, "h"), false)
@@ -491,18 +519,20 @@ fn concurrent_stores_share_one_budget() {
     let hashes: HashSet<&str> = trials.iter().map(|t| t.arch_hash.as_str()).collect();
     assert_eq!(hashes.len(), BUDGET);
     for store in &stores {
-        assert_eq!(store.integrity_check().unwrap(), "ok");
+        check_integrity(store);
     }
 }
 
-#[test]
-fn concurrent_opens_of_a_new_database() {
-    let (_dir, path) = temp_db();
+on_both_backends!(
+    concurrent_opens_of_a_new_database,
+    super::concurrent_opens_of_a_new_database
+);
+fn concurrent_opens_of_a_new_database(location: &str) {
     let handles: Vec<_> = (0..6)
         .map(|i| {
-            let path = path.clone();
+            let location = location.to_string();
             thread::spawn(move || {
-                let store = SqliteStore::open(&path)?;
+                let store = AnyStore::open(&location)?;
                 let study = store.open_study(&spec("s", 100, "h"), false)?;
                 store.claim(study.id, &trial(&format!("t{i}")))
             })
@@ -511,7 +541,7 @@ fn concurrent_opens_of_a_new_database() {
     for h in handles {
         assert!(matches!(h.join().unwrap().unwrap(), Claim::Claimed(_)));
     }
-    let store = SqliteStore::open(&path).unwrap();
+    let store = AnyStore::open(location).unwrap();
     let studies = store.list_studies().unwrap();
     assert_eq!(studies.len(), 1);
     assert_eq!(studies[0].running, 6);
@@ -521,7 +551,7 @@ fn concurrent_opens_of_a_new_database() {
 const CHILD_DB: &str = "NAS_STORE_TEST_CHILD_DB";
 
 /// Claim and complete trials until the budget is spent; returns how many.
-fn claim_until_exhausted(store: &SqliteStore, study_id: i64, tag: &str) -> usize {
+fn claim_until_exhausted(store: &AnyStore, study_id: i64, tag: &str) -> usize {
     let mut done = 0;
     for i in 0.. {
         match store
@@ -539,13 +569,16 @@ fn claim_until_exhausted(store: &SqliteStore, study_id: i64, tag: &str) -> usize
     unreachable!()
 }
 
-#[test]
-fn separate_processes_share_one_budget() {
+on_both_backends!(
+    separate_processes_share_one_budget,
+    super::separate_processes_share_one_budget
+);
+fn separate_processes_share_one_budget(location: &str) {
     const BUDGET: usize = 150;
     if let Ok(path) = std::env::var(CHILD_DB) {
         // Child: open the (possibly not yet created) database at the same time
         // as its siblings, then claim with two threads.
-        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        let store = Arc::new(AnyStore::open(&path).unwrap());
         let study = store
             .open_study(&spec("procs", BUDGET, "h"), false)
             .unwrap();
@@ -562,17 +595,17 @@ fn separate_processes_share_one_budget() {
         println!("child {pid} completed {done}");
         return;
     }
-    let (_dir, path) = temp_db();
     let exe = std::env::current_exe().unwrap();
+    let test = if is_postgres_url(location) {
+        "separate_processes_share_one_budget::postgres"
+    } else {
+        "separate_processes_share_one_budget::sqlite"
+    };
     let children: Vec<_> = (0..3)
         .map(|_| {
             std::process::Command::new(&exe)
-                .args([
-                    "--exact",
-                    "separate_processes_share_one_budget",
-                    "--nocapture",
-                ])
-                .env(CHILD_DB, &path)
+                .args(["--exact", test, "--nocapture"])
+                .env(CHILD_DB, location)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -593,19 +626,21 @@ fn separate_processes_share_one_budget() {
             .filter(|l| l.starts_with("child "))
             .for_each(|l| println!("{l}"));
     }
-    let store = SqliteStore::open(&path).unwrap();
+    let store = AnyStore::open(location).unwrap();
     let study = store.find_study("procs").unwrap().unwrap();
     let trials = store.trials(study.id).unwrap();
     assert!(trials.iter().all(|t| t.state == TrialState::Complete));
     let numbers: Vec<i64> = trials.iter().map(|t| t.number).collect();
     assert_eq!(numbers, (0..BUDGET as i64).collect::<Vec<_>>());
-    assert_eq!(store.integrity_check().unwrap(), "ok");
+    check_integrity(&store);
 }
 
-#[test]
-fn strategy_state_and_delete_study() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+on_both_backends!(
+    strategy_state_and_delete_study,
+    super::strategy_state_and_delete_study
+);
+fn strategy_state_and_delete_study(location: &str) {
+    let store = AnyStore::open(location).unwrap();
     let keep = store.open_study(&spec("keep", 5, "h"), false).unwrap();
     let gone = store.open_study(&spec("gone", 5, "h"), false).unwrap();
 
@@ -655,12 +690,13 @@ fn strategy_state_and_delete_study() {
     assert_eq!(store.curve(ids[0]).unwrap().len(), 5);
     assert_eq!(store.load_state(keep.id, "alphas").unwrap(), Some(vec![7]));
     assert_eq!(store.list_studies().unwrap().len(), 1);
-    assert_eq!(store.integrity_check().unwrap(), "ok");
+    check_integrity(&store);
 }
 
 /// Orchestration overhead: claim + finish (empty curve) in one process.
 /// Run by hand: `cargo test --test store -- --ignored --nocapture bench`
-/// (`NAS_BENCH_TRIALS` sets the number of trials per run).
+/// (`NAS_BENCH_TRIALS` sets the number of trials per run;
+/// `NAS_BENCH_STORAGE` a store to use instead of a temporary SQLite file).
 #[test]
 #[ignore]
 fn bench_claim_finish_throughput() {
@@ -669,7 +705,8 @@ fn bench_claim_finish_throughput() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
     let (_dir, path) = temp_db();
-    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let location = std::env::var("NAS_BENCH_STORAGE").unwrap_or(path);
+    let store = Arc::new(AnyStore::open(&location).unwrap());
     let study = store.open_study(&spec("bench", n, "h"), false).unwrap();
     let hashes: Vec<String> = (0..n).map(|i| format!("{i:016x}")).collect();
 
@@ -712,7 +749,7 @@ fn bench_claim_finish_throughput() {
             n as f64 / s
         );
     }
-    assert_eq!(store.integrity_check().unwrap(), "ok");
+    check_integrity(&store);
 }
 
 /// The judge the pruner uses: the last entry is promoted when it ranks in the
@@ -732,10 +769,14 @@ fn at_rung(step: usize, value: f64) -> RungReport {
     }
 }
 
-#[test]
-fn rung_reports_are_judged_in_arrival_order_and_a_retried_design_keeps_its_decision() {
-    let (_dir, path) = temp_db();
-    let store = SqliteStore::open(&path).unwrap();
+on_both_backends!(
+    rung_reports_are_judged_in_arrival_order_and_a_retried_design_keeps_its_decision,
+    super::rung_reports_are_judged_in_arrival_order_and_a_retried_design_keeps_its_decision
+);
+fn rung_reports_are_judged_in_arrival_order_and_a_retried_design_keeps_its_decision(
+    location: &str,
+) {
+    let store = AnyStore::open(location).unwrap();
     let study = store.open_study(&spec("s", 10, "h"), false).unwrap();
     // Losses 3, 2, 4, 1 arrive in that order: the first is best so far, the
     // second beats it, the third (worst of three) stops, the fourth is best.
@@ -794,10 +835,12 @@ fn rung_reports_are_judged_in_arrival_order_and_a_retried_design_keeps_its_decis
     assert_eq!(store.delete_study(study.id).unwrap(), 5);
 }
 
-#[test]
-fn concurrent_reports_at_one_rung_keep_only_the_top_third() {
-    let (_dir, path) = temp_db();
-    let store = Arc::new(SqliteStore::open(&path).unwrap());
+on_both_backends!(
+    concurrent_reports_at_one_rung_keep_only_the_top_third,
+    super::concurrent_reports_at_one_rung_keep_only_the_top_third
+);
+fn concurrent_reports_at_one_rung_keep_only_the_top_third(location: &str) {
+    let store = Arc::new(AnyStore::open(location).unwrap());
     let study = store.open_study(&spec("s", 60, "h"), false).unwrap();
     let trials: Vec<TrialRecord> = (0..60)
         .map(|i| claimed(store.claim(study.id, &trial(&format!("t{i}"))).unwrap()))
@@ -847,4 +890,29 @@ fn concurrent_reports_at_one_rung_keep_only_the_top_third() {
             "report {i}: {better} better before it"
         );
     }
+}
+
+/// SQLite's migrations 0001-0003 and PostgreSQL's arrive at the same
+/// tables, columns, kinds and nullability.
+#[test]
+fn both_backends_migrate_to_the_same_schema() {
+    let Some(pg) = common::backends::TestStore::postgres() else {
+        return;
+    };
+    let sqlite = common::backends::TestStore::sqlite();
+    let lite = AnyStore::open(&sqlite.location).unwrap().schema().unwrap();
+    let post = AnyStore::open(&pg.location).unwrap().schema().unwrap();
+    assert!(lite.len() > 40, "{lite:?}");
+    let only = |a: &[hybrid_nas::store::Column], b: &[hybrid_nas::store::Column]| {
+        a.iter()
+            .filter(|c| !b.contains(c))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        lite == post,
+        "only in SQLite: {:?}\nonly in PostgreSQL: {:?}",
+        only(&lite, &post),
+        only(&post, &lite)
+    );
 }

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::evaluate::{self, Evaluator};
 use hybrid_nas::space::SearchSpace;
-use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
+use hybrid_nas::store::{AnyStore, Store, TrialRecord};
 use hybrid_nas::study::driver::{process_id, RunOptions};
 use hybrid_nas::study::trial::{Recorded, TrialRun};
 use hybrid_nas::study::{
@@ -48,7 +48,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
             (e.values, None)
         }
         Some(_) => {
-            let store = SqliteStore::open(&args.store.storage)?;
+            let store = AnyStore::open(&args.store.storage)?;
             let opened = study::open_or_continue_noting(&store, &config, false)?;
             if let Some(lowered) = opened.lowered {
                 eprintln!("note: {lowered}");

@@ -24,7 +24,7 @@ use hybrid_nas::generate::GenerateError;
 use hybrid_nas::plot::PlotError;
 use hybrid_nas::search::darts::DartsError;
 use hybrid_nas::space::SpaceError;
-use hybrid_nas::store::{SqliteStore, StoreError, TrialRecord};
+use hybrid_nas::store::{AnyStore, StoreError, TrialRecord};
 use hybrid_nas::study::driver::DriverError;
 use hybrid_nas::study::fidelity::FidelityError;
 use hybrid_nas::study::trial::TrialError;
@@ -71,10 +71,10 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
 }
 
 /// Opens the store of a command that only reads: never created, migrated
-/// or written ([`SqliteStore::open_existing`]). Says so when an earlier
+/// or written ([`AnyStore::open_existing`]). Says so when an earlier
 /// release's store is read from a migrated copy.
-pub fn open_for_reading(storage: &str) -> Result<SqliteStore, StoreError> {
-    let store = SqliteStore::open_existing(storage)?;
+pub fn open_for_reading(storage: &str) -> Result<AnyStore, StoreError> {
+    let store = AnyStore::open_existing(storage)?;
     if store.is_snapshot() {
         eprintln!(
             "note: {} was written by an earlier release of nas: read from a migrated copy, \

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hybrid_nas::store::{SqliteStore, Store, TrialRecord, TrialState};
+use hybrid_nas::store::{AnyStore, Store, TrialRecord, TrialState};
 use hybrid_nas::study::{self, manage};
 use hybrid_nas::terminal::{escape, quote};
 
@@ -24,17 +24,17 @@ fn delete(args: StudyDeleteArgs) -> anyhow::Result<i32> {
     // Read first, write only once confirmed: a refused or declined delete
     // leaves the file as it was.
     let found = {
-        let store = SqliteStore::open_existing(&args.store.storage)?;
+        let store = AnyStore::open_existing(&args.store.storage)?;
         let found = study::find(&store, &args.name)?;
         let trials = store.trials(found.id)?;
-        let action = delete_action(&found.name, &trials, store.path());
+        let action = delete_action(&found.name, &trials, &store.describe());
         if !confirm(&action, args.yes)? {
             eprintln!("nothing deleted");
             return Ok(1);
         }
         found
     };
-    let store = SqliteStore::open_existing_writable(&args.store.storage)?;
+    let store = AnyStore::open_existing_writable(&args.store.storage)?;
     // The name must still be that study: another process may have deleted
     // or renamed it while the question waited.
     let current = study::find(&store, &args.name)?;
@@ -59,7 +59,7 @@ fn delete(args: StudyDeleteArgs) -> anyhow::Result<i32> {
 
 /// What the question names: the study, its trials, whether some run, and
 /// the file.
-fn delete_action(name: &str, trials: &[TrialRecord], file: &Path) -> String {
+fn delete_action(name: &str, trials: &[TrialRecord], store: &str) -> String {
     let running = trials
         .iter()
         .filter(|t| t.state == TrialState::Running)
@@ -75,12 +75,12 @@ fn delete_action(name: &str, trials: &[TrialRecord], file: &Path) -> String {
         "delete study `{}` with {} trials{live} from {}",
         quote(name, 60),
         trials.len(),
-        escape(&file.display().to_string())
+        escape(store)
     )
 }
 
 fn rename(args: StudyRenameArgs) -> anyhow::Result<()> {
-    let store = SqliteStore::open_existing_writable(&args.store.storage)?;
+    let store = AnyStore::open_existing_writable(&args.store.storage)?;
     let renamed = manage::rename(&store, &args.old, &args.new)?;
     println!(
         "renamed study `{}` to `{}`",

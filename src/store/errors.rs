@@ -5,11 +5,14 @@
 
 use sqlx::migrate::MigrateError;
 
-/// SQLite's message and code, with what it means for a store.
+/// The database's message and code, with what it means for a store.
 pub(super) fn describe_sqlx(e: &sqlx::Error) -> String {
     let sqlx::Error::Database(db) = e else {
         return e.to_string();
     };
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return format!("{} (PostgreSQL SQLSTATE {})", pg.message(), pg.code());
+    }
     let code = db.code().and_then(|c| c.parse::<i32>().ok());
     let base = match code {
         Some(c) => format!("{} (SQLite code {c})", db.message()),

@@ -9,8 +9,12 @@
 //! atomically (and refuses an architecture already being evaluated), and
 //! [`Store::reap_stale`] hands back the slots of workers that died.
 
+mod any;
+mod columns;
+mod costs;
 mod errors;
 pub mod location;
+mod postgres;
 mod sqlite;
 
 use std::fmt;
@@ -18,7 +22,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::any::AnyStore;
+pub use self::columns::Column;
 pub use self::location::resolve as database_path;
+pub use self::postgres::{is_postgres_url, redact, PgStore};
 pub use self::sqlite::SqliteStore;
 pub use crate::metrics::{CurveStep, Values};
 use crate::prune::Competitor;
@@ -388,6 +395,11 @@ pub enum StoreError {
     )]
     Foreign { path: String, tables: String },
     #[error(
+        "the PostgreSQL database {url} holds tables of another program ({tables}); nas leaves \
+         it untouched: pass --storage with a database of its own (createdb nas)"
+    )]
+    ForeignDatabase { url: String, tables: String },
+    #[error(
         "{0} is not a SQLite database; nas leaves it untouched: pass --storage with a nas store \
          or a new file"
     )]
@@ -418,6 +430,17 @@ pub enum StoreError {
         path: String,
         #[source]
         source: std::io::Error,
+    },
+    #[error("invalid PostgreSQL URL '{url}': {reason} (expected postgres://USER:PASSWORD@HOST:PORT/DATABASE)")]
+    BadPostgresUrl { url: String, reason: String },
+    #[error(
+        "the PostgreSQL store {url} stayed unreachable for {seconds} s: {reason} \
+         (is the server running, and does it accept this user from this host?)"
+    )]
+    Unreachable {
+        url: String,
+        seconds: u64,
+        reason: String,
     },
     #[error("cannot start the database runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -476,9 +499,11 @@ impl StoreError {
                 | StoreError::NotFound(_)
                 | StoreError::Missing(_)
                 | StoreError::BadLocation(_)
+                | StoreError::BadPostgresUrl { .. }
                 | StoreError::AmbiguousLocation { .. }
                 | StoreError::NameTaken(_)
                 | StoreError::Foreign { .. }
+                | StoreError::ForeignDatabase { .. }
                 | StoreError::NotSqlite(_)
                 | StoreError::ReadOnly(_)
         )

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+pub mod backends;
+
 /// A small corpus with learnable structure: sentences from a tiny grammar,
 /// drawn by a fixed linear congruential sequence (no RNG crate needed).
 pub fn synthetic_text(chars: usize) -> String {

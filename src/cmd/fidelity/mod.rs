@@ -7,7 +7,7 @@
 mod train;
 
 use hybrid_nas::plot::{draw_fidelity, FidelityPoint, FidelityText, Format};
-use hybrid_nas::store::{SqliteStore, Store};
+use hybrid_nas::store::{AnyStore, Store};
 use hybrid_nas::study::fidelity::{self, FidelityReport, FidelityRequest};
 use hybrid_nas::study::{self, StoredStudy};
 
@@ -25,10 +25,10 @@ pub fn run(args: FidelityArgs, threads: usize) -> anyhow::Result<i32> {
         linked: args.linked.clone(),
     };
     // --no-train reads only: the store is never created, migrated or written.
-    let store: SqliteStore = if args.no_train {
+    let store: AnyStore = if args.no_train {
         open_for_reading(&args.store.storage)?
     } else {
-        SqliteStore::open(&args.store.storage)?
+        AnyStore::open(&args.store.storage)?
     };
     let source = study::find(&store, &args.study)?;
     let source_trials = store.trials(source.id)?;

@@ -3,7 +3,7 @@
 //! it stopped.
 
 use hybrid_nas::evaluate;
-use hybrid_nas::store::{SqliteStore, Store, TrialRecord};
+use hybrid_nas::store::{AnyStore, Store, TrialRecord};
 use hybrid_nas::study::fidelity::Planned;
 use hybrid_nas::study::{self, ThreadSplit};
 
@@ -13,7 +13,7 @@ use crate::cmd::run;
 /// Trains what the linked study still lacks; returns the exit status (as
 /// `nas run`'s) and the linked study's trials.
 pub fn train(
-    store: &SqliteStore,
+    store: &AnyStore,
     planned: &Planned,
     args: &FidelityArgs,
     threads: usize,

@@ -4,7 +4,7 @@ use hybrid_nas::evaluate;
 use hybrid_nas::evaluate::Evaluator;
 use hybrid_nas::search::Strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
-use hybrid_nas::store::{SqliteStore, Store};
+use hybrid_nas::store::{AnyStore, Store};
 use hybrid_nas::study::driver::{Driver, RunOptions, RunSummary};
 use hybrid_nas::study::{
     self, interrupt, ComputeBudget, StoredStudy, StudyConfig, StudyRequest, StudyStrategy,
@@ -59,7 +59,7 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     let split = ThreadSplit::new(threads, args.jobs);
     split.apply_per_job();
 
-    let store = SqliteStore::open(&args.store.storage)?;
+    let store = AnyStore::open(&args.store.storage)?;
     let opened = study::open_or_continue_noting(&store, &config, args.force)?;
     if let Some(lowered) = opened.lowered {
         eprintln!("note: {lowered}");
@@ -143,7 +143,7 @@ pub(super) struct TrialLoop<'a> {
 /// `json`), one progress line per finished trial and the progress bar: the
 /// trial loop of `nas run`, shared with `nas fidelity`.
 pub(super) fn train_trials(
-    store: &SqliteStore,
+    store: &AnyStore,
     study: &StoredStudy,
     evaluator: &dyn Evaluator,
     strategy: Box<dyn Strategy>,

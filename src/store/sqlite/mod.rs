@@ -21,8 +21,9 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    location, Budget, Claim, CurveStep, FailKind, NewTrial, Outcome, RungReport, RungRuling, Store,
-    StoreError, StoredRungReport, Study, StudySpec, StudySummary, TrialRecord, TrialState, Values,
+    location, Budget, Claim, Column, CurveStep, FailKind, NewTrial, Outcome, RungReport,
+    RungRuling, Store, StoreError, StoredRungReport, Study, StudySpec, StudySummary, TrialRecord,
+    TrialState, Values,
 };
 use crate::prune::Competitor;
 use crate::utc::now;
@@ -164,6 +165,34 @@ impl SqliteStore {
                 .map(|r| r.try_get::<String, _>(0))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(lines.join("\n"))
+        })
+    }
+
+    /// The store's tables and columns (sqlx's bookkeeping left out), sorted.
+    pub fn schema(&self) -> Result<Vec<Column>, StoreError> {
+        self.run(async {
+            let rows = sqlx::query(
+                "SELECT m.name AS t, p.name AS c, p.type AS ty, p.\"notnull\" AS nn, p.pk AS pk \
+                 FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT IN ('_sqlx_migrations', 'sqlite_sequence') \
+                 ORDER BY 1, 2",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    // An INTEGER PRIMARY KEY is the rowid, never NULL,
+                    // though SQLite does not report it NOT NULL.
+                    let not_null =
+                        row.try_get::<i64, _>("nn")? != 0 || row.try_get::<i64, _>("pk")? != 0;
+                    Ok(Column {
+                        table: row.try_get("t")?,
+                        name: row.try_get("c")?,
+                        kind: row.try_get::<String, _>("ty")?.to_lowercase(),
+                        not_null,
+                    })
+                })
+                .collect()
         })
     }
 

@@ -69,15 +69,7 @@ pub(super) async fn report(
     }
     entries.push(report.competitor.clone());
     let promoted = judge(&entries);
-    // JSON has no NaN or infinity: a cost that is not finite is stored as
-    // null and read back as NaN, which ranks last.
-    let finite: Vec<Option<f64>> = report
-        .competitor
-        .costs
-        .iter()
-        .map(|c| Some(*c).filter(|c| c.is_finite()))
-        .collect();
-    let costs = serde_json::to_string(&finite).expect("numbers and nulls serialise");
+    let costs = super::super::costs::encode(&report.competitor.costs);
     sqlx::query(
         "INSERT INTO rung_reports (study_id, trial_id, bracket, step, value, costs, promoted) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -103,14 +95,7 @@ pub(super) async fn report(
 fn competitor(row: &SqliteRow) -> Result<Competitor, StoreError> {
     Ok(Competitor {
         value: row.try_get::<Option<f64>, _>("value")?.unwrap_or(f64::NAN),
-        costs: serde_json::from_str::<Vec<Option<f64>>>(&row.try_get::<String, _>("costs")?)
-            .map_err(|source| StoreError::Json {
-                what: "rung report costs",
-                source,
-            })?
-            .into_iter()
-            .map(|c| c.unwrap_or(f64::NAN))
-            .collect(),
+        costs: super::super::costs::decode(&row.try_get::<String, _>("costs")?)?,
     })
 }
 
