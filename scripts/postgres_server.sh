@@ -5,13 +5,14 @@
 #
 #   scripts/postgres_server.sh start [DIR] [PORT]   # prints the admin URL
 #   scripts/postgres_server.sh stop  [DIR]
+#   scripts/postgres_server.sh restart [DIR]        # fast: drops every connection
 #
 # Installs Debian's postgresql package when no server binaries are found (as
 # root, or with sudo). PostgreSQL refuses to run as root, so as root the
 # cluster belongs to the `postgres` user the package creates.
 set -euo pipefail
 
-action=${1:?usage: postgres_server.sh start|stop [DIR] [PORT]}
+action=${1:?usage: postgres_server.sh start|stop|restart [DIR] [PORT]}
 dir=${2:-${TMPDIR:-/tmp}/nas-postgres}
 port=${3:-55432}
 say() { printf 'postgres_server: %s\n' "$*" >&2; }
@@ -55,6 +56,10 @@ case "$action" in
     bin=$(bin_dir)
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast stop >&2 || true
     ;;
+  restart)
+    bin=$(bin_dir)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w restart >&2
+    ;;
   *)
-    say "unknown action $action (start or stop)"; exit 2 ;;
+    say "unknown action $action (start, stop or restart)"; exit 2 ;;
 esac
