@@ -253,6 +253,19 @@ searched at every λ of `lambdas`; each search's final α, discretised into the 
 is trained from scratch as a trial. `nas studies` shows the compute each study used."
     )]
     Darts(DartsArgs),
+    /// Move studies between stores: from a laptop's SQLite file to a shared
+    /// PostgreSQL server, or back.
+    #[command(
+        after_help = "Examples:\n  nas db copy --from runs/nas.db --to postgres://nas:secret@db.lab:5432/nas\n  \
+nas db copy --from runs/nas.db --to postgres://nas@db.lab/nas --study hybrid\n  \
+nas db copy --from postgres://nas@db.lab/nas --to backup.db --json\n\n\
+Each study is copied whole (trials with their numbers, states and times, values,\n\
+curves, rung decisions, DARTS state) in one transaction of the target, read back\n\
+and its counts checked against the source. The source is only read. A study name\n\
+the target has already is refused before anything is written (rename one first:\n\
+nas study rename)."
+    )]
+    Db(DbArgs),
     /// Print a shell completion script for nas.
     #[command(
         after_help = "Examples:\n  nas completions bash > ~/.local/share/bash-completion/completions/nas\n  \
@@ -295,6 +308,38 @@ pub enum StudyAction {
     /// Give a study another name (its trials stay as they are).
     #[command(after_help = "Examples:\n  nas study rename hybrid hybrid-v1")]
     Rename(StudyRenameArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub action: DbAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DbAction {
+    /// Copy studies from one store to another (SQLite or PostgreSQL, either way).
+    #[command(
+        after_help = "Examples:\n  nas db copy --from runs/nas.db --to postgres://nas@db.lab/nas\n  \
+nas db copy --from runs/nas.db --to postgres://nas@db.lab/nas --study a --study b"
+    )]
+    Copy(DbCopyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DbCopyArgs {
+    /// The store to read (never written): a SQLite file or sqlite: URL, or postgres://.
+    #[arg(long, value_name = "STORE")]
+    pub from: String,
+    /// The store to write (created and migrated if new).
+    #[arg(long, value_name = "STORE")]
+    pub to: String,
+    /// A study to copy (repeatable); default: every study of --from.
+    #[arg(long = "study", value_name = "NAME")]
+    pub studies: Vec<String>,
+    /// One JSON object per copied study instead of a line of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -435,7 +480,8 @@ pub const DEFAULT_STORAGE: &str = "runs/nas.db";
 #[derive(Args, Debug)]
 pub struct StoreArgs {
     /// SQLite database: a path, or a URL as SQLAlchemy and Optuna write them
-    /// (sqlite:///relative.db, sqlite:////absolute/path.db).
+    /// (sqlite:///relative.db, sqlite:////absolute/path.db); or a PostgreSQL
+    /// database shared by many machines (postgres://USER:PASSWORD@HOST:PORT/DB).
     #[arg(long, env = "NAS_STORAGE", default_value = DEFAULT_STORAGE)]
     pub storage: String,
 }

@@ -180,3 +180,95 @@ fn read_only_commands_never_create_a_store_and_never_print_the_password() {
     let tables = AnyStore::open_existing(&db.location);
     assert!(tables.is_err(), "a read-only command created the schema");
 }
+
+/// What a copy must keep of a study: every trial with its number, state,
+/// design, values and curve, and every rung decision by trial number.
+fn contents(location: &str, study: &str) -> (Vec<String>, Vec<String>) {
+    let store = AnyStore::open_existing(location).unwrap();
+    let s = store.find_study(study).unwrap().expect("study exists");
+    let trials = store.trials(s.id).unwrap();
+    let numbers: std::collections::HashMap<i64, i64> =
+        trials.iter().map(|t| (t.id, t.number)).collect();
+    let described = trials
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} {} {} {:?} {:?} {:?} {:?}",
+                t.number,
+                t.state_label(),
+                t.arch_hash,
+                t.seed,
+                t.values,
+                t.error,
+                t.started,
+                store.curve(t.id).unwrap()
+            )
+        })
+        .collect();
+    let rungs = store
+        .rung_reports(s.id)
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {:?} {}",
+                numbers[&r.trial_id], r.bracket, r.step, r.competitor, r.promoted
+            )
+        })
+        .collect();
+    (described, rungs)
+}
+
+/// SQLite → `middle` → SQLite keeps a pruning study exactly; a second
+/// copy to the same target is refused (exit 2) and changes nothing.
+fn copy_round_trip(middle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "run",
+        "--space",
+        "hybrid",
+        "--evaluator",
+        "analytic",
+        "--pruner",
+        "asha",
+        "--study",
+        "p",
+        "--trials",
+        "200",
+        "--json",
+    ];
+    let out = nas(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let source = dir.path().join("runs/nas.db").display().to_string();
+    let back = dir.path().join("back.db").display().to_string();
+    for (from, to) in [(source.as_str(), middle), (middle, back.as_str())] {
+        let out = nas(dir.path(), &["db", "copy", "--from", from, "--to", to]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(common::stdout(&out).contains("counts checked"));
+    }
+    let original = contents(&source, "p");
+    assert!(!original.1.is_empty(), "the study has rung decisions");
+    assert_eq!(contents(middle, "p"), original);
+    assert_eq!(contents(&back, "p"), original);
+
+    let out = nas(
+        dir.path(),
+        &["db", "copy", "--from", &source, "--to", middle],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already"), "{}", stderr(&out));
+    assert_eq!(contents(middle, "p"), original);
+    let out = nas(
+        dir.path(),
+        &[
+            "db", "copy", "--from", &source, "--to", "new.db", "--study", "nope",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        !dir.path().join("new.db").exists(),
+        "a refused copy created its target"
+    );
+}
+
+on_both_backends!(db_copy_keeps_a_study_exactly, super::copy_round_trip);

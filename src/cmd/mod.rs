@@ -5,6 +5,7 @@ mod completions;
 mod confirm;
 mod curves;
 mod darts;
+mod db;
 mod eval;
 mod export;
 mod fidelity;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Pareto(args) => pareto::run(args).map(|()| 0),
         Command::Eval(args) => eval::run(args),
         Command::Darts(args) => darts::run(args).map(|()| 0),
+        Command::Db(args) => db::run(args).map(|()| 0),
         Command::Completions(args) => completions::run(args).map(|()| 0),
     }
 }
@@ -110,6 +112,12 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if cause
             .downcast_ref::<PlotError>()
             .is_some_and(PlotError::is_usage)
+        {
+            return EXIT_USAGE;
+        }
+        if cause
+            .downcast_ref::<hybrid_nas::store::dump::CopyError>()
+            .is_some_and(hybrid_nas::store::dump::CopyError::is_usage)
         {
             return EXIT_USAGE;
         }

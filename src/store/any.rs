@@ -139,6 +139,14 @@ impl Store for AnyStore {
         each!(self, s => s.delete_study(study_id))
     }
 
+    fn strategy_state(&self, study_id: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        each!(self, s => s.strategy_state(study_id))
+    }
+
+    fn import_study(&self, dump: &super::dump::StudyDump) -> Result<Study, StoreError> {
+        each!(self, s => s.import_study(dump))
+    }
+
     fn rename_study(&self, study_id: i64, new_name: &str) -> Result<(), StoreError> {
         each!(self, s => s.rename_study(study_id, new_name))
     }

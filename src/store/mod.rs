@@ -12,6 +12,7 @@
 mod any;
 mod columns;
 mod costs;
+pub mod dump;
 mod errors;
 pub mod location;
 mod postgres;
@@ -579,6 +580,15 @@ pub trait Store: Send + Sync {
     /// Delete a study with its trials, their values and curves, and its
     /// strategy state, in one transaction. Returns how many trials it had.
     fn delete_study(&self, study_id: i64) -> Result<usize, StoreError>;
+
+    /// Every strategy-state entry of a study, by key.
+    fn strategy_state(&self, study_id: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Writes a study read from another store ([`dump::StudyDump`]) with its
+    /// trials, values, curves, rung reports and strategy state, in one
+    /// transaction, keeping trial numbers, states and times. A name this
+    /// store has already is [`StoreError::NameTaken`] and writes nothing.
+    fn import_study(&self, dump: &dump::StudyDump) -> Result<Study, StoreError>;
 
     /// Give a study another name; a name another study has is
     /// [`StoreError::NameTaken`] and changes nothing.

@@ -188,6 +188,14 @@ mod tests {
         fn rename_study(&self, study_id: i64, new_name: &str) -> Result<(), StoreError> {
             self.inner.rename_study(study_id, new_name)
         }
+
+        fn strategy_state(&self, study_id: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+            self.inner.strategy_state(study_id)
+        }
+
+        fn import_study(&self, dump: &crate::store::dump::StudyDump) -> Result<Study, StoreError> {
+            self.inner.import_study(dump)
+        }
     }
 
     fn fast() -> FinishRetry {

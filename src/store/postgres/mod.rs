@@ -20,6 +20,7 @@
 //!   serialisation failure. Each operation is one transaction, so a retry
 //!   repeats it whole or finds it done (see `finish`).
 
+mod import;
 mod retry;
 mod rows;
 mod rungs;
@@ -733,6 +734,30 @@ impl Store for PgStore {
                 .await?;
             tx.commit().await?;
             Ok(trials.max(0) as usize)
+        })
+    }
+
+    fn strategy_state(&self, study_id: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.run(|_| async move {
+            let found = sqlx::query(
+                "SELECT key, value FROM strategy_state WHERE study_id = $1 ORDER BY key",
+            )
+            .bind(study_id)
+            .fetch_all(&self.pool)
+            .await?;
+            found
+                .iter()
+                .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+                .collect()
+        })
+    }
+
+    fn import_study(&self, dump: &super::dump::StudyDump) -> Result<Study, StoreError> {
+        self.run(|_| async move {
+            let mut tx = self.pool.begin().await?;
+            let study = import::import(&mut tx, dump).await?;
+            tx.commit().await?;
+            Ok(study)
         })
     }
 

@@ -28,6 +28,7 @@ use super::{
 use crate::prune::Competitor;
 use crate::utc::now;
 
+mod import;
 mod open;
 mod rungs;
 mod snapshot;
@@ -908,6 +909,29 @@ impl Store for SqliteStore {
             }
             tx.commit().await?;
             Ok(trials)
+        })
+    }
+
+    fn strategy_state(&self, study_id: i64) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.run(async {
+            let rows = sqlx::query(
+                "SELECT key, value FROM strategy_state WHERE study_id = ?1 ORDER BY key",
+            )
+            .bind(study_id)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+                .collect()
+        })
+    }
+
+    fn import_study(&self, dump: &super::dump::StudyDump) -> Result<Study, StoreError> {
+        self.run(async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let study = import::import(&mut tx, dump).await?;
+            tx.commit().await?;
+            Ok(study)
         })
     }
 
