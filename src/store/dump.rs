@@ -124,8 +124,9 @@ pub enum CopyError {
     )]
     Mismatch {
         study: String,
-        source_counts: DumpCounts,
-        copied: DumpCounts,
+        // Boxed: a rare error should not make every Result large.
+        source_counts: Box<DumpCounts>,
+        copied: Box<DumpCounts>,
     },
 }
 
@@ -221,8 +222,8 @@ pub fn copy_study(
     if copied != source_counts {
         return Err(CopyError::Mismatch {
             study: study.name.clone(),
-            source_counts,
-            copied,
+            source_counts: Box::new(source_counts),
+            copied: Box::new(copied),
         });
     }
     Ok(CopyReport {
