@@ -17,6 +17,7 @@ pub mod data;
 pub mod evaluate;
 pub mod export;
 pub mod generate;
+pub mod host;
 pub mod limits;
 pub mod memory;
 pub mod metrics;

@@ -45,17 +45,15 @@ pub struct UsageError(pub String);
 
 /// Runs the command; `Ok` carries the exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
-    let threads = cli
-        .command
-        .threads()
-        .or(cli.threads)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let asked = cli.command.threads().or(cli.threads);
+    let threads =
+        asked.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     tch::set_num_threads(threads as i32);
     match cli.command {
         Command::Train(args) => train::run(args).map(|()| 0),
         Command::Generate(args) => generate::run(args).map(|()| 0),
         Command::Bench(args) => bench::run(args, threads),
-        Command::Run(args) => run::run(args, threads),
+        Command::Run(args) => run::run(args, threads, asked.is_none()),
         Command::Studies(args) => studies::run(args).map(|()| 0),
         Command::Trials(args) => trials::run(args).map(|()| 0),
         Command::Curves(args) => curves::run(args).map(|()| 0),

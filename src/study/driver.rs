@@ -19,6 +19,7 @@ use super::pruning::Pruning;
 use super::trial::{new_trial, TrialRun};
 use super::{ComputeBudget, StoredStudy};
 use crate::evaluate::Evaluator;
+use crate::host::HostShare;
 use crate::search::Strategy;
 use crate::store::{Claim, FailKind, Outcome, Store, StoreError, TrialRecord, TrialState};
 
@@ -41,6 +42,10 @@ pub struct RunOptions {
     pub finish_retry: FinishRetry,
     /// libtorch threads of each worker (None: leave as set).
     pub threads_per_job: Option<usize>,
+    /// When set, each worker takes its share of the host's cores before
+    /// every trial ([`HostShare::threads_per_job`]), instead of
+    /// `threads_per_job`: processes starting or ending on this host change it.
+    pub host_share: Option<std::sync::Arc<HostShare>>,
     /// Trials failing in a row (for reasons of their own, not interruptions)
     /// before the run gives up: failures free their slots, so a study whose
     /// every design fails (a learning rate that always diverges) would
@@ -61,6 +66,7 @@ impl Default for RunOptions {
             refresh_every: Duration::from_secs(2),
             finish_retry: FinishRetry::default(),
             threads_per_job: None,
+            host_share: None,
             max_consecutive_failures: 10,
             compute_budget: None,
         }
@@ -294,6 +300,9 @@ impl Driver<'_> {
                     return Ok(());
                 }
             };
+            if let Some(host) = &self.options.host_share {
+                tch::set_num_threads(host.threads_per_job(self.options.jobs) as i32);
+            }
             let run = TrialRun {
                 pruning,
                 store: self.store,

@@ -34,6 +34,7 @@ pub fn train(
             json: args.json,
             storage: &args.store.storage,
             compute_budget: None,
+            host: None,
         },
     )?;
     let trials = store.trials(study.id)?;

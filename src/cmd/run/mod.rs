@@ -4,7 +4,10 @@ use hybrid_nas::evaluate;
 use hybrid_nas::evaluate::Evaluator;
 use hybrid_nas::search::Strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
-use hybrid_nas::store::{AnyStore, Store};
+use std::sync::Arc;
+
+use hybrid_nas::host::HostShare;
+use hybrid_nas::store::{is_postgres_url, redact, AnyStore, Store};
 use hybrid_nas::study::driver::{Driver, RunOptions, RunSummary};
 use hybrid_nas::study::{
     self, interrupt, ComputeBudget, StoredStudy, StudyConfig, StudyRequest, StudyStrategy,
@@ -20,7 +23,9 @@ use self::progress::TrialProgress;
 use super::UsageError;
 use crate::cli::RunArgs;
 
-pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
+/// `share_host`: `--threads` was not given, so the host's cores are shared
+/// with the other `nas run` processes on it ([`HostShare`]).
+pub fn run(args: RunArgs, threads: usize, share_host: bool) -> anyhow::Result<i32> {
     // Everything that can be wrong with the input is checked before the store
     // is opened: a bad space or corpus leaves no study behind.
     let space = SearchSpace::resolve(&args.space)?;
@@ -60,6 +65,12 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
     split.apply_per_job();
 
     let store = AnyStore::open(&args.store.storage)?;
+    // Messages name a PostgreSQL store without its password.
+    let shown = if is_postgres_url(&args.store.storage) {
+        redact(&args.store.storage)
+    } else {
+        args.store.storage.clone()
+    };
     let opened = study::open_or_continue_noting(&store, &config, args.force)?;
     if let Some(lowered) = opened.lowered {
         eprintln!("note: {lowered}");
@@ -96,12 +107,16 @@ pub fn run(args: RunArgs, threads: usize) -> anyhow::Result<i32> {
         TrialLoop {
             split,
             json: args.json,
-            storage: &args.store.storage,
+            storage: &shown,
             compute_budget: budget,
+            // (A DARTS supernet, above, took every thread of this process.)
+            host: share_host
+                .then(|| HostShare::join().ok().map(Arc::new))
+                .flatten(),
         },
     )?;
     if !args.json {
-        report::end(&store, &study, &summary, &args.store.storage)?;
+        report::end(&store, &study, &summary, &shown)?;
     }
     let trials = store.trials(study.id)?;
     Ok(summary.exit_status(trials.iter().filter(|t| t.is_complete()).count()))
@@ -137,6 +152,8 @@ pub(super) struct TrialLoop<'a> {
     /// The store as the user named it, for messages.
     pub storage: &'a str,
     pub compute_budget: Option<ComputeBudget>,
+    /// Share the host's cores with its other `nas run` processes.
+    pub host: Option<Arc<HostShare>>,
 }
 
 /// Drives `study` with `strategy` to its budget, with the start line (unless
@@ -154,10 +171,11 @@ pub(super) fn train_trials(
         json,
         storage,
         compute_budget,
+        host,
     } = how;
     let before = store.trials(study.id)?;
     if !json {
-        report::start(study, &before, split, storage);
+        report::start(study, &before, split, storage, host.as_deref());
     }
     let progress = TrialProgress::new(study, &before, json);
     let interrupted = interrupt::flag();
@@ -168,6 +186,7 @@ pub(super) fn train_trials(
         options: RunOptions {
             jobs: split.jobs,
             threads_per_job: Some(split.per_job()),
+            host_share: host,
             compute_budget,
             ..Default::default()
         },

@@ -1,6 +1,7 @@
 //! What `nas run` says before and after its trials: the study and how the
 //! cores are split; then what the run did, the best trial, and what to do next.
 
+use hybrid_nas::host::HostShare;
 use hybrid_nas::metrics;
 use hybrid_nas::space::GridSettings;
 use hybrid_nas::store::{Store, TrialRecord, TrialState};
@@ -11,11 +12,28 @@ use hybrid_nas::terminal::{escape, shell_word};
 use crate::cli::DEFAULT_STORAGE;
 
 /// The study about to be run.
-pub fn start(study: &StoredStudy, before: &[TrialRecord], split: ThreadSplit, storage: &str) {
+pub fn start(
+    study: &StoredStudy,
+    before: &[TrialRecord],
+    split: ThreadSplit,
+    storage: &str,
+    host: Option<&HostShare>,
+) {
     let evaluator = study.evaluator_name();
+    let threads = match host {
+        Some(h) => {
+            let live = h.live_processes();
+            format!(
+                "{} thread(s) (the host's {} cores shared by {live} nas process(es); --threads fixes it)",
+                h.threads_per_job(split.jobs),
+                h.cores()
+            )
+        }
+        None => format!("{} thread(s)", split.per_job()),
+    };
     eprintln!(
         "study `{}`: {} strategy, {evaluator} evaluator{}, {} of {} trials complete, {} job(s) \
-         x {} thread(s), store {storage}",
+         x {threads}, store {storage}",
         escape(&study.name),
         study.strategy,
         if study.is_stand_in() {
@@ -26,7 +44,6 @@ pub fn start(study: &StoredStudy, before: &[TrialRecord], split: ThreadSplit, st
         before.iter().filter(|t| t.is_complete()).count(),
         study.budget,
         split.jobs,
-        split.per_job(),
     );
     if let Some(grid) = study.space().ok().and_then(|s| s.grid.as_ref()) {
         eprintln!("{}", grid_line(grid));
