@@ -13,6 +13,7 @@ use serde::Serialize;
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 
 use crate::arch::Architecture;
+use crate::device::ComputeDevice;
 use crate::model::HybridLm;
 
 /// The peer's vocabulary size (tinyshakespeare's 65 characters).
@@ -34,17 +35,19 @@ pub struct SpeedResult {
     pub tokens_per_s: f64,
 }
 
+/// Training steps of `arch` at batch `b`, length `t` on `device`: `warmup`
+/// untimed, then `steps` timed (the device synchronised before the clock
+/// stops, since CUDA kernels run asynchronously).
 pub fn speed(
     arch: &Architecture,
     label: &str,
-    b: usize,
-    t: usize,
-    steps: usize,
-    warmup: usize,
+    (b, t): (usize, usize),
+    (steps, warmup): (usize, usize),
+    device: ComputeDevice,
 ) -> Result<SpeedResult, tch::TchError> {
     let mut arch = arch.clone();
     arch.vocab_size = BENCH_VOCAB;
-    let vs = nn::VarStore::new(tch::Device::Cpu);
+    let vs = nn::VarStore::new(device.tch());
     let model = HybridLm::new(&vs.root(), &arch, 0);
     let mut opt = nn::AdamW::default().build(&vs, 1e-3)?;
     tch::manual_seed(0);
@@ -52,7 +55,7 @@ pub fn speed(
     let idx = Tensor::randint(
         BENCH_VOCAB as i64,
         [b as i64, t as i64 + 1],
-        (Kind::Int64, tch::Device::Cpu),
+        (Kind::Int64, device.tch()),
     );
     let x = idx.narrow(1, 0, t as i64);
     let y = idx.narrow(1, 1, t as i64).reshape([-1]);
@@ -64,10 +67,12 @@ pub fn speed(
     for _ in 0..warmup {
         step();
     }
+    device.synchronize();
     let t0 = Instant::now();
     for _ in 0..steps.max(1) {
         step();
     }
+    device.synchronize();
     let dt = t0.elapsed().as_secs_f64() / steps.max(1) as f64;
     let params = vs
         .trainable_variables()

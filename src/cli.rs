@@ -450,6 +450,21 @@ pub struct ParetoArgs {
     pub group: bool,
 }
 
+/// `--device`, on the commands that train or time a model.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct DeviceArg {
+    /// Where tensors live: auto (a GPU when libtorch sees one, else the CPU),
+    /// cpu, cuda (worker k of --jobs K on GPU k mod N) or cuda:N. This build
+    /// has no CUDA unless `scripts/setup.sh --cuda` made it.
+    #[arg(long, default_value = "auto", value_name = "DEVICE", value_parser = parse_device)]
+    pub device: hybrid_nas::device::DeviceChoice,
+}
+
+fn parse_device(s: &str) -> Result<hybrid_nas::device::DeviceChoice, String> {
+    s.parse()
+        .map_err(|e: hybrid_nas::device::DeviceError| e.to_string())
+}
+
 /// `--threads`, on the commands that compute.
 #[derive(Args, Debug, Default)]
 pub struct ThreadsArg {
@@ -554,6 +569,8 @@ pub struct RunArgs {
     pub json: bool,
     #[command(flatten)]
     pub threads: ThreadsArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
 }
 
 /// `nas run --pruner`.
@@ -905,6 +922,8 @@ pub struct TrainArgs {
     pub json: bool,
     #[command(flatten)]
     pub threads: ThreadsArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
 }
 
 #[derive(Args, Debug)]
@@ -994,4 +1013,6 @@ pub struct BenchArgs {
     pub sweep_point: Option<usize>,
     #[command(flatten)]
     pub threads: ThreadsArg,
+    #[command(flatten)]
+    pub device: DeviceArg,
 }

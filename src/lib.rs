@@ -14,6 +14,7 @@ pub mod correlation;
 pub mod cost;
 pub mod csv;
 pub mod data;
+pub mod device;
 pub mod evaluate;
 pub mod export;
 pub mod generate;

@@ -13,6 +13,7 @@ use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 use crate::arch::Architecture;
 use crate::cost::Cost;
 use crate::data::{Corpus, DataError};
+use crate::device::ComputeDevice;
 use crate::limits;
 use crate::memory::{self, MemoryLimit, TooLarge};
 use crate::model::init::{DECAYED, NOT_DECAYED};
@@ -45,6 +46,10 @@ pub struct TrainConfig {
     /// settings: never written to or read from a file.
     #[serde(skip)]
     pub rungs: Vec<usize>,
+    /// Where the model and its batches live (`--device`). Like the rungs,
+    /// a property of the run, never of a design file.
+    #[serde(skip)]
+    pub device: ComputeDevice,
 }
 
 fn default_weight_decay() -> f64 {
@@ -69,6 +74,7 @@ impl Default for TrainConfig {
             eval_batches: default_eval_batches(),
             seed: 0,
             rungs: Vec::new(),
+            device: ComputeDevice::Cpu,
         }
     }
 }
@@ -414,7 +420,8 @@ pub fn train_on_within(
     // aborts the process, which no panic guard catches.
     memory::check(&arch, cfg.batch_size, seq_len, memory)?;
 
-    let vs = nn::VarStore::new(tch::Device::Cpu);
+    let device = cfg.device.tch();
+    let vs = nn::VarStore::new(device);
     let model = HybridLm::new(&vs.root(), &arch, cfg.seed);
     let mut opt = nn::AdamW {
         wd: cfg.weight_decay,
@@ -425,7 +432,16 @@ pub fn train_on_within(
     opt.set_weight_decay_group(DECAYED, cfg.weight_decay);
 
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ BATCH_STREAM);
-    let eval_sets = task.eval_sets(cfg.batch_size, cfg.eval_batches);
+    // Held-out sets are drawn on the CPU (the same tokens on every device)
+    // and moved once.
+    let eval_sets: Vec<EvalSet> = task
+        .eval_sets(cfg.batch_size, cfg.eval_batches)
+        .into_iter()
+        .map(|set| EvalSet {
+            name: set.name,
+            batches: set.batches.into_iter().map(|b| b.to(device)).collect(),
+        })
+        .collect();
     if accuracy {
         for b in eval_sets.iter().flat_map(|s| &s.batches) {
             check_answers(b)?;
@@ -439,7 +455,7 @@ pub fn train_on_within(
     for step in 0..cfg.steps {
         let t0 = Instant::now();
         opt.set_lr(cfg.lr_at(step));
-        let b = task.train_batch(&mut rng, cfg.batch_size);
+        let b = task.train_batch(&mut rng, cfg.batch_size).to(device);
         if accuracy && step == 0 {
             check_answers(&b)?;
         }
@@ -502,7 +518,7 @@ pub fn train_on_within(
                 curve,
                 train_seconds: train_time,
                 tokens_per_s: tokens_per_step * cfg.steps as f64 / train_time,
-                latency_ms: measure_latency(&model, seq_len),
+                latency_ms: measure_latency(&model, seq_len, cfg.device),
                 params: vs
                     .trainable_variables()
                     .iter()
@@ -516,17 +532,20 @@ pub fn train_on_within(
     unreachable!("the last step returns")
 }
 
-/// Median wall time of a forward pass at batch 1, length `seq_len`, no grad.
-pub fn measure_latency(model: &HybridLm, seq_len: usize) -> f64 {
+/// Median wall time of a forward pass at batch 1, length `seq_len`, no
+/// grad, on `device` (where the model is).
+pub fn measure_latency(model: &HybridLm, seq_len: usize, device: ComputeDevice) -> f64 {
     let _guard = tch::no_grad_guard();
-    let x = Tensor::zeros([1, seq_len as i64], (Kind::Int64, tch::Device::Cpu));
+    let x = Tensor::zeros([1, seq_len as i64], (Kind::Int64, device.tch()));
     for _ in 0..2 {
         let _ = model.forward(&x);
     }
+    device.synchronize();
     let mut times: Vec<f64> = (0..7)
         .map(|_| {
             let t0 = Instant::now();
             let _ = model.forward(&x);
+            device.synchronize();
             t0.elapsed().as_secs_f64() * 1e3
         })
         .collect();

@@ -40,7 +40,11 @@ impl Evaluator for TrainEvaluator {
         let trained = train::train_within(
             arch,
             &self.corpus,
-            &self.config.for_seed(seed),
+            &TrainConfig {
+                // The device the driver gave this worker thread.
+                device: crate::device::worker_device(),
+                ..self.config.for_seed(seed)
+            },
             self.memory,
             &mut *on_step,
         )?;
@@ -96,7 +100,10 @@ fn recall_values(
 ) -> Result<Values, TrainError> {
     let mut values = Values::new();
     let (mut accuracies, mut seconds) = (Vec::new(), 0.0);
-    let cfg = settings.training.for_seed(seed);
+    let cfg = TrainConfig {
+        device: crate::device::worker_device(),
+        ..settings.training.for_seed(seed)
+    };
     for &task in &settings.tasks {
         let data = settings.task(task);
         // The recall models have no rungs: their evaluations are not the

@@ -75,6 +75,7 @@ impl RecallSettings {
             eval_batches: 8,
             seed: 0,
             rungs: Vec::new(),
+            device: Default::default(),
         }
     }
 

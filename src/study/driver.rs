@@ -18,6 +18,7 @@ use super::finish::{FinishRetry, ResultLost};
 use super::pruning::Pruning;
 use super::trial::{new_trial, TrialRun};
 use super::{ComputeBudget, StoredStudy};
+use crate::device::DeviceChoice;
 use crate::evaluate::Evaluator;
 use crate::host::HostShare;
 use crate::search::Strategy;
@@ -46,6 +47,9 @@ pub struct RunOptions {
     /// every trial ([`HostShare::threads_per_job`]), instead of
     /// `threads_per_job`: processes starting or ending on this host change it.
     pub host_share: Option<std::sync::Arc<HostShare>>,
+    /// `--device`: worker k trains on its resolution for k (checked by
+    /// the command before the run starts).
+    pub device: DeviceChoice,
     /// Trials failing in a row (for reasons of their own, not interruptions)
     /// before the run gives up: failures free their slots, so a study whose
     /// every design fails (a learning rate that always diverges) would
@@ -67,6 +71,7 @@ impl Default for RunOptions {
             finish_retry: FinishRetry::default(),
             threads_per_job: None,
             host_share: None,
+            device: DeviceChoice::Cpu,
             max_consecutive_failures: 10,
             compute_budget: None,
         }
@@ -115,6 +120,8 @@ pub enum DriverError {
     Lost(#[from] Box<ResultLost>),
     #[error("worker pool: {0}")]
     Pool(String),
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
 }
 
 /// Identity of this process's workers: `host:pid`.
@@ -244,6 +251,17 @@ impl Driver<'_> {
                     // each worker, not only in the thread that built the pool.
                     if let Some(n) = self.options.threads_per_job {
                         tch::set_num_threads(n as i32);
+                    }
+                    match self.options.device.resolve(k) {
+                        Ok(device) => crate::device::set_worker_device(device),
+                        Err(e) => {
+                            first_error
+                                .lock()
+                                .unwrap()
+                                .get_or_insert(DriverError::Device(e));
+                            self.interrupted.store(true, Ordering::SeqCst);
+                            return;
+                        }
                     }
                     let ends = Ends {
                         shared,

@@ -42,6 +42,19 @@ pub struct Batch {
     pub y: Tensor,
 }
 
+impl Batch {
+    /// The batch on `device` (the same tensors when it is there already).
+    pub fn to(self, device: tch::Device) -> Batch {
+        if self.x.device() == device {
+            return self;
+        }
+        Batch {
+            x: self.x.to_device(device),
+            y: self.y.to_device(device),
+        }
+    }
+}
+
 /// Fixed held-out batches of one difficulty.
 #[derive(Debug)]
 pub struct EvalSet {

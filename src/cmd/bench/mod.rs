@@ -6,7 +6,9 @@ mod sweep;
 
 use hybrid_nas::arch::Architecture;
 use hybrid_nas::bench::{self, decode};
+use hybrid_nas::device::ComputeDevice;
 
+use super::UsageError;
 use crate::cli::BenchArgs;
 
 /// The context lengths `--decode` fills to unless `--context` says.
@@ -25,6 +27,20 @@ pub fn run(args: BenchArgs, threads: usize) -> anyhow::Result<i32> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let device = args
+        .device
+        .device
+        .resolve(0)
+        .map_err(|e| UsageError(e.to_string()))?;
+    if device != ComputeDevice::Cpu
+        && (args.decode || args.sweep_t.is_some() || args.sweep_point.is_some())
+    {
+        return Err(UsageError(format!(
+            "--device {device}: --decode and --sweep-T measure on the CPU only in this release; \
+             the training-step benchmark (no --decode, no --sweep-T) runs on {device}"
+        ))
+        .into());
+    }
     if let Some(t) = args.sweep_point {
         return sweep::one_point(&archs, &args, t);
     }
@@ -39,7 +55,7 @@ pub fn run(args: BenchArgs, threads: usize) -> anyhow::Result<i32> {
             }
         } else {
             let steps = args.steps.unwrap_or(5);
-            let result = bench::speed(arch, label, args.b, args.t, steps, args.warmup)?;
+            let result = bench::speed(arch, label, (args.b, args.t), (steps, args.warmup), device)?;
             println!("{}", serde_json::to_string(&result)?);
         }
     }

@@ -35,6 +35,7 @@ pub fn train(
             storage: &args.store.storage,
             compute_budget: None,
             host: None,
+            device: hybrid_nas::device::DeviceChoice::Cpu,
         },
     )?;
     let trials = store.trials(study.id)?;

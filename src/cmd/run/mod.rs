@@ -6,6 +6,7 @@ use hybrid_nas::search::Strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
 use std::sync::Arc;
 
+use hybrid_nas::device::{ComputeDevice, DeviceChoice};
 use hybrid_nas::host::HostShare;
 use hybrid_nas::store::{is_postgres_url, redact, AnyStore, Store};
 use hybrid_nas::study::driver::{Driver, RunOptions, RunSummary};
@@ -61,6 +62,21 @@ pub fn run(args: RunArgs, threads: usize, share_host: bool) -> anyhow::Result<i3
         true => None,
         false => Some(config.make_strategy()?),
     };
+    // Every worker's device resolves, or nothing is stored.
+    for k in 0..args.jobs.max(1) {
+        args.device
+            .device
+            .resolve(k)
+            .map_err(|e| UsageError(e.to_string()))?;
+    }
+    if config.is_darts() && args.device.device.resolve(0)? != ComputeDevice::Cpu {
+        return Err(UsageError(
+            "--device: a DARTS supernet trains on the CPU only in this release; \
+             pass --device cpu (its derived designs then train on the CPU too)"
+                .into(),
+        )
+        .into());
+    }
     let split = ThreadSplit::new(threads, args.jobs);
     split.apply_per_job();
 
@@ -110,6 +126,7 @@ pub fn run(args: RunArgs, threads: usize, share_host: bool) -> anyhow::Result<i3
             storage: &shown,
             compute_budget: budget,
             // (A DARTS supernet, above, took every thread of this process.)
+            device: args.device.device,
             host: share_host
                 .then(|| HostShare::join().ok().map(Arc::new))
                 .flatten(),
@@ -154,6 +171,8 @@ pub(super) struct TrialLoop<'a> {
     pub compute_budget: Option<ComputeBudget>,
     /// Share the host's cores with its other `nas run` processes.
     pub host: Option<Arc<HostShare>>,
+    /// `--device`, resolved per worker by the driver.
+    pub device: DeviceChoice,
 }
 
 /// Drives `study` with `strategy` to its budget, with the start line (unless
@@ -172,6 +191,7 @@ pub(super) fn train_trials(
         storage,
         compute_budget,
         host,
+        device,
     } = how;
     let before = store.trials(study.id)?;
     if !json {
@@ -187,6 +207,7 @@ pub(super) fn train_trials(
             jobs: split.jobs,
             threads_per_job: Some(split.per_job()),
             host_share: host,
+            device,
             compute_budget,
             ..Default::default()
         },

@@ -57,6 +57,11 @@ fn config(args: &TrainArgs, task: TaskKind) -> anyhow::Result<TrainConfig> {
         eval_batches: args.eval_batches.unwrap_or(base.eval_batches),
         seed: args.seed.unwrap_or(base.seed),
         rungs: Vec::new(),
+        device: args
+            .device
+            .device
+            .resolve(0)
+            .map_err(|e| UsageError(e.to_string()))?,
     };
     if from_file && !args.json {
         eprintln!("training settings from {} (flags override them)", args.arch);

@@ -72,5 +72,6 @@ pub(super) fn parse(
         eval_batches,
         seed: 0,
         rungs: Vec::new(),
+        device: Default::default(),
     })
 }
