@@ -12,6 +12,7 @@ use std::path::PathBuf;
 fn main() {
     // sqlx::migrate! embeds this folder; a new migration must rebuild the crate.
     println!("cargo:rerun-if-changed=src/store/migrations");
+    println!("cargo:rerun-if-changed=src/store/migrations_postgres");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
@@ -25,4 +26,13 @@ fn main() {
         .unwrap_or_else(|_| PathBuf::from(&lib));
     println!("cargo:rustc-link-arg=-Wl,--disable-new-dtags");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    // A CUDA libtorch (`scripts/setup.sh --cuda`): nothing in our code calls
+    // into libtorch_cuda.so, so the linker's as-needed default drops it and
+    // CUDA reads as unavailable; keep it.
+    if lib.join("libtorch_cuda.so").exists() {
+        println!("cargo:rustc-link-search=native={}", lib.display());
+        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
+        println!("cargo:rustc-link-arg=-ltorch_cuda");
+        println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    }
 }

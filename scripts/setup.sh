@@ -10,10 +10,24 @@
 # - Hugging Face transformers (scripts/hf_requirements.txt), for the test that
 #   loads exported configs.
 #
+# With --cuda (on a machine with an NVIDIA GPU and its driver): the full torch
+# wheel with its nvidia dependencies (about 4.7 GB), assembled into a libtorch
+# that includes libtorch_cuda.so; build.rs then links it with --no-as-needed so
+# that CUDA registers, and `nas ... --device cuda` trains on the GPU. Without
+# --cuda the CPU libtorch is linked again. Either switch rebuilds tch's crates.
+#
 # All go to a cache outside the repository (${XDG_CACHE_HOME:-~/.cache}/hybrid-nas),
 # shared by every clone. The repository gets one ignored symlink, .libtorch, which
 # .cargo/config.toml hands to the tch build as LIBTORCH.
 set -euo pipefail
+
+cuda=0
+for arg in "$@"; do
+  case "$arg" in
+    --cuda) cuda=1 ;;
+    *) printf 'setup: unknown argument %s (expected --cuda or nothing)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 TORCH_VERSION=2.13.0
 SKLEARN_VERSION=1.5.2
@@ -54,7 +68,39 @@ if [ ! -f "$lean/.complete" ]; then
   done
   touch "$lean/.complete"
 fi
-ln -sfn "$lean" "$repo/.libtorch"
+libtorch=$lean
+if [ "$cuda" = 1 ]; then
+  full=$cache/torch-cuda-$TORCH_VERSION
+  libtorch=$cache/libtorch-$TORCH_VERSION-cuda
+  if [ ! -f "$full/.complete" ]; then
+    say "installing torch==$TORCH_VERSION with its CUDA libraries into $full (about 4.7 GB)"
+    rm -rf "$full.partial"
+    "$python" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts \
+      --target "$full.partial" "torch==$TORCH_VERSION"
+    rm -rf "$full"
+    mv "$full.partial" "$full"
+    touch "$full/.complete"
+  fi
+  if [ ! -f "$libtorch/.complete" ]; then
+    # One lib folder with torch's libraries and every nvidia wheel's, so that
+    # one rpath serves libtorch_cuda.so and all it loads.
+    say "assembling CUDA libtorch at $libtorch"
+    rm -rf "$libtorch"
+    mkdir -p "$libtorch/lib"
+    ln -s "$full/torch/include" "$libtorch/include"
+    for lib in "$full"/torch/lib/*.so* "$full"/nvidia/*/lib/*.so*; do
+      [ -e "$lib" ] && ln -sf "$lib" "$libtorch/lib/$(basename "$lib")"
+    done
+    touch "$libtorch/.complete"
+  fi
+fi
+# tch's build reads LIBTORCH (.libtorch) once: when the link changes target,
+# its crates and ours are rebuilt against the new one.
+if [ "$(readlink "$repo/.libtorch" 2>/dev/null || true)" != "$libtorch" ] && [ -e "$repo/.libtorch" ]; then
+  say "libtorch changes to $libtorch: rebuilding tch's crates"
+  (cd "$repo" && cargo clean --quiet -p torch-sys -p tch -p hybrid-nas) || true
+fi
+ln -sfn "$libtorch" "$repo/.libtorch"
 
 # --- default corpus -----------------------------------------------------------
 corpus=$cache/data/shakespeare.txt
@@ -104,4 +150,4 @@ if [ ! -f "$hf_dir/.complete" ]; then
   touch "$hf_dir/.complete"
 fi
 ln -sfn "$hf_dir" "$cache/hf-python"
-say "ready: libtorch at $lean, corpus at $corpus, digits at $digits, transformers at $cache/hf-python"
+say "ready: libtorch at $libtorch, corpus at $corpus, digits at $digits, transformers at $cache/hf-python"
