@@ -5,7 +5,16 @@
 # objective, side by side (needs `pip install optuna`).
 #
 #   scripts/bench_orchestration.sh [TRIALS] [--optuna]
+#   scripts/bench_orchestration.sh postgres [TRIALS]
+#
+# `postgres`: a throwaway PostgreSQL server (scripts/postgres_server.sh), then
+# trials/s of 1 and 4 `nas run` worker processes on one study there, and of
+# Optuna's RDB storage on the same server with 1 and 4 processes (Optuna and
+# psycopg2 installed into a venv under the cache on first use).
 set -euo pipefail
+if [ "${1:-}" = "postgres" ]; then
+  exec "$(dirname "${BASH_SOURCE[0]}")/bench_orchestration_postgres.sh" "${2:-4000}"
+fi
 trials=${1:-5000}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 nas="$repo/target/release/nas"
