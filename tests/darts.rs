@@ -85,6 +85,7 @@ fn search(
         space,
         corpus,
         seed: 0,
+        device: Default::default(),
     }
     .run(&mut Quiet { stop_at })
 }
@@ -400,6 +401,7 @@ fn a_killed_search_resumes_exactly_from_its_checkpoint() {
                 space: &space,
                 corpus: &corpus,
                 seed: 0,
+                device: Default::default(),
             }
             .run(&mut Dies { at: (1.0, 10) })
         }));
@@ -470,6 +472,7 @@ fn one_alpha_step_with_a_large_penalty_favours_the_cheapest_candidate() {
         space: &space,
         corpus: &corpus,
         seed: 0,
+        device: Default::default(),
     };
     let (_, costs) = study.spec(space.darts.shapes()[0]);
     let cheapest = (0..costs.len())

@@ -11,6 +11,7 @@
 
 mod any;
 mod columns;
+mod continuing;
 mod costs;
 pub mod dump;
 mod errors;

@@ -18,7 +18,7 @@ pub fn derive(
     study: &mut StoredStudy,
     corpus: &Corpus,
     observer: &mut dyn DartsObserver,
-    threads: ThreadSplit,
+    (threads, device): (ThreadSplit, crate::device::ComputeDevice),
 ) -> Result<(Vec<Derived>, DerivedStrategy), StudyError> {
     let search = DartsSearch {
         store,
@@ -26,6 +26,7 @@ pub fn derive(
         space: study.space()?,
         corpus,
         seed: study.seed,
+        device,
     };
     let derived = threads.with_all(|| search.run(observer))?;
     let hashes: HashSet<String> = derived.iter().map(|d| d.arch.hash()).collect();

@@ -6,7 +6,7 @@ use hybrid_nas::search::Strategy;
 use hybrid_nas::space::{SearchSpace, StrategyName};
 use std::sync::Arc;
 
-use hybrid_nas::device::{ComputeDevice, DeviceChoice};
+use hybrid_nas::device::DeviceChoice;
 use hybrid_nas::host::HostShare;
 use hybrid_nas::store::{is_postgres_url, redact, AnyStore, Store};
 use hybrid_nas::study::driver::{Driver, RunOptions, RunSummary};
@@ -69,14 +69,6 @@ pub fn run(args: RunArgs, threads: usize, share_host: bool) -> anyhow::Result<i3
             .resolve(k)
             .map_err(|e| UsageError(e.to_string()))?;
     }
-    if config.is_darts() && args.device.device.resolve(0)? != ComputeDevice::Cpu {
-        return Err(UsageError(
-            "--device: a DARTS supernet trains on the CPU only in this release; \
-             pass --device cpu (its derived designs then train on the CPU too)"
-                .into(),
-        )
-        .into());
-    }
     let split = ThreadSplit::new(threads, args.jobs);
     split.apply_per_job();
 
@@ -104,7 +96,7 @@ pub fn run(args: RunArgs, threads: usize, share_host: bool) -> anyhow::Result<i3
                 &store,
                 &mut study,
                 corpus,
-                split,
+                (split, args.device.device.resolve(0)?),
                 args.json,
                 config.space.darts.phases(),
             )? {

@@ -24,14 +24,14 @@ pub fn derive(
     store: &dyn Store,
     study: &mut StoredStudy,
     corpus: &Corpus,
-    threads: ThreadSplit,
+    (threads, device): (ThreadSplit, hybrid_nas::device::ComputeDevice),
     quiet: bool,
     plan: Vec<PlannedPhase>,
 ) -> anyhow::Result<Option<Box<dyn Strategy>>> {
     let interrupted = interrupt::flag();
     interrupt::set_activity(Activity::Supernet);
     let mut observer = BarObserver::new(quiet, &interrupted, PhaseClock::new(plan));
-    let result = study::darts::derive(store, study, corpus, &mut observer, threads);
+    let result = study::darts::derive(store, study, corpus, &mut observer, (threads, device));
     observer.finish();
     interrupt::set_activity(Activity::Trials);
     match result {

@@ -22,6 +22,7 @@ use super::checkpoint::{self, AlphaPoint, PhaseMeta, PhaseResult};
 use super::{describe, DartsError};
 use crate::arch::Architecture;
 use crate::data::Batches;
+use crate::device::ComputeDevice;
 use crate::model::supernet::{Mixing, Supernet, SupernetSpec};
 use crate::optim::AdamW;
 use crate::space::DartsSettings;
@@ -73,6 +74,9 @@ pub struct PhaseSetup<'a> {
     pub arch_data: &'a Batches,
     /// Initial weights and the random streams derive from it.
     pub seed: u64,
+    /// Where the supernet, α and the batches live. Checkpoints hold CPU
+    /// tensors whatever it is, so a study resumes on another device.
+    pub device: ComputeDevice,
 }
 
 /// Progress after one step of a phase.
@@ -143,7 +147,8 @@ impl<'a> Phase<'a> {
         steps: usize,
         fingerprint: String,
     ) -> Self {
-        let vs = nn::VarStore::new(tch::Device::Cpu);
+        let device = setup.device.tch();
+        let vs = nn::VarStore::new(device);
         let net = Supernet::new(&vs.root(), setup.spec, setup.seed);
         let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
         named.sort_by(|a, b| a.0.cmp(&b.0));
@@ -161,9 +166,10 @@ impl<'a> Phase<'a> {
             setup.training.weight_decay,
         );
         let shape = [setup.spec.depth as i64, setup.spec.candidates.len() as i64];
-        let alpha = Tensor::zeros(shape, (Kind::Float, tch::Device::Cpu)).set_requires_grad(true);
+        let alpha = Tensor::zeros(shape, (Kind::Float, device)).set_requires_grad(true);
         let costs = Tensor::from_slice(setup.costs)
             .to_kind(Kind::Float)
+            .to_device(device)
             .unsqueeze(0);
         let mut arch_opt = AdamW::new(vec![alpha.shallow_clone()], vec![false], 0.0);
         arch_opt.beta1 = ARCH_BETA1;
@@ -289,12 +295,20 @@ impl<'a> Phase<'a> {
             Keep::Weights => self.weights(),
             Keep::Nothing => Vec::new(),
         };
+        let tensors: Named = tensors
+            .into_iter()
+            .map(|(n, t)| (n, t.to_device(tch::Device::Cpu)))
+            .collect();
         Ok(checkpoint::encode(&self.meta, &tensors)?)
     }
 
     /// Per slot, the softmax of α.
     pub fn probs(&self) -> Vec<Vec<f64>> {
-        let p = self.alpha.detach().softmax(-1, Kind::Float);
+        let p = self
+            .alpha
+            .detach()
+            .softmax(-1, Kind::Float)
+            .to_device(tch::Device::Cpu);
         let rows = p.size()[0];
         (0..rows)
             .map(|s| Vec::<f64>::try_from(p.get(s).to_kind(Kind::Double)).expect("f64 row"))
@@ -310,7 +324,9 @@ impl<'a> Phase<'a> {
                 -(-u.ln()).ln() as f32
             })
             .collect();
-        Tensor::from_slice(&values).view_(self.alpha.size())
+        Tensor::from_slice(&values)
+            .view_(self.alpha.size())
+            .to_device(self.alpha.device())
     }
 
     /// Per slot, the candidate with the largest value of `t` `(S, C)`, and the
@@ -321,7 +337,7 @@ impl<'a> Phase<'a> {
             .detach()
             .zeros_like()
             .scatter_value(-1, &idx.unsqueeze(-1), 1.0);
-        let chosen = Vec::<i64>::try_from(idx)
+        let chosen = Vec::<i64>::try_from(idx.to_device(tch::Device::Cpu))
             .expect("i64 indices")
             .into_iter()
             .map(|i| i as usize)
@@ -346,6 +362,10 @@ impl<'a> Phase<'a> {
             .setup
             .weight_data
             .sample(&mut self.rngs[0], cfg.batch_size, cfg.seq_len);
+        let (x, y) = (
+            x.to_device(self.alpha.device()),
+            y.to_device(self.alpha.device()),
+        );
         let (loss, reached) = if self.setup.settings.gumbel {
             let noise = self.gumbel_noise();
             let (chosen, one_hot) = Self::choose(&(self.alpha.detach() + noise));
@@ -382,6 +402,10 @@ impl<'a> Phase<'a> {
             .setup
             .arch_data
             .sample(&mut self.rngs[1], cfg.batch_size, cfg.seq_len);
+        let (x, y) = (
+            x.to_device(self.alpha.device()),
+            y.to_device(self.alpha.device()),
+        );
         let noise = self.setup.settings.gumbel.then(|| self.gumbel_noise());
         // The network is fixed here: no weight gradients to compute.
         let _frozen = Frozen::new(&self.weights);

@@ -116,6 +116,8 @@ pub struct DartsSearch<'a> {
     pub space: &'a SearchSpace,
     pub corpus: &'a Corpus,
     pub seed: u64,
+    /// Where the supernets train (`--device`).
+    pub device: crate::device::ComputeDevice,
 }
 
 /// What the caller sees of the phases.
@@ -184,6 +186,7 @@ impl DartsSearch<'_> {
             weight_data,
             arch_data,
             seed: self.seed,
+            device: self.device,
         };
         let derive = |probs: &[Vec<f64>]| {
             derive::discretise(self.space, settings, shape.d_model, &spec.candidates, probs)

@@ -32,7 +32,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::{
-    Budget, Claim, Column, CurveStep, NewTrial, Outcome, RungReport, RungRuling, Store, StoreError,
+    Claim, Column, CurveStep, NewTrial, Outcome, RungReport, RungRuling, Store, StoreError,
     StoredRungReport, Study, StudySpec, StudySummary, TrialRecord, TrialState, Values,
 };
 use crate::prune::Competitor;
@@ -307,28 +307,11 @@ async fn insert_study(
 /// Continues a stored study as [`Store::open_study`] describes.
 async fn continue_study(
     conn: &mut sqlx::PgConnection,
-    mut study: Study,
+    stored: Study,
     spec: &StudySpec,
     force: bool,
 ) -> Result<Study, StoreError> {
-    if study.space_hash != spec.space_hash {
-        if !force {
-            return Err(StoreError::SpaceMismatch {
-                study: spec.name.clone(),
-            });
-        }
-        study.space_text = spec.space_text.clone();
-        study.space_hash = spec.space_hash.clone();
-        if let Budget::KeepOr(n) = spec.budget {
-            study.budget = n;
-        }
-    }
-    if let Budget::Set(n) = spec.budget {
-        study.budget = n;
-    }
-    study
-        .evaluator
-        .get_or_insert_with(|| spec.evaluator.clone());
+    let study = super::continuing::continued(stored, spec, force)?;
     sqlx::query(
         "UPDATE studies SET space_text = $2, space_hash = $3, budget = $4, evaluator = $5 \
          WHERE id = $1",

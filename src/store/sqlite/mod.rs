@@ -21,9 +21,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{
-    location, Budget, Claim, Column, CurveStep, FailKind, NewTrial, Outcome, RungReport,
-    RungRuling, Store, StoreError, StoredRungReport, Study, StudySpec, StudySummary, TrialRecord,
-    TrialState, Values,
+    location, Claim, Column, CurveStep, FailKind, NewTrial, Outcome, RungReport, RungRuling, Store,
+    StoreError, StoredRungReport, Study, StudySpec, StudySummary, TrialRecord, TrialState, Values,
 };
 use crate::prune::Competitor;
 use crate::utc::now;
@@ -497,26 +496,8 @@ impl Store for SqliteStore {
                         pruner: spec.pruner.clone(),
                     }
                 }
-                Some(mut study) => {
-                    if study.space_hash != spec.space_hash {
-                        if !force {
-                            return Err(StoreError::SpaceMismatch {
-                                study: spec.name.clone(),
-                            });
-                        }
-                        study.space_text = spec.space_text.clone();
-                        study.space_hash = spec.space_hash.clone();
-                        if let Budget::KeepOr(n) = spec.budget {
-                            // A replaced space brings its own budget.
-                            study.budget = n;
-                        }
-                    }
-                    if let Budget::Set(n) = spec.budget {
-                        study.budget = n;
-                    }
-                    study
-                        .evaluator
-                        .get_or_insert_with(|| spec.evaluator.clone());
+                Some(stored) => {
+                    let study = super::continuing::continued(stored, spec, force)?;
                     sqlx::query(
                         "UPDATE studies SET space_text = ?2, space_hash = ?3, budget = ?4, \
                          evaluator = ?5 WHERE id = ?1",
