@@ -431,6 +431,29 @@ async fn claim_locked(
     }))
 }
 
+/// Trial `number` of the study, when it is running for `trial`'s worker with
+/// `trial`'s design and seed.
+async fn own_running(
+    pool: &PgPool,
+    study_id: i64,
+    number: i64,
+    trial: &NewTrial,
+) -> Result<Option<TrialRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {TRIAL_COLUMNS} FROM trials WHERE study_id = $1 AND number = $2 \
+         AND state = 'running' AND worker = $3 AND arch_hash = $4 AND seed = $5"
+    );
+    let row = sqlx::query(&sql)
+        .bind(study_id)
+        .bind(number)
+        .bind(&trial.worker)
+        .bind(&trial.arch_hash)
+        .bind(rows::to_db(trial.seed))
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(rows::trial).transpose()
+}
+
 /// The state, values and curve `finish` writes for an outcome.
 fn finish_parts(outcome: &Outcome) -> (TrialState, Option<&str>, Option<&str>) {
     match outcome {
@@ -509,7 +532,7 @@ impl Store for PgStore {
     }
 
     fn claim(&self, study_id: i64, trial: &NewTrial) -> Result<Claim, StoreError> {
-        self.run(|_| async move {
+        self.run(|attempt| async move {
             let mut tx = self.pool.begin().await?;
             if !lock_study(&mut tx, study_id).await? {
                 return Err(StoreError::NotFound(format!("study with id {study_id}")));
@@ -518,6 +541,14 @@ impl Store for PgStore {
             match claim {
                 Claim::Claimed(_) => tx.commit().await?,
                 _ => tx.rollback().await?,
+            }
+            if let (Claim::Duplicate { number }, true) = (&claim, attempt > 0) {
+                // A retry of a claim whose commit the server made but whose
+                // answer the dropped connection lost: the duplicate is this
+                // worker's own running trial (a worker runs one at a time).
+                if let Some(own) = own_running(&self.pool, study_id, *number, trial).await? {
+                    return Ok(Claim::Claimed(own));
+                }
             }
             Ok(claim)
         })
@@ -762,5 +793,87 @@ impl Store for PgStore {
                 Ok(_) => Ok(()),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Budget;
+    use super::*;
+
+    /// On the server `NAS_TEST_POSTGRES` names (skipped without it): what a
+    /// retried claim whose commit went through finds is its own trial, and
+    /// only its own worker's.
+    #[test]
+    fn a_retried_claim_finds_its_own_trial() {
+        let Ok(admin) = std::env::var("NAS_TEST_POSTGRES") else {
+            eprintln!("skipping: NAS_TEST_POSTGRES unset");
+            return;
+        };
+        // A database of its own, not the admin one.
+        let db = format!("nas_unit_retry_{}", std::process::id());
+        let rt = runtime().unwrap();
+        let admin_sql = |sql: String| {
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(&sql).execute(&mut c).await.unwrap();
+            })
+        };
+        admin_sql(format!("DROP DATABASE IF EXISTS {db}"));
+        admin_sql(format!("CREATE DATABASE {db}"));
+        let (base, _) = admin.rsplit_once('/').expect("a URL with a database");
+        let store = PgStore::open(&format!("{base}/{db}")).unwrap();
+        let name = "retry".to_string();
+        let spec = StudySpec {
+            name: name.clone(),
+            space_text: String::new(),
+            space_hash: "h".into(),
+            objectives: vec!["val_ppl".into()],
+            strategy: "random".into(),
+            evaluator: "analytic".into(),
+            seed: 0,
+            budget: Budget::Set(5),
+            code_version: "test".into(),
+            pruner: None,
+        };
+        let study = store.open_study(&spec, false).unwrap();
+        let trial = NewTrial {
+            arch_json: "{}".into(),
+            arch_hash: "a".into(),
+            arch_short: "a".into(),
+            seed: 1,
+            worker: "host:1:0".into(),
+            extra: None,
+        };
+        let Claim::Claimed(first) = store.claim(study.id, &trial).unwrap() else {
+            panic!("first claim")
+        };
+        // What a retry of that claim sees: a duplicate, which is its own.
+        assert_eq!(
+            store.claim(study.id, &trial).unwrap(),
+            Claim::Duplicate {
+                number: first.number
+            }
+        );
+        let own = store
+            .rt
+            .block_on(own_running(&store.pool, study.id, first.number, &trial))
+            .unwrap();
+        assert_eq!(own.map(|t| t.id), Some(first.id));
+        // Another worker's claim of the same design stays a duplicate.
+        let other = NewTrial {
+            worker: "host:2:0".into(),
+            ..trial.clone()
+        };
+        assert_eq!(
+            store
+                .rt
+                .block_on(own_running(&store.pool, study.id, first.number, &other))
+                .unwrap(),
+            None
+        );
+        drop(store);
+        admin_sql(format!("DROP DATABASE {db} WITH (FORCE)"));
     }
 }
