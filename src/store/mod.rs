@@ -17,6 +17,7 @@ pub mod dump;
 mod errors;
 pub mod location;
 mod postgres;
+mod rows;
 mod sqlite;
 
 use std::fmt;

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 
 use super::super::dump::StudyDump;
+use super::super::rows::to_db;
 use super::super::{costs, StoreError, Study};
-use super::rows::to_db;
 use super::{insert_curve, insert_trial_values};
 
 pub(super) async fn import(tx: &mut PgConnection, dump: &StudyDump) -> Result<Study, StoreError> {

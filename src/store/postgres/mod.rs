@@ -22,7 +22,6 @@
 
 mod import;
 mod retry;
-mod rows;
 mod rungs;
 mod schema;
 
@@ -31,6 +30,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Row};
 
+use super::rows;
 use super::{
     Claim, Column, CurveStep, NewTrial, Outcome, RungReport, RungRuling, Store, StoreError,
     StoredRungReport, Study, StudySpec, StudySummary, TrialRecord, TrialState, Values,
@@ -94,22 +94,27 @@ impl PgStore {
     /// storage has one too) is refused before anything is written.
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
         let store = Self::connect(url, false)?;
-        store.rt.block_on(async {
-            let tables = schema::tables(&store.pool).await?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Refuses another program's tables, then applies pending migrations.
+    fn migrate(&self) -> Result<(), StoreError> {
+        self.rt.block_on(async {
+            let tables = schema::tables(&self.pool).await?;
             if tables.iter().any(|t| t == "studies")
                 && !tables.iter().any(|t| t == "_sqlx_migrations")
             {
                 return Err(StoreError::ForeignDatabase {
-                    url: store.shown.clone(),
+                    url: self.shown.clone(),
                     tables: tables.join(", "),
                 });
             }
             // sqlx holds an advisory lock while it migrates, so workers
             // starting at once apply each migration exactly once.
-            MIGRATOR.run(&store.pool).await?;
+            MIGRATOR.run(&self.pool).await?;
             Ok(())
-        })?;
-        Ok(store)
+        })
     }
 
     /// Connects to a database that must hold a store already, for commands
@@ -125,8 +130,11 @@ impl PgStore {
     /// Connects to a database that must hold a store already, for commands
     /// that change it but never create one (`nas study delete`).
     pub fn open_existing_writable(url: &str) -> Result<PgStore, StoreError> {
-        Self::connect(url, true)?.require_store()?;
-        Self::open(url)
+        // One pool: the check reads only, and nothing is written before it.
+        let store = Self::connect(url, false)?;
+        store.require_store()?;
+        store.migrate()?;
+        Ok(store)
     }
 
     /// The URL without its password.
@@ -237,10 +245,7 @@ async fn insert_curve(
     trial_id: i64,
     curve: &[CurveStep],
 ) -> Result<(), StoreError> {
-    let rows: Vec<(usize, &str, f64)> = curve
-        .iter()
-        .flat_map(|p| p.values.iter().map(move |(name, v)| (p.step, name, v)))
-        .collect();
+    let rows = rows::curve_rows(curve);
     for chunk in rows.chunks(VALUE_ROWS_PER_INSERT) {
         let mut insert = QueryBuilder::<Postgres>::new(
             "INSERT INTO curve_values (trial_id, step, name, value) ",

@@ -3,7 +3,7 @@
 //! caller's transaction, after the study's row lock, so that two workers at
 //! one rung are judged one after the other, as SQLite's single writer does.
 
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Row, Transaction};
 
 use super::super::{costs, RungReport, RungRuling, StoreError, StoredRungReport};
@@ -71,7 +71,10 @@ pub(super) async fn report(
             repeated: true,
         });
     }
-    let mut entries = rows.iter().map(competitor).collect::<Result<Vec<_>, _>>()?;
+    let mut entries = rows
+        .iter()
+        .map(super::super::rows::competitor)
+        .collect::<Result<Vec<_>, _>>()?;
     entries.push(report.competitor.clone());
     let promoted = judge(&entries);
     sqlx::query(
@@ -94,13 +97,6 @@ pub(super) async fn report(
     })
 }
 
-fn competitor(row: &PgRow) -> Result<Competitor, StoreError> {
-    Ok(Competitor {
-        value: super::rows::real(row, "value")?,
-        costs: costs::decode(&row.try_get::<String, _>("costs")?)?,
-    })
-}
-
 /// Every report of `study_id`, in decision order.
 pub(super) async fn all(pool: &PgPool, study_id: i64) -> Result<Vec<StoredRungReport>, StoreError> {
     let rows = sqlx::query(
@@ -110,15 +106,5 @@ pub(super) async fn all(pool: &PgPool, study_id: i64) -> Result<Vec<StoredRungRe
     .bind(study_id)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(StoredRungReport {
-                trial_id: row.try_get("trial_id")?,
-                bracket: row.try_get::<i64, _>("bracket")? as usize,
-                step: row.try_get::<i64, _>("step")? as usize,
-                competitor: competitor(row)?,
-                promoted: row.try_get::<i64, _>("promoted")? != 0,
-            })
-        })
-        .collect()
+    rows.iter().map(super::super::rows::stored_rung).collect()
 }

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use sqlx::SqliteConnection;
 
 use super::super::dump::StudyDump;
+use super::super::rows::to_db;
 use super::super::{costs, StoreError, Study};
-use super::{insert_curve, insert_trial_values, to_db};
+use super::{insert_curve, insert_trial_values};
 
 pub(super) async fn import(
     tx: &mut SqliteConnection,

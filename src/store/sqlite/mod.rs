@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use super::rows;
 use super::{
-    location, Claim, Column, CurveStep, FailKind, NewTrial, Outcome, RungReport, RungRuling, Store,
+    location, Claim, Column, CurveStep, NewTrial, Outcome, RungReport, RungRuling, Store,
     StoreError, StoredRungReport, Study, StudySpec, StudySummary, TrialRecord, TrialState, Values,
 };
 use crate::prune::Competitor;
@@ -209,7 +209,7 @@ impl SqliteStore {
             .bind(name)
             .fetch_optional(&mut *conn)
             .await?;
-        row.as_ref().map(study_from_row).transpose()
+        row.as_ref().map(rows::study).transpose()
     }
 
     async fn trial_exists(&self, trial_id: i64) -> Result<bool, StoreError> {
@@ -333,75 +333,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, StoreError> {
         .map_err(StoreError::Runtime)
 }
 
-/// u64 values are stored as i64 of the same bits; these two are inverses.
-fn to_db(v: u64) -> i64 {
-    v as i64
-}
-
-fn from_db(v: i64) -> u64 {
-    v as u64
-}
-
-fn study_from_row(row: &SqliteRow) -> Result<Study, StoreError> {
-    let objectives: String = row.try_get("objectives")?;
-    Ok(Study {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        space_text: row.try_get("space_text")?,
-        space_hash: row.try_get("space_hash")?,
-        objectives: serde_json::from_str(&objectives).map_err(|source| StoreError::Json {
-            what: "study objectives",
-            source,
-        })?,
-        strategy: row.try_get("strategy")?,
-        evaluator: row.try_get("evaluator")?,
-        seed: from_db(row.try_get("seed")?),
-        budget: row.try_get::<i64, _>("budget")?.max(0) as usize,
-        code_version: row.try_get("code_version")?,
-        created: row.try_get("created")?,
-        pruner: row.try_get("pruner")?,
-    })
-}
-
-/// SQLite stores a NaN REAL as NULL; read it back as NaN.
-fn real(row: &SqliteRow, col: &str) -> Result<f64, sqlx::Error> {
-    Ok(row.try_get::<Option<f64>, _>(col)?.unwrap_or(f64::NAN))
-}
-
-/// A trial row without its values (the caller adds them from `trial_values`).
-fn trial_from_row(row: &SqliteRow) -> Result<TrialRecord, StoreError> {
-    let state: String = row.try_get("state")?;
-    let extra = row
-        .try_get::<Option<String>, _>("extra")?
-        .map(|s| serde_json::from_str(&s))
-        .transpose()
-        .map_err(|source| StoreError::Json {
-            what: "trial extra",
-            source,
-        })?;
-    Ok(TrialRecord {
-        id: row.try_get("id")?,
-        study_id: row.try_get("study_id")?,
-        number: row.try_get("number")?,
-        state: state.parse()?,
-        arch_json: row.try_get("arch_json")?,
-        arch_hash: row.try_get("arch_hash")?,
-        arch_short: row.try_get("arch_short")?,
-        seed: from_db(row.try_get("seed")?),
-        worker: row.try_get("worker")?,
-        values: Values::new(),
-        fail_kind: row
-            .try_get::<Option<String>, _>("fail_kind")?
-            .map(|k| k.parse::<FailKind>())
-            .transpose()?,
-        error: row.try_get("error")?,
-        extra,
-        started: row.try_get("started")?,
-        finished: row.try_get("finished")?,
-        heartbeat: row.try_get("heartbeat")?,
-    })
-}
-
 /// Inserts a trial's named values, in chunks that stay under SQLite's bound
 /// parameter limit (as does [`insert_curve`]).
 async fn insert_trial_values(
@@ -426,10 +357,7 @@ async fn insert_curve(
     trial_id: i64,
     curve: &[CurveStep],
 ) -> Result<(), StoreError> {
-    let rows: Vec<(usize, &str, f64)> = curve
-        .iter()
-        .flat_map(|p| p.values.iter().map(move |(name, v)| (p.step, name, v)))
-        .collect();
+    let rows = super::rows::curve_rows(curve);
     for chunk in rows.chunks(VALUE_ROWS_PER_INSERT) {
         let mut insert =
             QueryBuilder::<Sqlite>::new("INSERT INTO curve_values (trial_id, step, name, value) ");
@@ -442,10 +370,6 @@ async fn insert_curve(
         insert.build().execute(&mut *tx).await?;
     }
     Ok(())
-}
-
-fn count(row: &SqliteRow, col: &str) -> Result<usize, sqlx::Error> {
-    Ok(row.try_get::<i64, _>(col)?.max(0) as usize)
 }
 
 impl Store for SqliteStore {
@@ -474,7 +398,7 @@ impl Store for SqliteStore {
                     .bind(objectives)
                     .bind(&spec.strategy)
                     .bind(&spec.evaluator)
-                    .bind(to_db(spec.seed))
+                    .bind(rows::to_db(spec.seed))
                     .bind(spec.budget.value() as i64)
                     .bind(&spec.code_version)
                     .bind(created)
@@ -547,11 +471,11 @@ impl Store for SqliteStore {
             rows.iter()
                 .map(|row| {
                     Ok(StudySummary {
-                        study: study_from_row(row)?,
-                        running: count(row, "n_running")?,
-                        complete: count(row, "n_complete")?,
-                        pruned: count(row, "n_pruned")?,
-                        failed: count(row, "n_failed")?,
+                        study: rows::study(row)?,
+                        running: rows::count(row, "n_running")?,
+                        complete: rows::count(row, "n_complete")?,
+                        pruned: rows::count(row, "n_pruned")?,
+                        failed: rows::count(row, "n_failed")?,
                         best_val_ppl: row.try_get("best_val_ppl")?,
                     })
                 })
@@ -584,7 +508,7 @@ impl Store for SqliteStore {
             )
             .bind(study_id)
             .bind(&trial.arch_hash)
-            .bind(to_db(trial.seed))
+            .bind(rows::to_db(trial.seed))
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("study with id {study_id}")))?;
@@ -621,7 +545,7 @@ impl Store for SqliteStore {
             .bind(&trial.arch_json)
             .bind(&trial.arch_hash)
             .bind(&trial.arch_short)
-            .bind(to_db(trial.seed))
+            .bind(rows::to_db(trial.seed))
             .bind(&trial.worker)
             .bind(extra)
             .bind(started)
@@ -783,7 +707,7 @@ impl Store for SqliteStore {
             let rows = sqlx::query(&sql).bind(study_id).fetch_all(&mut *tx).await?;
             let mut trials = rows
                 .iter()
-                .map(trial_from_row)
+                .map(rows::trial)
                 .collect::<Result<Vec<_>, _>>()?;
             let values = sqlx::query(
                 "SELECT v.trial_id AS trial_id, v.name AS name, v.value AS value \
@@ -793,16 +717,7 @@ impl Store for SqliteStore {
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
-            let index: std::collections::HashMap<i64, usize> =
-                trials.iter().enumerate().map(|(i, t)| (t.id, i)).collect();
-            for row in &values {
-                let trial_id: i64 = row.try_get("trial_id")?;
-                if let Some(&i) = index.get(&trial_id) {
-                    trials[i]
-                        .values
-                        .insert(row.try_get::<String, _>("name")?, real(row, "value")?);
-                }
-            }
+            rows::attach_values(&mut trials, &values)?;
             Ok(trials)
         })
     }
@@ -816,21 +731,7 @@ impl Store for SqliteStore {
             .bind(trial_id)
             .fetch_all(&self.pool)
             .await?;
-            let mut curve: Vec<CurveStep> = Vec::new();
-            for row in &rows {
-                let step = row.try_get::<i64, _>("step")?.max(0) as usize;
-                if curve.last().is_none_or(|p| p.step != step) {
-                    curve.push(CurveStep {
-                        step,
-                        values: Values::new(),
-                    });
-                }
-                let point = curve.last_mut().expect("pushed above");
-                point
-                    .values
-                    .insert(row.try_get::<String, _>("name")?, real(row, "value")?);
-            }
-            Ok(curve)
+            rows::curve(&rows)
         })
     }
 
@@ -987,13 +888,6 @@ mod tests {
         let mut covered: Vec<String> = STUDY_ROWS.iter().map(|(t, _)| t.to_string()).collect();
         covered.sort();
         assert_eq!(referencing, covered);
-    }
-
-    #[test]
-    fn u64_round_trip() {
-        for v in [0, 1, u64::MAX, i64::MAX as u64 + 1] {
-            assert_eq!(from_db(to_db(v)), v);
-        }
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! [`Store::report_rung`](crate::store::Store::report_rung), inside the
 //! caller's `BEGIN IMMEDIATE` transaction.
 
-use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::sqlite::SqlitePool;
 use sqlx::{Row, Sqlite, Transaction};
 
+use super::super::rows as decode;
 use super::super::{RungReport, RungRuling, StoreError, StoredRungReport};
 use crate::prune::Competitor;
 
@@ -65,7 +66,7 @@ pub(super) async fn report(
     }
     let mut entries = Vec::with_capacity(rows.len() + 1);
     for row in &rows {
-        entries.push(competitor(row)?);
+        entries.push(decode::competitor(row)?);
     }
     entries.push(report.competitor.clone());
     let promoted = judge(&entries);
@@ -90,15 +91,6 @@ pub(super) async fn report(
     })
 }
 
-/// A row's value and costs. SQLite keeps NaN as NULL, and JSON has no NaN:
-/// both read back as NaN.
-fn competitor(row: &SqliteRow) -> Result<Competitor, StoreError> {
-    Ok(Competitor {
-        value: row.try_get::<Option<f64>, _>("value")?.unwrap_or(f64::NAN),
-        costs: super::super::costs::decode(&row.try_get::<String, _>("costs")?)?,
-    })
-}
-
 /// Every report of `study_id`, in decision order.
 pub(super) async fn all(
     pool: &SqlitePool,
@@ -111,15 +103,5 @@ pub(super) async fn all(
     .bind(study_id)
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(StoredRungReport {
-                trial_id: row.try_get("trial_id")?,
-                bracket: row.try_get::<i64, _>("bracket")? as usize,
-                step: row.try_get::<i64, _>("step")? as usize,
-                competitor: competitor(row)?,
-                promoted: row.try_get::<i64, _>("promoted")? != 0,
-            })
-        })
-        .collect()
+    rows.iter().map(decode::stored_rung).collect()
 }
